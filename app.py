@@ -1,0 +1,14 @@
+"""Calltrack: the Chalice app. Routes live in blueprints beside the domain they serve;
+this file wires middleware and registers them."""
+from chalice import Chalice, ConvertToMiddleware
+
+from chalicelib import web
+from chalicelib.dni.api import bp as dni_api
+from chalicelib.observability import logger, metrics
+
+app = Chalice(app_name="calltrack")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
+app.register_middleware(web.error_middleware, "http")
+
+app.register_blueprint(dni_api)

@@ -1,0 +1,75 @@
+"""Account configuration as the hot paths read it: cached per container.
+
+The lease call and the Vonage answer run on every visit and every call; the account
+they need changes rarely. A short cache (CALLTRACK_ACCOUNT_CACHE_SECONDS, default
+30 s) keeps the account read off the common path; admin writes invalidate it here.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import config
+from chalicelib.dni.models import Account
+from chalicelib.errors import UnknownAccount
+from chalicelib.settings import Settings
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account_id: str
+    name: str
+    domains: Tuple[str, ...]
+    default_number: str
+    settings: Settings
+    rules: List[Dict[str, Any]] = field(default_factory=list)
+    geo: List[Dict[str, Any]] = field(default_factory=list)
+    config: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def default_pool(self) -> Optional[str]:
+        return self.config.get("default_pool")
+
+    def allows_host(self, host: Optional[str]) -> bool:
+        if not host:
+            return False
+        host = host.lower().removeprefix("www.")
+        return any(host == d or host.endswith("." + d) for d in self.domains)
+
+
+def view_of(item: Account) -> AccountView:
+    return AccountView(
+        account_id=item.account_id, name=item.name or "",
+        domains=tuple(d.lower().removeprefix("www.") for d in (item.domains or [])),
+        default_number=item.default_number, settings=Settings.from_map(item.settings),
+        rules=list(item.rules or []), geo=list(item.geo or []), config=dict(item.config or {}),
+    )
+
+
+_cache: Dict[str, Tuple[float, AccountView]] = {}
+
+
+def get_account(account_id: str, clock: Clock = time.time) -> AccountView:
+    """The account, from the container cache when fresh. Raises UnknownAccount."""
+    now = clock()
+    hit = _cache.get(account_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    try:
+        view = view_of(Account.get(account_id))
+    except DoesNotExist as err:
+        raise UnknownAccount(f"no account '{account_id}'") from err
+    _cache[account_id] = (now + config.account_cache_seconds(), view)
+    return view
+
+
+def invalidate(account_id: Optional[str] = None) -> None:
+    if account_id is None:
+        _cache.clear()
+    else:
+        _cache.pop(account_id, None)

@@ -1,0 +1,70 @@
+"""All configuration in one place.
+
+Environment variable names are constants here; per-stage values live in
+`.chalice/config.json`. A missing required setting fails fast, naming it.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+STAGE = "CALLTRACK_STAGE"
+AWS_ENDPOINT = "CALLTRACK_AWS_ENDPOINT"
+TABLE_PREFIX = "CALLTRACK_TABLE_PREFIX"
+EVENT_BUS = "CALLTRACK_EVENT_BUS"
+DEMO_API_KEY = "DEMO_API_KEY"
+ACCOUNT_CACHE_SECONDS = "CALLTRACK_ACCOUNT_CACHE_SECONDS"
+REGION = "AWS_DEFAULT_REGION"
+
+LOCAL_STAGE = "local"
+# The emulator `make run` starts; tests point CALLTRACK_AWS_ENDPOINT at their own port.
+LOCAL_DEFAULT_ENDPOINT = "http://127.0.0.1:5000"
+
+
+class MissingSetting(RuntimeError):
+    """A required setting is absent: deployment is misconfigured."""
+
+
+def required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise MissingSetting(f"required setting {name} is not set")
+    return value
+
+
+def stage() -> str:
+    return os.environ.get(STAGE, LOCAL_STAGE)
+
+
+def is_local() -> bool:
+    return stage() == LOCAL_STAGE
+
+
+def aws_endpoint() -> Optional[str]:
+    """The emulator's URL on the local stage; None (real AWS) elsewhere."""
+    if is_local():
+        return os.environ.get(AWS_ENDPOINT) or LOCAL_DEFAULT_ENDPOINT
+    return os.environ.get(AWS_ENDPOINT) or None
+
+
+def region() -> str:
+    return os.environ.get(REGION) or os.environ.get("AWS_REGION") or "us-east-1"
+
+
+def table_name(short: str) -> str:
+    return f"{os.environ.get(TABLE_PREFIX, 'calltrack-')}{short}"
+
+
+def event_bus_name() -> str:
+    return os.environ.get(EVENT_BUS, "calltrack")
+
+
+def account_cache_seconds() -> float:
+    return float(os.environ.get(ACCOUNT_CACHE_SECONDS, "30"))
+
+
+def demo_api_key() -> str:
+    """The demo account's admin key: local stage only, never a production default."""
+    if not is_local():
+        return required(DEMO_API_KEY)
+    return os.environ.get(DEMO_API_KEY, "demo-secret-key")

@@ -1,0 +1,48 @@
+"""PynamoDB plumbing shared by every model: table naming, the emulator endpoint,
+and the registry `create_tables` walks (locally and in tests; `infra/` in AWS)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import List, Type
+
+from pynamodb.models import Model
+
+from chalicelib import config
+
+MODELS: List[Type[Model]] = []
+
+
+def meta(short_name: str) -> type:
+    """A PynamoDB `Meta` for table `short_name`, addressed as configuration says."""
+
+    class Meta:
+        table_name = config.table_name(short_name)
+        region = config.region()
+        host = config.aws_endpoint()
+        billing_mode = "PAY_PER_REQUEST"
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+        max_retry_attempts = 2
+
+    return Meta
+
+
+def register(model: Type[Model]) -> Type[Model]:
+    """Class decorator: the model's table is part of the deployment."""
+    MODELS.append(model)
+    return model
+
+
+def create_tables() -> List[str]:
+    """Create every registered table that does not exist yet (idempotent); enable TTL."""
+    created = []
+    for model in MODELS:
+        if not model.exists():
+            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+            created.append(model.Meta.table_name)
+    return created
+
+
+def ttl(epoch_seconds: float) -> "datetime":
+    """A DynamoDB TTL value (PynamoDB's TTLAttribute takes datetimes)."""
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)

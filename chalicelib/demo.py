@@ -1,0 +1,73 @@
+"""The demo account `make run` and the tests seed. Idempotent: running it again keeps
+live leases and history, and only rewrites configuration.
+
+Numbers are from fictional ranges (NANP 555-01xx, Ofcom's drama range).
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any, Dict, Iterable, List, Optional
+
+from pynamodb.exceptions import PutError
+
+from chalicelib import accounts, config
+from chalicelib.dni.leases import pool_key
+from chalicelib.dni.models import Account, ApiKey, Number
+
+DEMO_ACCOUNT = "demo"
+DEFAULT_NUMBER = "+14155550123"
+UK_OFFICE_NUMBER = "+442079460958"
+POOL_NUMBERS = [f"+1415555013{i}" for i in range(1, 9)]
+GOOGLE_ORGANIC_NUMBER = "+14155550150"
+BILLBOARD_NUMBER = "+14155550170"
+GERMAN_NUMBER = "+4930901820"
+# Where calls are connected: the business's real line (fictional here).
+BUSINESS_LINE = "+14155550199"
+
+DEMO_RULES: List[Dict[str, Any]] = [
+    {"id": "billboard", "match": {"param": {"name": "utm_source", "value": "billboard"}}, "number": BILLBOARD_NUMBER},
+    {"id": "google-organic", "match": {"source": "google", "medium": "organic"}, "number": GOOGLE_ORGANIC_NUMBER},
+]
+DEMO_GEO: List[Dict[str, Any]] = [{"country": "DE", "number": GERMAN_NUMBER}]
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def ensure_number(number: str, account_id: str, kind: str, pool_id: Optional[str] = None,
+                  source: Optional[str] = None, country: Optional[str] = None) -> None:
+    """Create the number unless it exists (its lease state must survive a re-seed)."""
+    item = Number(number, account_id=account_id, kind=kind, pool_id=pool_id,
+                  pool_key=pool_key(account_id, pool_id) if pool_id else None, source=source, country=country)
+    try:
+        item.save(condition=Number.number.does_not_exist())
+    except PutError as err:
+        if err.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def seed_account(account_id: str = DEMO_ACCOUNT, domains: Iterable[str] = ("localhost", "127.0.0.1"),
+                 pool: List[str] = POOL_NUMBERS, settings: Optional[Dict[str, Any]] = None,
+                 api_key: Optional[str] = None, extra_config: Optional[Dict[str, Any]] = None) -> Account:
+    """An account shaped like the demo one (tests make many, with their own ids and pools)."""
+    cfg: Dict[str, Any] = {"default_pool": "main", "page_numbers": [UK_OFFICE_NUMBER],
+                           "routing": {"destination": BUSINESS_LINE}}
+    cfg.update(extra_config or {})
+    account = Account(account_id, name="Demo Plumbing Co." if account_id == DEMO_ACCOUNT else account_id,
+                      domains=list(domains), default_number=DEFAULT_NUMBER, settings=settings or {},
+                      rules=DEMO_RULES, geo=DEMO_GEO, config=cfg, created_at=time.time())
+    account.save()
+    for number in pool:
+        ensure_number(number, account_id, "pool", pool_id="main", country="US")
+    if account_id == DEMO_ACCOUNT:
+        ensure_number(DEFAULT_NUMBER, account_id, "default", country="US")
+        ensure_number(GOOGLE_ORGANIC_NUMBER, account_id, "static", source="google / organic", country="US")
+        ensure_number(BILLBOARD_NUMBER, account_id, "static", source="billboard", country="US")
+        ensure_number(GERMAN_NUMBER, account_id, "static", source="geo DE", country="DE")
+    key = api_key or (config.demo_api_key() if account_id == DEMO_ACCOUNT else None)
+    if key:
+        ApiKey(hash_key(key), account_id=account_id, label="seed", created_at=time.time()).save()
+    accounts.invalidate(account_id)
+    return account

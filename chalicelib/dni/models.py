@@ -1,0 +1,139 @@
+"""DNI data: accounts, numbers (with their current lease), lease history, sessions."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,
+    TTLAttribute, UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.db import meta, register
+
+
+@register
+class Account(Model):
+    """One customer. `account_id` is also the public site key the snippet sends."""
+    Meta = meta("accounts")
+    account_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(default="")
+    domains = ListAttribute(of=UnicodeAttribute, default=list)
+    default_number = UnicodeAttribute()
+    settings = JSONAttribute(default=dict)
+    # Tracking rules, geo rules and the rest of the configuration, as validated JSON.
+    rules = JSONAttribute(default=list)
+    geo = JSONAttribute(default=list)
+    config = JSONAttribute(default=dict)
+    created_at = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+
+
+class PoolIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "pool-index"
+        projection = AllProjection()
+
+    pool_key = UnicodeAttribute(hash_key=True)
+
+
+@register
+class Number(Model):
+    """A tracking number and, for pool numbers, its current lease.
+
+    The lease lives on the number item itself so that one conditional write both
+    claims the number and proves nobody else holds it.
+    """
+    Meta = meta("numbers")
+    number = UnicodeAttribute(hash_key=True)            # E.164
+    account_id = UnicodeAttribute()
+    kind = UnicodeAttribute()                           # pool | static | default
+    pool_key = UnicodeAttribute(null=True)              # "<account>#<pool>" for pool numbers
+    pool_id = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)                # static numbers: the source they stand for
+    country = UnicodeAttribute(null=True)
+    enabled = BooleanAttribute(default=True)
+    holder = UnicodeAttribute(null=True)                # session holding the lease
+    leased_at = NumberAttribute(default=0)
+    last_seen = NumberAttribute(default=0)              # the holder's last heartbeat
+    lease_until = NumberAttribute(default=0)            # 0: never leased
+    pages = ListAttribute(of=UnicodeAttribute, null=True)
+    snap = JSONAttribute(null=True)                     # the holder's attribution snapshot
+    lease_count = NumberAttribute(default=0)
+    pool_index = PoolIndex()
+
+
+@register
+class Lease(Model):
+    """A finished (handed-over) lease: which session held `number` from `started_at`
+    until `until`. The current lease is on the Number item; it is archived here
+    in the same transaction that hands the number to the next session."""
+    Meta = meta("leases")
+    number = UnicodeAttribute(hash_key=True)
+    started_at = NumberAttribute(range_key=True)
+    until = NumberAttribute()
+    last_seen = NumberAttribute(default=0)
+    session_id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    pages = ListAttribute(of=UnicodeAttribute, null=True)
+    snap = JSONAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
+class AccountSessionsIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "account-started-index"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+    started_at = NumberAttribute(range_key=True)
+
+
+@register
+class Session(Model):
+    """A website visit as the snippet reported it, with everything calls and reports need."""
+    Meta = meta("sessions")
+    session_id = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    started_at = NumberAttribute()
+    number = UnicodeAttribute()
+    method = UnicodeAttribute()                          # dynamic | static | default
+    pool_id = UnicodeAttribute(null=True)
+    source = UnicodeAttribute()
+    medium = UnicodeAttribute()
+    group = UnicodeAttribute(null=True)
+    campaign = UnicodeAttribute(null=True)
+    keyword = UnicodeAttribute(null=True)
+    content = UnicodeAttribute(null=True)
+    referrer = UnicodeAttribute(null=True)
+    landing_page = UnicodeAttribute(null=True)
+    click_ids = MapAttribute(default=dict)
+    ga_client_id = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    device = UnicodeAttribute(null=True)
+    browser = UnicodeAttribute(null=True)
+    os = UnicodeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    bot = BooleanAttribute(default=False)
+    expires = TTLAttribute(null=True)
+    account_index = AccountSessionsIndex()
+
+
+@register
+class Counter(Model):
+    """Small atomic counters: per-IP lease rate windows, pool exhaustion counts."""
+    Meta = meta("counters")
+    key = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(default=0)
+    expires = TTLAttribute(null=True)
+
+
+@register
+class ApiKey(Model):
+    """An admin API key, stored as its SHA-256 hash only."""
+    Meta = meta("api_keys")
+    key_hash = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    label = UnicodeAttribute(default="")
+    created_at = NumberAttribute(default=0)
+    revoked = BooleanAttribute(default=False)

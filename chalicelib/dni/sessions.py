@@ -1,0 +1,229 @@
+"""The lease call and the heartbeat: what `POST /v1/sessions` and its heartbeat do.
+
+A session id names where its lease lives — `<account>.<pool>.<digits>.<random>` —
+so a heartbeat is one conditional UpdateItem without a lookup first. Sessions that
+hold no lease (static, default, bots) have `-` as their pool: their heartbeat needs
+no database at all.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional
+
+from chalicelib.accounts import AccountView, get_account
+from chalicelib.db import ttl
+from chalicelib.dni import leases, pool, rules, sources, useragent
+from chalicelib.dni.models import Session
+from chalicelib.errors import LeaseConflict, LeaseGone, UnknownSession
+from chalicelib.geo import countries, phone
+from chalicelib.observability import count, logger
+
+Clock = Callable[[], float]
+MAX_CLAIM_ATTEMPTS = 8
+NO_POOL = "-"
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    account: str
+    url: str
+    referrer: Optional[str] = None
+    ga_client_id: Optional[str] = None
+    session_id: Optional[str] = None
+    country: Optional[str] = None           # explicit override from the body
+    header_country: Optional[str] = None    # CloudFront-Viewer-Country
+    ip: Optional[str] = None
+    user_agent: str = ""
+    origin: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class SessionId:
+    account: str
+    pool: str
+    number: Optional[str]
+    token: str
+
+    def __str__(self) -> str:
+        digits = phone.digits(self.number) if self.number else "0"
+        return f"{self.account}.{self.pool}.{digits}.{self.token}"
+
+    @property
+    def leased(self) -> bool:
+        return self.pool != NO_POOL
+
+    @classmethod
+    def parse(cls, raw: str) -> "SessionId":
+        parts = (raw or "").split(".")
+        if len(parts) != 4 or not all(parts) or not parts[2].isdigit():
+            raise UnknownSession(f"'{raw}' is not a session id")
+        number = None if parts[2] == "0" else f"+{parts[2]}"
+        return cls(parts[0], parts[1], number, parts[3])
+
+    @classmethod
+    def new(cls, account: str, pool_id: Optional[str], number: str) -> "SessionId":
+        return cls(account, pool_id or NO_POOL, number, secrets.token_urlsafe(12))
+
+
+@dataclass
+class Lease:
+    """The answer to the snippet."""
+    session_id: str
+    number: str
+    method: str
+    visit: Dict[str, Any]
+    expires_at: float
+    heartbeat_seconds: int
+    replace: List[str] = field(default_factory=list)
+
+    def as_response(self) -> Dict[str, Any]:
+        return {
+            "session_id": self.session_id, "number": self.number, "display": phone.display(self.number),
+            "method": self.method, "source": self.visit.get("source"), "medium": self.visit.get("medium"),
+            "campaign": self.visit.get("campaign"), "keyword": self.visit.get("keyword"),
+            "expires_at": iso(self.expires_at), "heartbeat_seconds": self.heartbeat_seconds,
+            "replace": self.replace,
+        }
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def replaceable(account: AccountView) -> List[str]:
+    """Numbers the snippet swaps on the page: the account's default, then any it lists."""
+    extra = [n for n in account.config.get("page_numbers", []) if n != account.default_number]
+    return [account.default_number] + extra
+
+
+def start(req: SessionRequest, clock: Clock = time.time) -> Lease:
+    account = get_account(req.account, clock)
+    now = clock()
+    visit = sources.detect(req.url, req.referrer)
+    if useragent.is_bot(req.user_agent) or not _allowed(account, req):
+        count("SessionsRefused")
+        return _unleased(account, visit, account.default_number, "default", now)
+    if req.session_id:
+        resumed = _resume(account, req, now)
+        if resumed:
+            return resumed
+    country = countries.resolve_country(req.header_country, req.country)
+    plan = rules.decide(visit, account.rules, account.default_pool, countries.geo_rule(account.geo, country))
+    if plan.method != "dynamic":
+        number = plan.number or account.default_number
+        return _record_unleased(account, req, visit, country, number, plan.method, now)
+    leased = _lease(account, req, visit, country, plan, now)
+    if leased:
+        return leased
+    count("PoolExhausted")
+    logger.info("pool exhausted", extra={"account": account.account_id, "pool": plan.pool_id})
+    number = plan.number or account.default_number
+    return _record_unleased(account, req, visit, country, number, plan.fallback_method, now)
+
+
+def _allowed(account: AccountView, req: SessionRequest) -> bool:
+    """The page and the browser's Origin must belong to the account's site."""
+    if not account.allows_host(sources.host_of(req.url)):
+        return False
+    return req.origin is None or req.origin == "null" or account.allows_host(sources.host_of(req.origin))
+
+
+def _unleased(account: AccountView, visit: sources.Visit, number: str, method: str, now: float,
+              sid: Optional[str] = None) -> Lease:
+    s = account.settings
+    sid = sid or str(SessionId.new(account.account_id, None, number))
+    return Lease(sid, number, method, visit.as_dict(), now + s.lease_ttl_seconds, s.heartbeat_seconds,
+                 replaceable(account))
+
+
+def _session_item(account: AccountView, req: SessionRequest, visit: sources.Visit, country: Optional[str],
+                  sid: str, number: str, method: str, pool_id: Optional[str], now: float) -> Session:
+    agent = useragent.parse(req.user_agent)
+    return Session(
+        sid, account_id=account.account_id, started_at=now, number=number, method=method, pool_id=pool_id,
+        source=visit.source, medium=visit.medium, group=visit.group, campaign=visit.campaign,
+        keyword=visit.keyword, content=visit.content, referrer=req.referrer, landing_page=req.url,
+        click_ids=visit.click_ids, ga_client_id=req.ga_client_id, user_agent=req.user_agent[:512],
+        device=agent.device, browser=agent.browser, os=agent.os, ip=req.ip, country=country,
+        expires=ttl(now + account.settings.retention_days * 86400),
+    )
+
+
+def snapshot(session: Session) -> Dict[str, Any]:
+    """What a call needs from the session, kept on the number so the answer path reads one item."""
+    fields = ("session_id", "source", "medium", "group", "campaign", "keyword", "content", "referrer",
+              "landing_page", "ga_client_id", "device", "browser", "os", "country", "method", "started_at")
+    snap = {f: getattr(session, f) for f in fields if getattr(session, f) is not None}
+    snap["click_ids"] = dict(session.click_ids or {})
+    return snap
+
+
+def _record_unleased(account: AccountView, req: SessionRequest, visit: sources.Visit, country: Optional[str],
+                     number: str, method: str, now: float) -> Lease:
+    sid = str(SessionId.new(account.account_id, None, number))
+    _session_item(account, req, visit, country, sid, number, method, None, now).save()
+    count("SessionsUnleased")
+    return _unleased(account, visit, number, method, now, sid)
+
+
+def _lease(account: AccountView, req: SessionRequest, visit: sources.Visit, country: Optional[str],
+           plan: rules.Plan, now: float) -> Optional[Lease]:
+    s = account.settings
+    items = {n.number: n for n in leases.read_pool(account.account_id, plan.pool_id)}
+    order = pool.candidates((leases.as_pool_number(n) for n in items.values()), now,
+                            s.cooldown_seconds, s.cooldown_mode)
+    rate_key = f"ip#{account.account_id}#{req.ip}#{int(now // 3600)}" if s.ip_lease_limit and req.ip else None
+    for candidate in order[:MAX_CLAIM_ATTEMPTS]:
+        sid = str(SessionId.new(account.account_id, plan.pool_id, candidate.number))
+        session = _session_item(account, req, visit, country, sid, candidate.number, "dynamic", plan.pool_id, now)
+        claim = leases.Claim(items[candidate.number], session, now, now + s.lease_ttl_seconds, snapshot(session),
+                             ttl(now + s.retention_days * 86400), rate_key, s.ip_lease_limit)
+        try:
+            leases.claim(claim)
+        except LeaseConflict:
+            count("LeaseConflicts")
+            continue
+        except leases.RateLimited:
+            count("SessionsRateLimited")
+            return _unleased(account, visit, account.default_number, "default", now)
+        count("Leases")
+        return Lease(sid, candidate.number, "dynamic", visit.as_dict(), now + s.lease_ttl_seconds,
+                     s.heartbeat_seconds, replaceable(account))
+    return None
+
+
+def _resume(account: AccountView, req: SessionRequest, now: float) -> Optional[Lease]:
+    """A returning visitor keeps their number while nobody else has taken it."""
+    try:
+        sid = SessionId.parse(req.session_id)
+    except UnknownSession:
+        return None
+    if sid.account != account.account_id or not sid.number:
+        return None
+    s = account.settings
+    if not sid.leased:
+        visit = sources.detect(req.url, req.referrer)
+        return Lease(str(sid), sid.number, "static" if sid.number != account.default_number else "default",
+                     visit.as_dict(), now + s.lease_ttl_seconds, s.heartbeat_seconds, replaceable(account))
+    try:
+        item = leases.extend(sid.number, str(sid), now, now + s.lease_ttl_seconds, require_live=False)
+    except LeaseGone:
+        return None
+    count("LeasesResumed")
+    return Lease(str(sid), sid.number, "dynamic", dict(item.snap or {}), float(item.lease_until),
+                 s.heartbeat_seconds, replaceable(account))
+
+
+def heartbeat(session_id: str, url: Optional[str], clock: Clock = time.time) -> Dict[str, Any]:
+    """Extend a live lease (one UpdateItem). Raises LeaseGone (410) when it has ended."""
+    sid = SessionId.parse(session_id)
+    account = get_account(sid.account, clock)
+    now = clock()
+    ttl = account.settings.lease_ttl_seconds
+    if not sid.leased:
+        return {"number": sid.number or account.default_number, "expires_at": iso(now + ttl)}
+    item = leases.extend(sid.number, session_id, now, now + ttl, url=url)
+    return {"number": item.number, "expires_at": iso(float(item.lease_until))}

@@ -1,0 +1,80 @@
+"""Per-account settings: defaults, and the typed view the code reads.
+
+Stored as a map on the account; anything missing falls back to the default here,
+so adding a setting never needs a data migration.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List, Mapping
+
+DEFAULT_WORKING_HOURS: Dict[str, List[str]] = {
+    day: ["09:00", "18:00"] for day in ("mon", "tue", "wed", "thu", "fri")
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Classification (DESIGN.md): talk seconds that make a target call; sales cycle.
+    target_seconds: int = 30
+    sales_cycle_days: int = 7
+    # Working hours in the account's timezone; a day absent is closed.
+    timezone: str = "UTC"
+    working_hours: Dict[str, List[str]] = field(default_factory=lambda: dict(DEFAULT_WORKING_HOURS))
+    # A caller who hangs up within this many seconds of the greeting "abandoned in greeting".
+    greeting_seconds: int = 10
+    retention_days: int = 90
+    # Leases: the snippet beats every heartbeat_seconds; a lease lives lease_ttl_seconds
+    # after the last beat (the visitor may have switched to the phone app to call).
+    heartbeat_seconds: int = 60
+    lease_ttl_seconds: int = 300
+    # A released number rests this long before another visitor gets it. "soft": under
+    # pool pressure a resting number is reused before a visitor is refused; "hard": never.
+    cooldown_seconds: int = 600
+    cooldown_mode: str = "soft"
+    # Attribution: a call up to grace_seconds after a lease ended still matches it.
+    grace_seconds: int = 1800
+    # New leases per client IP per hour; 0 switches the limit off.
+    ip_lease_limit: int = 0
+    default_value: float = 0.0
+    currency: str = "USD"
+    # Caller numbers to partners: "hash" (default) or "plain" (account opted in).
+    pii_policy: str = "hash"
+
+    @classmethod
+    def from_map(cls, raw: Mapping[str, Any] | None) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (raw or {}).items() if k in known})
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+SETTINGS_SCHEMA: Dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "target_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "sales_cycle_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        "timezone": {"type": "string", "minLength": 1, "maxLength": 64},
+        "working_hours": {
+            "type": "object",
+            "propertyNames": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+            "additionalProperties": {
+                "type": "array", "minItems": 2, "maxItems": 2,
+                "items": {"type": "string", "pattern": "^([01][0-9]|2[0-4]):[0-5][0-9]$"},
+            },
+        },
+        "greeting_seconds": {"type": "integer", "minimum": 0, "maximum": 120},
+        "retention_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+        "heartbeat_seconds": {"type": "integer", "minimum": 5, "maximum": 3600},
+        "lease_ttl_seconds": {"type": "integer", "minimum": 10, "maximum": 86400},
+        "cooldown_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "cooldown_mode": {"enum": ["soft", "hard"]},
+        "grace_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "ip_lease_limit": {"type": "integer", "minimum": 0, "maximum": 100000},
+        "default_value": {"type": "number", "minimum": 0},
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "pii_policy": {"enum": ["hash", "plain"]},
+    },
+}

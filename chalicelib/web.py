@@ -1,0 +1,88 @@
+"""The HTTP edge shared by every route: JSON bodies validated by JSON Schema, and one
+place where domain errors become `{"error", "message"}` answers."""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from chalice import Response
+from chalice.app import Request
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from chalicelib.errors import CalltrackError, InvalidJson, PayloadTooLarge, ValidationFailed
+from chalicelib.observability import logger
+
+MAX_BODY_BYTES = 16 * 1024
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return Response(body={"error": code, "message": message}, status_code=status, headers=JSON_HEADERS)
+
+
+def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice HTTP middleware: map the domain's exception tree to HTTP answers."""
+    try:
+        return get_response(event)
+    except CalltrackError as err:
+        if err.status >= 500:
+            logger.exception("request failed", extra={"code": err.code})
+        return error_response(err.status, err.code, err.message)
+
+
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+_validators: Dict[int, Draft202012Validator] = {}
+
+
+def validate(document: Any, schema: Mapping[str, Any], what: str = "body") -> Any:
+    """Raise ValidationFailed with the most relevant error, in words a person can act on."""
+    validator = _validators.get(id(schema))
+    if validator is None:
+        validator = _validators[id(schema)] = _validator(schema)
+    error = best_match(validator.iter_errors(document))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or what
+        raise ValidationFailed(f"{where}: {error.message}")
+    return document
+
+
+def json_body(request: Request, schema: Optional[Mapping[str, Any]] = None, max_bytes: int = MAX_BODY_BYTES,
+              allow_empty: bool = False) -> Any:
+    """The request's JSON (any content type: browsers send text/plain to skip CORS
+    preflight), size-checked and validated."""
+    raw = request.raw_body or b""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"body is {len(raw)} bytes; at most {max_bytes} are accepted")
+    if not raw.strip():
+        if allow_empty:
+            document: Any = {}
+        else:
+            raise InvalidJson("a JSON body is required")
+    else:
+        try:
+            document = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise InvalidJson(f"body is not valid JSON: {err}") from err
+    return validate(document, schema) if schema is not None else document
+
+
+def header(request: Request, name: str) -> Optional[str]:
+    return (request.headers or {}).get(name.lower())
+
+
+def client_ip(request: Request) -> Optional[str]:
+    forwarded = header(request, "x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    identity = (request.context or {}).get("identity") or {}
+    return identity.get("sourceIp")
+
+# Browsers post text/plain (no CORS preflight); servers post JSON; be lenient on the rest
+# and let the JSON parser decide.
+PUBLIC_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded",
+                        "application/octet-stream"]

@@ -1,0 +1,126 @@
+"""Shared fixtures: a moto server on a free port (real DynamoDB conditional writes, real
+EventBridge → SQS), the tables, the demo account, and the app served over HTTP.
+
+Environment is set at import, before any chalicelib module reads configuration.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+MOTO_PORT = free_port()
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1", "CALLTRACK_STAGE": "local",
+    "CALLTRACK_AWS_ENDPOINT": f"http://127.0.0.1:{MOTO_PORT}",
+    "CALLTRACK_TABLE_PREFIX": "calltrack-", "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "DEMO_API_KEY": "demo-secret-key",
+})
+for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    os.environ.pop(proxy, None)
+os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+
+
+def wait_http(url: str, timeout: float = 20.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto server on 127.0.0.1 with every table created and the demo account seeded."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=MOTO_PORT, verbose=False)
+    server.start()
+    endpoint = os.environ["CALLTRACK_AWS_ENDPOINT"]
+    wait_http(endpoint + "/moto-api/")
+    from chalicelib import db, demo
+    import chalicelib.all_models  # noqa: F401  every domain's tables
+
+    db.create_tables()
+    demo.seed_account()
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_account(moto_endpoint: str) -> str:
+    from chalicelib import demo
+
+    return demo.DEMO_ACCOUNT
+
+
+@pytest.fixture()
+def account(moto_endpoint: str):
+    """A fresh account shaped like the demo one, with its own id and pool: tests don't share leases."""
+    from chalicelib import demo
+
+    account_id = "t-" + uuid.uuid4().hex[:12]
+    pool = [f"+1415556{n:04d}" for n in _pool_numbers(account_id)]
+
+    def make(**kwargs):
+        kwargs.setdefault("pool", pool)
+        return demo.seed_account(account_id, **kwargs)
+
+    return make
+
+
+def _pool_numbers(account_id: str, size: int = 5) -> list:
+    base = int(account_id[2:10], 16) % 9000
+    return [base + i for i in range(size)]
+
+
+@pytest.fixture()
+def client(moto_endpoint: str):
+    """The Chalice app in-process (chalice.test.Client) against the emulator."""
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def api_server(moto_endpoint: str, tmp_path_factory) -> Iterator[str]:
+    """`chalice local` on a free port, as `make run` serves it; yields its base URL."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("chalice") / "chalice-local.log").open("w")
+    chalice = Path(sys.executable).parent / "chalice"
+    proc = subprocess.Popen(
+        [str(chalice), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", "local", "--no-autoreload"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/", timeout=30)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
