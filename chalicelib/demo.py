@@ -5,13 +5,13 @@ Numbers are from fictional ranges (NANP 555-01xx, Ofcom's drama range).
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any, Dict, Iterable, List, Optional
 
 from pynamodb.exceptions import PutError
 
 from chalicelib import accounts, config
+from chalicelib.auth import hash_key
 from chalicelib.dni.leases import pool_key
 from chalicelib.dni.models import Account, ApiKey, Number
 
@@ -30,10 +30,6 @@ DEMO_RULES: List[Dict[str, Any]] = [
     {"id": "google-organic", "match": {"source": "google", "medium": "organic"}, "number": GOOGLE_ORGANIC_NUMBER},
 ]
 DEMO_GEO: List[Dict[str, Any]] = [{"country": "DE", "number": GERMAN_NUMBER}]
-
-
-def hash_key(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 def ensure_number(number: str, account_id: str, kind: str, pool_id: Optional[str] = None,

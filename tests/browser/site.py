@@ -1,0 +1,82 @@
+"""A local web site for the browser tests: the built snippet under /dist/, test pages
+under /pages/, and two misbehaving APIs (/garbage, /slow) for the never-break-the-page
+tests. Pages are templates: {{api}} is the API origin and {{attrs}} the script tag's
+extra attributes, both taken from the page URL's query (api=..., data-*=...)."""
+from __future__ import annotations
+
+import html
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "snippet" / "dist"
+PAGES = Path(__file__).resolve().parent / "pages"
+SLOW_SECONDS = 2.5
+TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".json": "application/json"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: "Site"
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet test output
+        pass
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        folder, _, name = url.path.lstrip("/").partition("/")
+        base = {"dist": DIST, "pages": PAGES}.get(folder)
+        path = (base / name).resolve() if base and name else None
+        if path is None or base not in path.parents or not path.is_file():
+            return self._send(404, b"not found", "text/plain")
+        body = path.read_bytes()
+        if folder == "pages":
+            body = self._render(body.decode(), dict(parse_qsl(url.query))).encode()
+        self._send(200, body, TYPES.get(path.suffix, "application/octet-stream"))
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.posts.append(self.path)
+        if self.path.startswith("/garbage/"):
+            return self._send(200, b"<html>Service Unavailable", "text/html")
+        if self.path.startswith("/slow/"):
+            time.sleep(SLOW_SECONDS)
+            body = {"session_id": "slow", "number": "+14155550999", "display": "(415) 555-0999",
+                    "method": "dynamic", "heartbeat_seconds": 0}
+            return self._send(200, json.dumps(body).encode(), "application/json")
+        self._send(404, b"{}", "application/json")
+
+    def _render(self, page: str, query: dict[str, str]) -> str:
+        attrs = " ".join(f'{k}="{html.escape(v)}"' for k, v in query.items() if k.startswith("data-"))
+        api = query.get("api", self.server.api)
+        return page.replace("{{api}}", html.escape(api)).replace("{{attrs}}", attrs)
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Site(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, api: str) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.api = api
+        self.posts: list[str] = []
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+    def __enter__(self) -> "Site":
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
