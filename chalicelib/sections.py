@@ -1,0 +1,19 @@
+"""Account configuration sections and the JSON Schema that validates each.
+
+Each domain owns its sections' schemas; the admin API serves
+`GET|PUT /v1/accounts/{id}/config/{section}` validated by the schema registered here.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+PAGE_NUMBERS_SCHEMA: Dict[str, Any] = {
+    "type": "array", "maxItems": 20, "uniqueItems": True,
+    "items": {"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"},
+}
+DEFAULT_POOL_SCHEMA: Dict[str, Any] = {"type": ["string", "null"], "pattern": "^[a-z0-9_-]{1,32}$"}
+
+SECTIONS: Dict[str, Dict[str, Any]] = {
+    "page_numbers": PAGE_NUMBERS_SCHEMA,
+    "default_pool": DEFAULT_POOL_SCHEMA,
+}
