@@ -31,7 +31,7 @@
   var targets = []; // default numbers (and earlier tracking numbers), E.164 digits
   var patterns = [];
   var waiting = [];
-  var session, number, started, settled, observer, timer, lastBeat, widgetLoaded;
+  var session, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded;
 
   var noop = function () {};
   var digits = function (s) { return s.replace(/\D/g, ''); };
@@ -54,7 +54,7 @@
   function pattern(e) {
     var join = function (s) { return s.split('').join(SEP); };
     var national = [1, 2, 3].map(function (k) { return join(e.slice(k)); }).join('|');
-    return new RegExp('(^|[^\\d+])((?:\\+|00)?' + join(e) + '|(?:0' + SEP + ')?(?:' + national + '))(?!\\d)', 'g');
+    return new RegExp('(^|[^\\d+])((?:\\+|00)?' + join(e) + '|\\(?(?:0' + SEP + ')?(?:' + national + '))(?!\\d)', 'g');
   }
 
   // Rewrites one written occurrence of default number `e` with the tracking number,
@@ -67,7 +67,8 @@
       for (p = plus ? ['']  : ['', '0', '00']; p.length; p.shift()) {
         if (x === p[0] + e.slice(k)) {
           nd = p[0] + number.slice(k);
-          if (number.slice(0, k) !== e.slice(0, k) || nd.length !== x.length) break;
+          // Same country (k, or for international writing cc, digits of country code)?
+          if (number.slice(0, k || cc) !== e.slice(0, k || cc) || nd.length !== x.length) break;
           return text.replace('(0)', 'x').replace(/\d/g, function () { return nd.charAt(i++); })
             .replace('x', '(0)');
         }
@@ -164,7 +165,11 @@
     if (typeof s !== 'object' || !s || !/^\+\d{6,15}$/.test(s.number)) throw 0;
     if (number) addTargets([number]); // a new lease: the old tracking number goes too
     session = s;
+    lastBeat = Date.now(); // a lease counts as a beat
     number = digits(s.number);
+    // Country code length: what the national display leaves out (codes are prefix-free).
+    cc = digits(s.display || '').replace(/^0/, '').length;
+    cc = cc && number.length - cc;
     addTargets(s.replace || []);
     patterns = targets.map(pattern);
     if (consent && s.session_id) cookie(s.session_id);

@@ -19,8 +19,10 @@ from tests.browser.site import DIST, ROOT, Site
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SNIPPET = ROOT / "snippet"
-# The page's own numbers (tests/browser/pages/page.html), given to the snippet by the script tag.
-DEFAULT_NUMBERS = "+14155550123,+442079460958"
+# Headless Chromium says "HeadlessChrome", and the API rightly gives bots no lease: the
+# tests browse as the desktop Chrome a visitor would use.
+VISITOR_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/142.0.0.0 Safari/537.36")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -57,7 +59,7 @@ def chrome() -> Iterator[Any]:
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}"):
+                 "--disable-dev-shm-usage", f"--user-agent={VISITOR_UA}", f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
@@ -77,7 +79,6 @@ class Browser:
         self.site = site
 
     def open(self, page: str = "page.html", referrer: str | None = None, **params: str) -> None:
-        params.setdefault("data-numbers", DEFAULT_NUMBERS)
         url = f"{self.site.url}/pages/{page}?{urlencode(params)}"
         if referrer:
             self.driver.execute_cdp_cmd("Page.navigate", {"url": url, "referrer": referrer,
@@ -122,6 +123,7 @@ class Browser:
 def browser(chrome: Any, site: Site) -> Browser:
     chrome.execute_cdp_cmd("Network.enable", {})
     chrome.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    chrome.execute_cdp_cmd("Network.setUserAgentOverride", {"userAgent": VISITOR_UA})
     chrome.get_log("browser")  # drop what earlier tests logged
     return Browser(chrome, site)
 

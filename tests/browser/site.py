@@ -1,7 +1,8 @@
 """A local web site for the browser tests: the built snippet under /dist/, test pages
 under /pages/, and two misbehaving APIs (/garbage, /slow) for the never-break-the-page
-tests. Pages are templates: {{api}} is the API origin and {{attrs}} the script tag's
-extra attributes, both taken from the page URL's query (api=..., data-*=...)."""
+tests. Pages are templates: {{api}} is the API origin, {{account}} the site key and
+{{attrs}} the script tag's extra attributes, all from the page URL's query
+(api=..., account=..., data-*=...)."""
 from __future__ import annotations
 
 import html
@@ -52,7 +53,9 @@ class Handler(BaseHTTPRequestHandler):
     def _render(self, page: str, query: dict[str, str]) -> str:
         attrs = " ".join(f'{k}="{html.escape(v)}"' for k, v in query.items() if k.startswith("data-"))
         api = query.get("api", self.server.api)
-        return page.replace("{{api}}", html.escape(api)).replace("{{attrs}}", attrs)
+        account = query.get("account", "demo")
+        return (page.replace("{{api}}", html.escape(api)).replace("{{account}}", html.escape(account))
+                .replace("{{attrs}}", attrs))
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)

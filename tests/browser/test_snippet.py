@@ -1,0 +1,286 @@
+"""The website snippet (snippet/dist/dni.js) in real headless Chromium, against the app
+(`chalice local`) and moto. Each test seeds its own account and pool so leases never
+collide; pages are served from another origin than the API, as on a real site."""
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any, Callable
+
+import pytest
+
+from chalicelib import demo
+from chalicelib.dni.models import Number
+from tests.browser.conftest import Browser
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def site_key(account: Callable[..., Any]) -> str:
+    """A fresh account like the demo one (default +1 415-555-0123, UK office number,
+    Google organic static number, DE → German number), with its own pool."""
+    return account().account_id
+
+
+def parts(e164: str) -> tuple[str, str, str]:
+    """+1AAABBBCCCC → (AAA, BBB, CCCC)."""
+    assert e164.startswith("+1") and len(e164) == 12, e164
+    return e164[2:5], e164[5:8], e164[8:]
+
+
+def leased(browser: Browser) -> dict[str, Any]:
+    session = browser.session()
+    assert session, "the snippet got no session from the API"
+    return session
+
+
+def test_every_format_swapped_keeping_its_style(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key)
+    s = leased(browser)
+    assert s["method"] == "dynamic"
+    a, b, c = parts(s["number"])
+    assert browser.text("us-intl") == f"Call +1 {a}-{b}-{c} today"
+    assert browser.text("us-paren") == f"({a}) {b}-{c}"
+    assert browser.text("us-dots") == f"{a}.{b}.{c}"
+    assert browser.text("us-plain") == f"{a}{b}{c}"
+    assert browser.text("us-e164") == s["number"]
+    assert browser.text("us-dash1") == f"1-{a}-{b}-{c}"
+    assert browser.text("two") == f"Sales {a}-{b}-{c}, support ({a})\u00a0{b}-{c}."
+    assert browser.text("bold") == f"{a}-{b}-{c}"
+    # Look-alikes stay: a longer digit run, a zip code, another number of the business.
+    assert browser.text("mixed").startswith("Order 41555501234 ships from 94105; call")
+    assert browser.text("other") == "Fax: (415) 555-0987"
+
+
+def test_uk_formats_swapped_for_a_us_tracking_number(browser: Browser, site_key: str) -> None:
+    """The UK office number (the account's page_numbers) is replaced too; a US tracking
+    number cannot be written in UK style, so it shows in its own formats."""
+    browser.open(account=site_key)
+    s = leased(browser)
+    assert browser.text("uk-intl") == s["number"]
+    assert browser.text("uk-trunk") == s["number"]
+    assert browser.text("uk-00") == s["number"]
+    assert browser.text("uk-national") == s["display"]
+    assert browser.href("tel-uk") == "tel:" + s["number"]
+
+
+def test_tel_links_rewritten_in_their_own_style(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key)
+    s = leased(browser)
+    a, b, c = parts(s["number"])
+    assert browser.href("tel-e164") == "tel:" + s["number"]
+    assert browser.href("tel-dashed") == f"tel:{a}-{b}-{c}"
+    assert browser.text("tel-dashed") == f"({a}) {b}-{c}"
+    assert browser.href("tel-encoded") == f"tel:+1 {a} {b} {c}"
+
+
+def test_script_tag_numbers_are_swapped_too(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, **{"data-numbers": "+14155550987"})
+    s = leased(browser)
+    a, b, c = parts(s["number"])
+    assert browser.text("other") == f"Fax: ({a}) {b}-{c}"
+    assert browser.text("us-paren") == f"({a}) {b}-{c}"
+
+
+def test_noswap_scripts_and_form_fields_untouched(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key)
+    leased(browser)
+    assert browser.text("noswap") == "Head office (415) 555-0123 call"
+    assert browser.href("tel-noswap") == "tel:+14155550123"
+    assert browser.js("return document.getElementById('input').value") == "415-555-0123"
+    assert browser.js("return document.getElementById('textarea').value") == "415-555-0123"
+    assert browser.text("inline") == 'window.pagePhone = "415-555-0123";'
+
+
+def test_content_added_after_load_is_swapped(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key)
+    s = leased(browser)
+    a, b, c = parts(s["number"])
+    browser.js("""
+        var popup = document.createElement('div');
+        popup.id = 'popup';
+        popup.innerHTML = 'Questions? <a id="popup-tel" href="tel:+1-415-555-0123">415 555 0123</a>';
+        document.body.appendChild(popup);
+        document.getElementById('other').firstChild.data = 'Now: 415.555.0123';
+        document.getElementById('tel-noswap').parentNode.setAttribute('data-late', '1');
+        var late = document.createElement('a');
+        late.id = 'late-link';
+        document.body.appendChild(late);
+        late.setAttribute('href', 'tel:4155550123');
+        var quiet = document.createElement('p');
+        quiet.id = 'late-noswap';
+        quiet.textContent = '(415) 555-0123';
+        document.getElementById('noswap').appendChild(quiet);
+    """)
+    deadline = time.time() + 3
+    while time.time() < deadline and browser.text("popup") == "Questions? 415 555 0123":
+        time.sleep(0.05)
+    assert browser.text("popup") == f"Questions? {a} {b} {c}"
+    assert browser.href("popup-tel") == f"tel:+1-{a}-{b}-{c}"
+    assert browser.text("other") == f"Now: {a}.{b}.{c}"
+    assert browser.href("late-link") == f"tel:{a}{b}{c}"
+    assert browser.text("late-noswap") == "(415) 555-0123"
+
+
+def test_swap_api_for_elements_the_page_builds_itself(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key)
+    s = leased(browser)
+    a, b, c = parts(s["number"])
+    # Shadow DOM is out of the observer's reach: the page hands the element over.
+    text = browser.js("""
+        var host = document.createElement('div');
+        document.body.appendChild(host);
+        var root = host.attachShadow({mode: 'open'});
+        root.innerHTML = '<p>Call (415) 555-0123</p>';
+        calltrack('swap', root.firstChild);
+        return root.firstChild.textContent;
+    """)
+    assert text == f"Call ({a}) {b}-{c}"
+
+
+def test_calls_queued_before_the_script_loaded_run(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key)
+    s = leased(browser)
+    assert browser.js("return window.queuedResult && window.queuedResult.number") == s["number"]
+
+
+def test_reload_resumes_the_same_number(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key)
+    first = leased(browser)
+    assert browser.cookie() == first["session_id"]
+    browser.driver.refresh()
+    again = leased(browser)
+    assert again["session_id"] == first["session_id"]
+    assert again["number"] == first["number"]
+    a, b, c = parts(first["number"])
+    assert browser.text("us-paren") == f"({a}) {b}-{c}"
+
+
+def test_heartbeat_extends_the_lease_and_reports_the_page(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, **{"data-heartbeat": "1"})
+    s = leased(browser)
+    before = Number.get(s["number"]).lease_until
+    time.sleep(2.5)
+    beats = browser.requests(f"/v1/sessions/{s['session_id']}/heartbeat")
+    assert len(beats) >= 2
+    item = Number.get(s["number"])
+    assert item.holder == s["session_id"]
+    assert item.lease_until > before
+    assert any("/pages/page.html" in page for page in item.pages or [])
+
+
+def test_heartbeat_pauses_while_the_tab_is_hidden(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, **{"data-heartbeat": "1"})
+    s = leased(browser)
+    path = f"/v1/sessions/{s['session_id']}/heartbeat"
+    browser.js("""
+        Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+        document.dispatchEvent(new Event('visibilitychange'));
+    """)
+    hidden_at = len(browser.requests(path))
+    time.sleep(2.2)
+    assert len(browser.requests(path)) == hidden_at
+    browser.js("""
+        Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
+        document.dispatchEvent(new Event('visibilitychange'));
+    """)
+    time.sleep(0.5)
+    assert len(browser.requests(path)) == hidden_at + 1  # overdue: beats at once on return
+
+
+def test_lost_lease_leases_again_and_swaps(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, **{"data-heartbeat": "1"})
+    first = leased(browser)
+    # Another session takes the number (as after a long sleep past the lease's TTL).
+    Number(first["number"]).update(actions=[Number.holder.set("someone-else")])
+    deadline = time.time() + 5
+    session = first
+    while time.time() < deadline and session["number"] == first["number"]:
+        time.sleep(0.2)
+        session = leased(browser)
+    assert session["number"] != first["number"]
+    a, b, c = parts(session["number"])
+    assert browser.text("us-paren") == f"({a}) {b}-{c}"
+    assert browser.href("tel-e164") == "tel:" + session["number"]
+    assert browser.console_errors() == []
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("api", ["down", "garbage", "slow"])
+def test_api_trouble_keeps_the_page_number_without_errors(browser: Browser, site_key: str, api: str) -> None:
+    origin = {"down": f"http://127.0.0.1:{closed_port()}", "garbage": browser.site.url + "/garbage",
+              "slow": browser.site.url + "/slow"}[api]
+    browser.open(account=site_key, api=origin, **{"data-timeout": "1000", "data-hide": "300"})
+    assert browser.session() is None
+    if api == "slow":
+        time.sleep(2)  # the late answer arrived meanwhile and was ignored
+    assert browser.text("us-paren") == "(415) 555-0123"
+    assert browser.href("tel-e164") == "tel:+14155550123"
+    assert browser.js("return getComputedStyle(document.getElementById('tel-e164')).visibility") == "visible"
+    assert browser.console_errors() == []
+
+
+def test_anti_flicker_hides_numbers_at_most_300ms(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, api=browser.site.url + "/slow", **{"data-hide": "5000"})
+    time.sleep(0.8)
+    log = browser.js("return window.hideLog")
+    assert len(log) == 2, log  # hidden, then shown again without waiting for the API
+    assert log[1] - log[0] <= 350
+    assert browser.text("us-paren") == "(415) 555-0123"
+
+
+def test_consent_required_means_no_storage_and_no_lease_before_it(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, **{"data-consent": "required"})
+    time.sleep(0.7)
+    assert browser.text("us-paren") == "(415) 555-0123"
+    assert browser.requests("/v1/sessions") == []
+    assert browser.cookie() is None
+    assert browser.js("return document.cookie") == ""
+    browser.js("calltrack('consent')")
+    s = leased(browser)
+    a, b, c = parts(s["number"])
+    assert browser.text("us-paren") == f"({a}) {b}-{c}"
+    assert browser.cookie() == s["session_id"]
+
+
+def test_utm_landing_gets_a_pool_number_with_its_attribution(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, utm_source="newsletter", utm_medium="email", utm_campaign="spring-sale")
+    s = leased(browser)
+    assert (s["method"], s["source"], s["medium"], s["campaign"]) == ("dynamic", "newsletter", "email", "spring-sale")
+    assert s["number"].startswith("+1415556")  # the account's own pool
+    assert s["number"] != demo.DEFAULT_NUMBER
+
+
+def test_utm_rule_gets_its_static_number(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, utm_source="billboard")
+    s = leased(browser)
+    assert (s["method"], s["number"]) == ("static", demo.BILLBOARD_NUMBER)
+    a, b, c = parts(demo.BILLBOARD_NUMBER)
+    assert browser.text("us-paren") == f"({a}) {b}-{c}"
+
+
+def test_google_organic_referrer_gets_the_organic_number(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, referrer="https://www.google.com/")
+    s = leased(browser)
+    assert browser.js("return document.referrer") == "https://www.google.com/"
+    assert (s["method"], s["source"], s["medium"]) == ("static", "google", "organic")
+    assert s["number"] == demo.GOOGLE_ORGANIC_NUMBER
+    a, b, c = parts(demo.GOOGLE_ORGANIC_NUMBER)
+    assert browser.text("us-dots") == f"{a}.{b}.{c}"
+
+
+def test_german_visitor_gets_the_german_number(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, **{"data-country": "DE"})
+    s = leased(browser)
+    assert s["number"] == demo.GERMAN_NUMBER
+    # A German number cannot take US formatting: national writing shows its German
+    # national format, international writing and links its E.164 form.
+    assert browser.text("us-paren") == s["display"]
+    assert browser.text("us-intl") == f"Call {demo.GERMAN_NUMBER} today"
+    assert browser.href("tel-e164") == "tel:" + demo.GERMAN_NUMBER
