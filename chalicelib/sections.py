@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from chalicelib.reports.schemas import TAG_CATEGORIES_SCHEMA
+
 PAGE_NUMBERS_SCHEMA: Dict[str, Any] = {
     "type": "array", "maxItems": 20, "uniqueItems": True,
     "items": {"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"},
@@ -16,4 +18,5 @@ DEFAULT_POOL_SCHEMA: Dict[str, Any] = {"type": ["string", "null"], "pattern": "^
 SECTIONS: Dict[str, Dict[str, Any]] = {
     "page_numbers": PAGE_NUMBERS_SCHEMA,
     "default_pool": DEFAULT_POOL_SCHEMA,
+    "tag_categories": TAG_CATEGORIES_SCHEMA,
 }
