@@ -15,6 +15,8 @@ EVENT_BUS = "CALLTRACK_EVENT_BUS"
 DEMO_API_KEY = "DEMO_API_KEY"
 ACCOUNT_CACHE_SECONDS = "CALLTRACK_ACCOUNT_CACHE_SECONDS"
 REGION = "AWS_DEFAULT_REGION"
+# Bootstrap operator token: creates accounts (POST /v1/accounts). Required outside local.
+ADMIN_TOKEN = "CALLTRACK_ADMIN_TOKEN"
 
 LOCAL_STAGE = "local"
 # The emulator `make run` starts; tests point CALLTRACK_AWS_ENDPOINT at their own port.
@@ -68,3 +70,10 @@ def demo_api_key() -> str:
     if not is_local():
         return required(DEMO_API_KEY)
     return os.environ.get(DEMO_API_KEY, "demo-secret-key")
+
+
+def admin_token() -> str:
+    """The operator's bootstrap token; a fixed default only on the local stage."""
+    if not is_local():
+        return required(ADMIN_TOKEN)
+    return os.environ.get(ADMIN_TOKEN, "local-admin-token")
