@@ -1,2 +1,3 @@
 """Import every module that declares tables, so `db.MODELS` is complete."""
 from chalicelib.dni import models as _dni  # noqa: F401
+from chalicelib.calls import models as _calls  # noqa: F401

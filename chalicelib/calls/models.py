@@ -1,0 +1,66 @@
+"""Calls data: one item per call, and one per (account, caller) for classification.
+
+A call item collects what Vonage told us as a *set* of facts (`evs`: one compact
+JSON string per leg+status, input, recording…). DynamoDB's ADD on a string set is
+idempotent and order-free, so retried or shuffled webhooks converge on the same set,
+and the record (`rec`) is derived from that set alone (see `state.py`).
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.db import meta, register
+
+
+class AccountCallsIndex(GlobalSecondaryIndex):
+    """Calls of an account by start time (sparse: items without an account are not in it)."""
+
+    class Meta:
+        index_name = "account-started-index"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+    started_at = NumberAttribute(range_key=True)
+
+
+@register
+class Call(Model):
+    """One call. `call_id` is Vonage's `conversation_uuid` for inbound calls (both legs
+    share it) and `cb-…` for callbacks (which may span several Vonage conversations)."""
+    Meta = meta("calls")
+    call_id = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute(null=True)            # null until the answer webhook ran
+    started_at = NumberAttribute(null=True)
+    direction = UnicodeAttribute(null=True)
+    # Answer-time context: tracking number, caller, attribution, routing plan, settings.
+    ctx = JSONAttribute(null=True)
+    # Facts observed from Vonage's webhooks (idempotent set, see module doc).
+    evs = UnicodeSetAttribute(null=True)
+    # The derived API record and its fingerprint; top-level copies for filters.
+    rec = JSONAttribute(null=True)
+    rec_sig = UnicodeAttribute(null=True)
+    completed_sig = UnicodeAttribute(null=True)         # the record `Call Completed` announced
+    status = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)
+    classes = UnicodeSetAttribute(null=True)            # {"unique", "target", …} when true
+    tags = JSONAttribute(null=True)
+    value = NumberAttribute(null=True)
+    attempts = NumberAttribute(null=True)               # callbacks: Vonage calls created so far
+    expires = TTLAttribute(null=True)
+    account_index = AccountCallsIndex()
+
+
+@register
+class CallerHistory(Model):
+    """Every settled call of one caller to one account: `started_at|call_id|q` strings
+    (q = 1 when the call reached the target length). One UpdateItem adds a call and
+    returns the whole history, so classifying costs O(1) requests whatever the order
+    in which calls complete."""
+    Meta = meta("caller_history")
+    key = UnicodeAttribute(hash_key=True)               # "<account_id>#<caller_hash>"
+    entries = UnicodeSetAttribute(null=True)
+    expires = TTLAttribute(null=True)

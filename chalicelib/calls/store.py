@@ -1,0 +1,152 @@
+"""Reading and annotating calls: the contract other domains build on.
+
+`get_call`, `query_calls` and `set_tags` answer the API representation of a call
+(`CALL_KEYS`, every key present, null when unknown). Reports and integrations read
+calls only through here.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.calls.models import Call
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.observability import logger
+
+Clock = Callable[[], float]
+
+CALL_KEYS = (
+    "account_id", "call_id", "conversation_uuid", "tracking_number", "caller", "caller_hash", "direction",
+    "status", "started_at", "answered_at", "ended_at", "wait_seconds", "talk_seconds", "duration_seconds",
+    "within_working_hours", "ivr_path", "department", "destination", "agent", "recording_url", "session_id",
+    "method", "source", "medium", "campaign", "keyword", "content", "landing_page", "referrer", "pages_seen",
+    "click_ids", "ga_client_id", "device", "browser", "os", "country", "attribution_confidence",
+    "classification", "tags", "value", "currency", "suspected_false_conversion",
+)
+CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def iso(ts: Optional[float]) -> Optional[str]:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def to_api(item: Call) -> Dict[str, Any]:
+    """The API representation: the derived record plus the annotations stored beside it."""
+    out: Dict[str, Any] = {key: None for key in CALL_KEYS}
+    out.update({k: v for k, v in (item.rec or {}).items() if k in out})
+    out["call_id"] = item.call_id
+    out["account_id"] = item.account_id
+    out["tags"] = list(item.tags or [])
+    if item.value is not None:
+        out["value"] = float(item.value)
+    return out
+
+
+def _item(account_id: str, call_id: str) -> Call:
+    try:
+        item = Call.get(call_id)
+    except DoesNotExist as err:
+        raise NotFound(f"no call '{call_id}'") from err
+    if item.account_id != account_id or item.rec is None:
+        raise NotFound(f"no call '{call_id}'")
+    return item
+
+
+def get_call(account_id: str, call_id: str) -> Dict[str, Any]:
+    """One call of the account, or NotFound (also for another account's call)."""
+    return to_api(_item(account_id, call_id))
+
+
+def query_calls(account_id: str, since: float, until: float) -> Iterator[Dict[str, Any]]:
+    """The account's calls started in [since, until], newest first (GSI account_id + started_at)."""
+    for item in Call.account_index.query(account_id, Call.started_at.between(since, until),
+                                         scan_index_forward=False):
+        if item.rec is not None:
+            yield to_api(item)
+
+
+def _filter(status: Optional[str], direction: Optional[str], source: Optional[str],
+            classification: Optional[str]) -> Any:
+    condition = Call.rec.exists()
+    if status:
+        condition &= Call.status == status
+    if direction:
+        condition &= Call.direction == direction
+    if source:
+        condition &= Call.source == source
+    if classification:
+        if classification not in CLASSES:
+            raise BadRequest(f"classification must be one of {', '.join(CLASSES)}")
+        condition &= Call.classes.contains(classification)
+    return condition
+
+
+def encode_cursor(key: Optional[Dict[str, Any]]) -> Optional[str]:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def decode_cursor(cursor: Optional[str]) -> Optional[Dict[str, Any]]:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise BadRequest("next: not a cursor this API gave out") from err
+    if not isinstance(key, dict):
+        raise BadRequest("next: not a cursor this API gave out")
+    return key
+
+
+def page_calls(account_id: str, since: float, until: float, limit: int = 50, cursor: Optional[str] = None,
+               status: Optional[str] = None, direction: Optional[str] = None, source: Optional[str] = None,
+               classification: Optional[str] = None) -> Tuple[List[Dict[str, Any]], Optional[str]]:
+    """One page of filtered calls, newest first, and the cursor of the next page (None at the end).
+
+    Filters run server-side (FilterExpression); a page may hold fewer than `limit` calls
+    while more remain, so clients follow `next` until it is null."""
+    start = decode_cursor(cursor)
+    if start and start.get("account_id", {}).get("S") != account_id:
+        raise BadRequest("next: not a cursor of this account")
+    result = Call.account_index.query(
+        account_id, Call.started_at.between(since, until), filter_condition=_filter(status, direction, source,
+                                                                                     classification),
+        scan_index_forward=False, limit=limit, last_evaluated_key=start, page_size=limit,
+    )
+    calls = [to_api(item) for item in result]
+    return calls, encode_cursor(result.last_evaluated_key)
+
+
+def set_tags(account_id: str, call_id: str, tags: List[Dict[str, Any]], value: Optional[float],
+             clock: Clock = time.time, tagged_by: str = "api") -> Dict[str, Any]:
+    """Replace the call's tags (and value, when given); publishes `Call Tagged`."""
+    item = Call(call_id)
+    actions = [Call.tags.set(list(tags))]
+    if value is not None:
+        actions.append(Call.value.set(value))
+    try:
+        item.update(actions=actions, condition=(Call.account_id == account_id) & Call.rec.exists())
+    except UpdateError as err:
+        if err.cause_response_code == CONDITION_FAILED:
+            raise NotFound(f"no call '{call_id}'") from err
+        raise
+    call = to_api(item)
+    _publish_tagged(call, clock(), tagged_by)
+    return call
+
+
+def _publish_tagged(call: Dict[str, Any], now: float, tagged_by: str) -> None:
+    from chalicelib.calls import publishing
+
+    publishing.publish("Call Tagged", {
+        "account_id": call["account_id"], "call_id": call["call_id"], "tags": call["tags"],
+        "value": call["value"], "currency": call["currency"], "tagged_at": iso(now), "tagged_by": tagged_by,
+    })
+    logger.debug("call tagged", extra={"call_id": call["call_id"]})
