@@ -3,6 +3,7 @@ this file wires middleware and registers them."""
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib import web
+from chalicelib.admin.api import bp as admin_api
 from chalicelib.dni.api import bp as dni_api
 from chalicelib.observability import logger, metrics
 
@@ -12,3 +13,4 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(web.error_middleware, "http")
 
 app.register_blueprint(dni_api)
+app.register_blueprint(admin_api)

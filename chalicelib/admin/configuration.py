@@ -1,0 +1,120 @@
+"""What an operator configures on an account beyond its profile: settings checks the
+schema cannot express, tracking rules, geo rules, and the registered config sections
+(`chalicelib.sections.SECTIONS`, each validated by its owner's schema)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chalicelib import sections, web
+from chalicelib.admin import accounts, numbers
+from chalicelib.dni.models import Account
+from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.settings import Settings
+
+
+def check_settings(changes: Mapping[str, Any]) -> None:
+    """Semantic checks on top of SETTINGS_SCHEMA: a real time zone, opening before closing."""
+    if "timezone" in changes:
+        try:
+            ZoneInfo(changes["timezone"])
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValidationFailed(f"timezone: '{changes['timezone']}' is not an IANA time zone") from err
+    for day, (opens, closes) in (changes.get("working_hours") or {}).items():
+        if not opens < closes or closes > "24:00":
+            raise ValidationFailed(f"working_hours/{day}: '{opens}'–'{closes}' is not an opening time before a closing time")
+
+
+def get_settings(account_id: str) -> Dict[str, Any]:
+    """Every setting, stored or default: what the account runs with."""
+    return Settings.from_map(accounts.load(account_id).settings).as_dict()
+
+
+def patch_settings(account_id: str, changes: Mapping[str, Any]) -> Dict[str, Any]:
+    """Merge `changes` (already schema-valid) into the stored settings."""
+    check_settings(changes)
+
+    def mutate(item: Account) -> None:
+        item.settings = {**(item.settings or {}), **changes}
+
+    return Settings.from_map(accounts.update(account_id, mutate).settings).as_dict()
+
+
+def _check_numbers_owned(account_id: str, wanted: Iterable[str], where: str) -> None:
+    for number in sorted(set(wanted)):
+        try:
+            numbers.owned(account_id, number)
+        except NotFound as err:
+            raise ValidationFailed(f"{where}: {number} is not a number of this account; add it first") from err
+
+
+def _rule_numbers(rules: Iterable[Mapping[str, Any]]) -> List[str]:
+    return [r[k] for r in rules for k in ("number", "fallback") if r.get(k)]
+
+
+def get_rules(account_id: str) -> Dict[str, Any]:
+    return {"rules": list(accounts.load(account_id).rules or [])}
+
+
+def put_rules(account_id: str, rules: List[Dict[str, Any]]) -> Dict[str, Any]:
+    ids = [r["id"] for r in rules if "id" in r]
+    if len(ids) != len(set(ids)):
+        raise ValidationFailed("rules: rule ids must be unique")
+    _check_numbers_owned(account_id, _rule_numbers(rules), "rules")
+
+    def mutate(item: Account) -> None:
+        item.rules = rules
+
+    return {"rules": list(accounts.update(account_id, mutate).rules)}
+
+
+def get_geo(account_id: str) -> Dict[str, Any]:
+    return {"geo": list(accounts.load(account_id).geo or [])}
+
+
+def put_geo(account_id: str, geo: List[Dict[str, Any]]) -> Dict[str, Any]:
+    countries = [g["country"] for g in geo]
+    if len(countries) != len(set(countries)):
+        raise ValidationFailed("geo: one rule per country")
+    _check_numbers_owned(account_id, _rule_numbers(geo), "geo")
+
+    def mutate(item: Account) -> None:
+        item.geo = geo
+
+    return {"geo": list(accounts.update(account_id, mutate).geo)}
+
+
+def _schema(section: str) -> Mapping[str, Any]:
+    schema = sections.SECTIONS.get(section)
+    if schema is None:
+        raise NotFound(f"no configuration section '{section}'; known: {', '.join(sorted(sections.SECTIONS))}")
+    return schema
+
+
+def get_config(account_id: str) -> Dict[str, Any]:
+    stored = accounts.load(account_id).config or {}
+    return {"sections": {name: stored.get(name) for name in sorted(sections.SECTIONS)}}
+
+
+def get_section(account_id: str, section: str) -> Dict[str, Any]:
+    _schema(section)
+    return {"section": section, "value": (accounts.load(account_id).config or {}).get(section)}
+
+
+def put_section(account_id: str, section: str, value: Any) -> Dict[str, Any]:
+    web.validate(value, _schema(section), what="value")
+
+    def mutate(item: Account) -> None:
+        item.config = {**(item.config or {}), section: value}
+
+    return {"section": section, "value": accounts.update(account_id, mutate).config.get(section)}
+
+
+def delete_section(account_id: str, section: str) -> Dict[str, Any]:
+    _schema(section)
+
+    def mutate(item: Account) -> None:
+        item.config = {k: v for k, v in (item.config or {}).items() if k != section}
+
+    accounts.update(account_id, mutate)
+    return {"section": section, "value": None}
