@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from chalicelib.calls.routing import ROUTING_SCHEMA
 from chalicelib.reports.schemas import TAG_CATEGORIES_SCHEMA
 
 PAGE_NUMBERS_SCHEMA: Dict[str, Any] = {
@@ -19,4 +20,5 @@ SECTIONS: Dict[str, Dict[str, Any]] = {
     "page_numbers": PAGE_NUMBERS_SCHEMA,
     "default_pool": DEFAULT_POOL_SCHEMA,
     "tag_categories": TAG_CATEGORIES_SCHEMA,
+    "routing": ROUTING_SCHEMA,
 }
