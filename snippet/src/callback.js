@@ -70,7 +70,9 @@
         form.reset();
       });
     }).catch(function (body) {
-      status.textContent = (body && body.message) || 'Sorry, that did not work. Please check the number and try again.';
+      // The API's own words for a bad number; a network failure gets a plain apology.
+      status.textContent = (!(body instanceof Error) && body.message) ||
+        'Sorry, that did not work. Please check the number and try again.';
     }).then(function () { send.disabled = false; });
   });
 

@@ -1,5 +1,5 @@
 """A local web site for the browser tests: the built snippet under /dist/, test pages
-under /pages/, and two misbehaving APIs (/garbage, /slow) for the never-break-the-page
+under /pages/, the demo page under /demo/ (laid out as `make run` serves snippet/), and two misbehaving APIs (/garbage, /slow) for the never-break-the-page
 tests. Pages are templates: {{api}} is the API origin, {{account}} the site key and
 {{attrs}} the script tag's extra attributes, all from the page URL's query
 (api=..., account=..., data-*=...)."""
@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "snippet" / "dist"
+DEMO = ROOT / "snippet" / "demo"
 PAGES = Path(__file__).resolve().parent / "pages"
 SLOW_SECONDS = 2.5
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".json": "application/json"}
@@ -29,13 +30,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         folder, _, name = url.path.lstrip("/").partition("/")
-        base = {"dist": DIST, "pages": PAGES}.get(folder)
+        base = {"dist": DIST, "pages": PAGES, "demo": DEMO}.get(folder)
         path = (base / name).resolve() if base and name else None
         if path is None or base not in path.parents or not path.is_file():
             return self._send(404, b"not found", "text/plain")
         body = path.read_bytes()
         if folder == "pages":
-            body = self._render(body.decode(), dict(parse_qsl(url.query))).encode()
+            body = self._render(body.decode(), dict(parse_qsl(url.query, keep_blank_values=True))).encode()
         self._send(200, body, TYPES.get(path.suffix, "application/octet-stream"))
 
     def do_POST(self) -> None:

@@ -284,3 +284,49 @@ def test_german_visitor_gets_the_german_number(browser: Browser, site_key: str) 
     assert browser.text("us-paren") == s["display"]
     assert browser.text("us-intl") == f"Call {demo.GERMAN_NUMBER} today"
     assert browser.href("tel-e164") == "tel:" + demo.GERMAN_NUMBER
+
+
+def test_callback_widget_posts_the_visitors_number_with_the_session(browser: Browser, site_key: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.open(account=site_key, **{"data-callback": ""})
+    leased(browser)
+    wait = WebDriverWait(browser.driver, 5)
+    button = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "#calltrack-callback button[aria-expanded]")))
+    assert button.get_attribute("aria-expanded") == "false"
+    assert len(browser.requests("/dist/callback.")) == 1  # loaded lazily, on request only
+    button.click()
+    assert button.get_attribute("aria-expanded") == "true"
+    field = browser.driver.switch_to.active_element
+    assert field.get_attribute("type") == "tel"  # focus moved into the form
+    assert browser.js("return document.querySelector('label[for=calltrack-phone]').textContent") == "Your phone number"
+    field.send_keys("+1 415 555 0100", Keys.ENTER)
+    status = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#calltrack-callback [role=status]").text
+                        not in ("", "Sending…") and d.find_element(By.CSS_SELECTOR, "#calltrack-callback [role=status]"))
+    assert status.text == "Thank you, we will call you back shortly."
+    assert browser.console_errors() == []
+
+
+def test_widget_is_not_loaded_unless_asked_for(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key)
+    leased(browser)
+    assert browser.requests("/dist/callback.") == []
+    assert browser.js("return document.getElementById('calltrack-callback')") is None
+
+
+def test_demo_page_shows_the_swap_and_the_attribution(browser: Browser, site_key: str) -> None:
+    query = f"account={site_key}&api={browser.site.api}&utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale"
+    browser.driver.get(f"{browser.site.url}/demo/index.html?{query}")
+    s = leased(browser)
+    a, b, c = parts(s["number"])
+    assert browser.text("header-phone") == f"({a}) {b}-{c}"
+    assert browser.text("emergency") == f"+1 {a}-{b}-{c}"
+    shown = {f: browser.text(f"session-{f}") for f in ("number", "method", "source", "medium", "campaign")}
+    assert shown == {"number": s["number"], "method": "dynamic", "source": "newsletter", "medium": "email",
+                     "campaign": "spring-sale"}
+    browser.driver.find_element("id", "popup-button").click()
+    assert browser.js("return document.querySelector('#popup-slot a').getAttribute('href')") == f"tel:{a}-{b}-{c}"
+    assert browser.console_errors() == []
