@@ -1,0 +1,453 @@
+"""The reference CRM adapter: HubSpot (CRM v3 API), fed by `Call Completed`.
+
+For every completed call with a caller id:
+- the contact is found by phone (`POST /crm/v3/objects/contacts/search`) or created; its
+  company is the one already associated with it, or one found/created by domain when the call
+  carries a `company_domain` hint;
+- answered: open call tasks of the contact are completed (the caller was reached), then a
+  note goes on the contact's open deal if there is one, otherwise a new deal is created, owned
+  by the HubSpot owner of the agent who answered, carrying UTM tags and click ids in
+  `calltrack_*` deal properties (created once per portal through the properties API);
+- missed (no answer, busy, voicemail, IVR drop-outs, callback failures): a call-back task for
+  the owner, associated with the contact and its open deal.
+
+Deals carry `calltrack_call_id`, so a redelivered event finds its deal instead of creating a
+second one. The caller's number is read with `calls.store.get_call`: events carry it hashed.
+"""
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from chalicelib import accounts, aws
+from chalicelib.geo.phone import display
+from chalicelib.integrations.transport import DeliveryFailed, Transport, send_json, urllib_transport
+from chalicelib.observability import count, logger
+
+API_BASE = "https://api.hubapi.com"
+SECTION = "hubspot"
+
+# HubSpot-defined association type ids (CRM associations v4 "default" types).
+DEAL_TO_CONTACT = 3
+DEAL_TO_COMPANY = 5
+CONTACT_TO_COMPANY = 279
+NOTE_TO_CONTACT = 202
+NOTE_TO_COMPANY = 190
+NOTE_TO_DEAL = 214
+TASK_TO_CONTACT = 204
+TASK_TO_COMPANY = 192
+TASK_TO_DEAL = 216
+
+REACHED = frozenset({"answered"})
+MISSED = frozenset({"missed", "busy", "voicemail", "ivr_no_input", "ivr_abandoned", "abandoned_in_greeting",
+                    "callback_agent_no_answer", "callback_client_no_answer"})
+CLICK_IDS = ("gclid", "gbraid", "wbraid", "msclkid", "fbclid", "ttclid")
+
+# Deal properties this adapter writes beyond HubSpot's defaults: name → (label, call field).
+DEAL_FIELDS: Dict[str, Tuple[str, str]] = {
+    "calltrack_call_id": ("Calltrack call id", "call_id"),
+    "calltrack_utm_source": ("UTM source (Calltrack)", "source"),
+    "calltrack_utm_medium": ("UTM medium (Calltrack)", "medium"),
+    "calltrack_utm_campaign": ("UTM campaign (Calltrack)", "campaign"),
+    "calltrack_utm_term": ("UTM term (Calltrack)", "keyword"),
+    "calltrack_utm_content": ("UTM content (Calltrack)", "content"),
+    "calltrack_landing_page": ("Landing page (Calltrack)", "landing_page"),
+    "calltrack_referrer": ("Referrer (Calltrack)", "referrer"),
+    "calltrack_ga_client_id": ("GA client id (Calltrack)", "ga_client_id"),
+    "calltrack_session_id": ("Visitor session (Calltrack)", "session_id"),
+    "calltrack_tracking_number": ("Tracking number (Calltrack)", "tracking_number"),
+}
+for _click in CLICK_IDS:
+    DEAL_FIELDS[f"calltrack_{_click}"] = (f"{_click} (Calltrack)", f"click_ids.{_click}")
+PROPERTY_GROUP = "dealinformation"
+
+HUBSPOT_SCHEMA: Dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "enabled": {"type": "boolean"},
+        "token": {"type": "string", "minLength": 8, "maxLength": 512,
+                  "description": "Private app access token (stored in the account's configuration, never in git)"},
+        "token_ssm_parameter": {"type": "string", "pattern": "^/?[A-Za-z0-9_.\\-/]{1,1011}$",
+                                "description": "SSM SecureString parameter holding the token instead"},
+        "base_url": {"type": "string", "pattern": "^https?://[^\\s]+$"},
+        "pipeline": {"type": "string", "minLength": 1, "maxLength": 64},
+        "dealstage": {"type": "string", "minLength": 1, "maxLength": 64},
+        "owners": {"type": "object", "maxProperties": 500,
+                   "additionalProperties": {"type": "string", "pattern": "^[0-9]{1,20}$"},
+                   "description": "agent (or department) → HubSpot owner id"},
+        "default_owner_id": {"type": "string", "pattern": "^[0-9]{1,20}$"},
+        "min_talk_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "task_due_minutes": {"type": "integer", "minimum": 0, "maximum": 43200},
+        "create_companies": {"type": "boolean"},
+    },
+    "required": ["enabled"],
+}
+
+Clock = Callable[[], float]
+GetCall = Callable[[str, str], Dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class HubSpotConfig:
+    token: str
+    base_url: str = API_BASE
+    pipeline: str = "default"
+    dealstage: str = "appointmentscheduled"
+    owners: Mapping[str, str] = field(default_factory=dict)
+    default_owner_id: Optional[str] = None
+    min_talk_seconds: int = 0
+    task_due_minutes: int = 60
+    create_companies: bool = True
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any], token: str) -> "HubSpotConfig":
+        return cls(token=token, base_url=(section.get("base_url") or API_BASE).rstrip("/"),
+                   pipeline=section.get("pipeline", "default"),
+                   dealstage=section.get("dealstage", "appointmentscheduled"),
+                   owners=dict(section.get("owners") or {}), default_owner_id=section.get("default_owner_id"),
+                   min_talk_seconds=int(section.get("min_talk_seconds", 0)),
+                   task_due_minutes=int(section.get("task_due_minutes", 60)),
+                   create_companies=bool(section.get("create_companies", True)))
+
+
+@dataclass
+class Outcome:
+    """What the adapter did for one call (logged, and asserted by tests)."""
+    action: str
+    contact_id: Optional[str] = None
+    company_id: Optional[str] = None
+    deal_id: Optional[str] = None
+    note_id: Optional[str] = None
+    task_id: Optional[str] = None
+    closed_tasks: List[str] = field(default_factory=list)
+    created: List[str] = field(default_factory=list)
+
+
+def association(to_id: str, type_id: int) -> Dict[str, Any]:
+    return {"to": {"id": str(to_id)}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}
+
+
+def eq(prop: str, value: Any) -> Dict[str, Any]:
+    return {"propertyName": prop, "operator": "EQ", "value": str(value)}
+
+
+class HubSpotApi:
+    """The few CRM v3 endpoints the adapter uses, with the private app token."""
+
+    def __init__(self, token: str, base_url: str = API_BASE, transport: Transport = urllib_transport) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._transport = transport
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        _, answer = send_json(self._transport, method, self.base_url + path, self._headers, body, what="HubSpot")
+        return answer
+
+    def search(self, object_type: str, filter_groups: List[Dict[str, Any]], properties: Sequence[str] = (),
+               limit: int = 10, sorts: Sequence[Dict[str, str]] = ()) -> List[Dict[str, Any]]:
+        body: Dict[str, Any] = {"filterGroups": filter_groups, "properties": list(properties), "limit": limit}
+        if sorts:
+            body["sorts"] = list(sorts)
+        return (self.call("POST", f"/crm/v3/objects/{object_type}/search", body) or {}).get("results", [])
+
+    def create(self, object_type: str, properties: Mapping[str, Any],
+               associations: Iterable[Dict[str, Any]] = ()) -> Dict[str, Any]:
+        body = {"properties": {k: v for k, v in properties.items() if v is not None},
+                "associations": list(associations)}
+        return self.call("POST", f"/crm/v3/objects/{object_type}", body)
+
+    def update(self, object_type: str, object_id: str, properties: Mapping[str, Any]) -> Dict[str, Any]:
+        return self.call("PATCH", f"/crm/v3/objects/{object_type}/{object_id}", {"properties": dict(properties)})
+
+    def associated_ids(self, object_type: str, object_id: str, to_type: str) -> List[str]:
+        record = self.call("GET", f"/crm/v3/objects/{object_type}/{object_id}?associations={to_type}") or {}
+        results = ((record.get("associations") or {}).get(to_type) or {}).get("results") or []
+        return [str(r["id"]) for r in results]
+
+    def owner_id_by_email(self, email: str) -> Optional[str]:
+        from urllib.parse import quote
+
+        results = (self.call("GET", f"/crm/v3/owners?email={quote(email)}&limit=1") or {}).get("results") or []
+        return str(results[0]["id"]) if results else None
+
+    def property_exists(self, object_type: str, name: str) -> bool:
+        try:
+            self.call("GET", f"/crm/v3/properties/{object_type}/{name}")
+            return True
+        except DeliveryFailed as err:
+            if err.http_status == 404:
+                return False
+            raise
+
+    def create_property(self, object_type: str, name: str, label: str) -> None:
+        self.call("POST", f"/crm/v3/properties/{object_type}", {
+            "name": name, "label": label, "type": "string", "fieldType": "text", "groupName": PROPERTY_GROUP,
+        })
+
+
+_ensured: set = set()
+
+
+def ensure_deal_properties(api: HubSpotApi) -> List[str]:
+    """Create the `calltrack_*` deal properties the portal lacks (once per container and portal)."""
+    if api.base_url + api._headers["Authorization"] in _ensured:
+        return []
+    created = []
+    for name, (label, _) in DEAL_FIELDS.items():
+        if not api.property_exists("deals", name):
+            api.create_property("deals", name, label)
+            created.append(name)
+    _ensured.add(api.base_url + api._headers["Authorization"])
+    return created
+
+
+# --- reading the call ---------------------------------------------------------------
+
+def field_of(call: Mapping[str, Any], path: str) -> Optional[str]:
+    value: Any = call
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return None if value in (None, "") else str(value)
+
+
+def epoch(iso: Optional[str]) -> Optional[float]:
+    if not iso:
+        return None
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def hs_time(seconds: float) -> str:
+    """HubSpot datetime properties take ISO 8601 UTC (or epoch milliseconds)."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{int(seconds * 1000) % 1000:03d}Z"
+
+
+def duration(seconds: Optional[float]) -> str:
+    total = int(seconds or 0)
+    return f"{total // 60}m {total % 60:02d}s"
+
+
+def summary_lines(call: Mapping[str, Any]) -> List[str]:
+    """What a sales rep wants to read on the deal/note/task: the call and where it came from."""
+    lines = [f"{(call.get('direction') or 'inbound').capitalize()} call, {call.get('status')}"
+             + (f", answered by {call['agent']}" if call.get("agent") else "")
+             + (f", talk {duration(call.get('talk_seconds'))}" if call.get("talk_seconds") else "")]
+    source = " / ".join(str(call[k]) for k in ("source", "medium") if call.get(k))
+    if source:
+        lines.append(f"Source: {source}")
+    for key, label in (("campaign", "Campaign"), ("keyword", "Keyword"), ("landing_page", "Landing page"),
+                       ("tracking_number", "Tracking number"), ("department", "Department"),
+                       ("recording_url", "Recording")):
+        if call.get(key):
+            lines.append(f"{label}: {call[key]}")
+    clicks = ", ".join(f"{k}={v}" for k, v in sorted((call.get("click_ids") or {}).items()) if v)
+    if clicks:
+        lines.append(f"Click ids: {clicks}")
+    lines.append(f"Calltrack call {call.get('call_id')}")
+    return lines
+
+
+def html_body(lines: Iterable[str]) -> str:
+    return "<br>".join(html.escape(line) for line in lines)
+
+
+# --- the sync -----------------------------------------------------------------------
+
+def owner_for(call: Mapping[str, Any], cfg: HubSpotConfig, api: HubSpotApi) -> Optional[str]:
+    """The HubSpot owner: configured for the agent, else the owner with the agent's email,
+    else configured for the department, else the default owner."""
+    agent = call.get("agent")
+    if agent and agent in cfg.owners:
+        return cfg.owners[agent]
+    if agent and "@" in agent:
+        found = api.owner_id_by_email(agent)
+        if found:
+            return found
+    department = call.get("department")
+    if department and department in cfg.owners:
+        return cfg.owners[department]
+    return cfg.default_owner_id
+
+
+def find_or_create_contact(api: HubSpotApi, caller: str, out: Outcome) -> str:
+    groups = [{"filters": [eq(prop, caller)]} for prop in ("phone", "mobilephone")]
+    found = api.search("contacts", groups, ["phone", "mobilephone", "firstname", "lastname"], limit=1)
+    if found:
+        return str(found[0]["id"])
+    contact = api.create("contacts", {"phone": caller, "lifecyclestage": "lead"})
+    out.created.append("contact")
+    return str(contact["id"])
+
+
+def company_of(api: HubSpotApi, contact_id: str, call: Mapping[str, Any], cfg: HubSpotConfig,
+               contact_is_new: bool, out: Outcome) -> Optional[str]:
+    if not contact_is_new:
+        existing = api.associated_ids("contacts", contact_id, "companies")
+        if existing:
+            return existing[0]
+    domain = (call.get("company_domain") or "").strip().lower()
+    if not (domain and cfg.create_companies):
+        return None
+    found = api.search("companies", [{"filters": [eq("domain", domain)]}], ["domain", "name"], limit=1)
+    if found:
+        company_id = str(found[0]["id"])
+    else:
+        company_id = str(api.create("companies", {"domain": domain, "name": call.get("company_name") or domain})["id"])
+        out.created.append("company")
+    api.call("PUT", f"/crm/v4/objects/contacts/{contact_id}/associations/default/companies/{company_id}")
+    return company_id
+
+
+def open_deal_of(api: HubSpotApi, contact_id: str) -> Optional[str]:
+    deals = api.search("deals", [{"filters": [eq("associations.contact", contact_id), eq("hs_is_closed", "false")]}],
+                       ["dealname", "dealstage", "hs_is_closed"], limit=1,
+                       sorts=[{"propertyName": "createdate", "direction": "DESCENDING"}])
+    return str(deals[0]["id"]) if deals else None
+
+
+def deal_of_call(api: HubSpotApi, call_id: str) -> Optional[str]:
+    deals = api.search("deals", [{"filters": [eq("calltrack_call_id", call_id)]}], ["calltrack_call_id"], limit=1)
+    return str(deals[0]["id"]) if deals else None
+
+
+def open_call_tasks(api: HubSpotApi, contact_id: str) -> List[str]:
+    filters = [eq("associations.contact", contact_id), eq("hs_task_type", "CALL"),
+               {"propertyName": "hs_task_status", "operator": "NEQ", "value": "COMPLETED"}]
+    return [str(t["id"]) for t in api.search("tasks", [{"filters": filters}], ["hs_task_status", "hs_task_subject"],
+                                            limit=100)]
+
+
+def deal_properties(call: Mapping[str, Any], cfg: HubSpotConfig, owner: Optional[str]) -> Dict[str, Any]:
+    caller = call.get("caller") or ""
+    source = " / ".join(str(call[k]) for k in ("source", "medium") if call.get(k))
+    props: Dict[str, Any] = {
+        "dealname": f"Call from {display(caller)}" + (f" ({source})" if source else ""),
+        "pipeline": cfg.pipeline, "dealstage": cfg.dealstage, "hubspot_owner_id": owner,
+        "amount": call.get("value") if call.get("value") else None,
+        "deal_currency_code": call.get("currency") if call.get("value") else None,
+        "description": "\n".join(summary_lines(call)),
+    }
+    for name, (_, path) in DEAL_FIELDS.items():
+        props[name] = field_of(call, path)
+    return props
+
+
+def add_note(api: HubSpotApi, call: Mapping[str, Any], when: float, owner: Optional[str],
+             targets: Sequence[Tuple[str, int]]) -> str:
+    note = api.create("notes", {"hs_timestamp": hs_time(when), "hs_note_body": html_body(summary_lines(call)),
+                                "hubspot_owner_id": owner}, [association(i, t) for i, t in targets if i])
+    return str(note["id"])
+
+
+def sync_call(call: Mapping[str, Any], cfg: HubSpotConfig, api: HubSpotApi, clock: Clock = time.time) -> Outcome:
+    """Bring HubSpot up to date with one completed call (see the module docstring)."""
+    status, caller = call.get("status"), call.get("caller")
+    if not caller:
+        return Outcome("skipped_no_caller")
+    if status not in REACHED | MISSED:
+        return Outcome(f"skipped_{status}")
+    out = Outcome("pending")
+    contact_id = out.contact_id = find_or_create_contact(api, caller, out)
+    out.company_id = company_of(api, contact_id, call, cfg, "contact" in out.created, out)
+    when = epoch(call.get("started_at")) or clock()
+    owner = owner_for(call, cfg, api)
+    if status in REACHED:
+        return _reached(api, call, cfg, out, when, owner)
+    return _missed(api, call, cfg, out, when, owner)
+
+
+def _reached(api: HubSpotApi, call: Mapping[str, Any], cfg: HubSpotConfig, out: Outcome, when: float,
+             owner: Optional[str]) -> Outcome:
+    contact_id = out.contact_id or ""
+    for task_id in open_call_tasks(api, contact_id):
+        api.update("tasks", task_id, {"hs_task_status": "COMPLETED"})
+        out.closed_tasks.append(task_id)
+    ensure_deal_properties(api)
+    already = deal_of_call(api, str(call["call_id"]))
+    if already:
+        out.action, out.deal_id = "already_synced", already
+        return out
+    open_deal = open_deal_of(api, contact_id)
+    if open_deal or (call.get("talk_seconds") or 0) < cfg.min_talk_seconds:
+        out.deal_id = open_deal
+        out.note_id = add_note(api, call, when, owner, [(contact_id, NOTE_TO_CONTACT), (open_deal or "", NOTE_TO_DEAL),
+                                                        (out.company_id or "", NOTE_TO_COMPANY)])
+        out.action = "note_on_open_deal" if open_deal else "note_on_contact"
+        return out
+    targets = [association(contact_id, DEAL_TO_CONTACT)]
+    if out.company_id:
+        targets.append(association(out.company_id, DEAL_TO_COMPANY))
+    out.deal_id = str(api.create("deals", deal_properties(call, cfg, owner), targets)["id"])
+    out.created.append("deal")
+    out.action = "deal_created"
+    return out
+
+
+def _missed(api: HubSpotApi, call: Mapping[str, Any], cfg: HubSpotConfig, out: Outcome, when: float,
+            owner: Optional[str]) -> Outcome:
+    contact_id = out.contact_id or ""
+    open_deal = out.deal_id = open_deal_of(api, contact_id)
+    targets = [(contact_id, TASK_TO_CONTACT), (open_deal or "", TASK_TO_DEAL), (out.company_id or "", TASK_TO_COMPANY)]
+    pending = open_call_tasks(api, contact_id)
+    if pending:
+        # One call-back task is enough: later misses add a note to the contact instead.
+        out.task_id = pending[0]
+        out.note_id = add_note(api, call, when, owner, [(contact_id, NOTE_TO_CONTACT), (open_deal or "", NOTE_TO_DEAL)])
+        out.action = "note_on_open_task"
+        return out
+    due = (epoch(call.get("ended_at")) or when) + timedelta(minutes=cfg.task_due_minutes).total_seconds()
+    caller = call.get("caller") or ""
+    task = api.create("tasks", {
+        "hs_timestamp": hs_time(due), "hs_task_subject": f"Call back {display(caller)} ({call.get('status')} call)",
+        "hs_task_body": html_body(summary_lines(call)), "hs_task_status": "NOT_STARTED",
+        "hs_task_priority": "HIGH", "hs_task_type": "CALL", "hubspot_owner_id": owner,
+    }, [association(i, t) for i, t in targets if i])
+    out.task_id = str(task["id"])
+    out.created.append("task")
+    out.action = "task_created"
+    return out
+
+
+# --- the consumer -------------------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def _ssm_token(parameter: str) -> str:
+    answer = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
+    return answer["Parameter"]["Value"]
+
+
+def token_of(section: Mapping[str, Any]) -> Optional[str]:
+    if section.get("token"):
+        return str(section["token"])
+    if section.get("token_ssm_parameter"):
+        return _ssm_token(section["token_ssm_parameter"])
+    return None
+
+
+def default_get_call(account_id: str, call_id: str) -> Dict[str, Any]:
+    from chalicelib.calls import store  # the calls domain (issue 3); imported late on purpose
+
+    return store.get_call(account_id, call_id)
+
+
+def handle(event: Mapping[str, Any], get_call: Optional[GetCall] = None, transport: Transport = urllib_transport,
+           clock: Clock = time.time) -> Optional[Outcome]:
+    """Consumer entry point: an EventBridge `Call Completed` event (the whole event dict)."""
+    detail = event.get("detail") or {}
+    account_id, call_id = detail.get("account_id"), detail.get("call_id")
+    section = accounts.get_account(account_id).config.get(SECTION) or {}
+    token = token_of(section)
+    if not section.get("enabled") or not token:
+        return None
+    call = (get_call or default_get_call)(account_id, call_id)
+    cfg = HubSpotConfig.from_section(section, token)
+    outcome = sync_call(call, cfg, HubSpotApi(token, cfg.base_url, transport), clock)
+    count(f"HubSpot_{outcome.action}")
+    logger.info("hubspot sync", extra={"account_id": account_id, "call_id": call_id, "action": outcome.action,
+                                       "deal_id": outcome.deal_id, "task_id": outcome.task_id})
+    return outcome

@@ -1,0 +1,158 @@
+"""The HubSpot adapter against the in-process HubSpot stub (no sockets)."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.integrations import hubspot
+from chalicelib.integrations.transport import DeliveryFailed
+from sample_calls import CALLER, completed_call
+from stub_hubspot import HubSpotStub
+
+TOKEN = "pat-na1-unit-token"
+
+
+@pytest.fixture()
+def stub() -> HubSpotStub:
+    hubspot._ensured.clear()
+    return HubSpotStub(token=TOKEN)
+
+
+def run(stub: HubSpotStub, call: dict, **cfg) -> hubspot.Outcome:
+    config = hubspot.HubSpotConfig(token=TOKEN, base_url="https://api.hubapi.test",
+                                   owners={"alice": "101"}, default_owner_id="102", **cfg)
+    api = hubspot.HubSpotApi(TOKEN, config.base_url, stub.transport)
+    return hubspot.sync_call(call, config, api, clock=lambda: 1_700_000_000.0)
+
+
+def test_answered_call_from_new_caller_creates_contact_and_deal_owned_by_the_agent(stub):
+    out = run(stub, completed_call())
+    assert out.action == "deal_created" and "contact" in out.created
+    [contact] = stub.all("contacts")
+    assert contact["properties"]["phone"] == CALLER
+    [deal] = stub.all("deals")
+    props = deal["properties"]
+    assert props["hubspot_owner_id"] == "101"                      # alice → owner 101
+    assert props["calltrack_utm_source"] == "google" and props["calltrack_utm_medium"] == "cpc"
+    assert props["calltrack_utm_campaign"] == "winter-boilers" and props["calltrack_utm_term"] == "boiler repair"
+    assert props["calltrack_gclid"] == "Cj0abc" and props["calltrack_call_id"] == "call-0001"
+    assert props["dealstage"] == "appointmentscheduled" and props["pipeline"] == "default"
+    assert float(props["amount"]) == 120.0
+    assert stub.associated("deals", deal["id"], "contacts") == [contact["id"]]
+    assert "calltrack_gclid" in stub.custom_properties["deals"]    # created through the properties API
+
+
+def test_answered_call_with_an_open_deal_adds_a_note_instead_of_a_deal(stub):
+    contact = stub.seed("contacts", {"phone": CALLER, "firstname": "Dana"})
+    deal = stub.seed("deals", {"dealname": "Boiler", "dealstage": "qualifiedtobuy", "pipeline": "default"},
+                     {"contacts": [contact]})
+    out = run(stub, completed_call())
+    assert out.action == "note_on_open_deal" and out.deal_id == deal
+    assert len(stub.all("deals")) == 1 and len(stub.all("contacts")) == 1
+    [note] = stub.all("notes")
+    assert stub.associated("notes", note["id"], "deals") == [deal]
+    assert stub.associated("notes", note["id"], "contacts") == [contact]
+    assert "google / cpc" in note["properties"]["hs_note_body"]
+    assert CALLER not in note["properties"]["hs_note_body"]         # the contact carries the number
+
+
+def test_a_closed_deal_does_not_count_as_open(stub):
+    contact = stub.seed("contacts", {"phone": CALLER})
+    stub.seed("deals", {"dealname": "Old", "dealstage": "closedwon", "pipeline": "default"}, {"contacts": [contact]})
+    out = run(stub, completed_call())
+    assert out.action == "deal_created" and len(stub.all("deals")) == 2
+
+
+def test_missed_call_opens_a_call_back_task_for_the_default_owner(stub):
+    out = run(stub, completed_call(status="missed", agent=None, talk_seconds=0, answered_at=None,
+                                   ended_at="2026-11-20T14:00:30Z"))
+    assert out.action == "task_created"
+    [task] = stub.all("tasks")
+    props = task["properties"]
+    assert props["hs_task_status"] == "NOT_STARTED" and props["hs_task_type"] == "CALL"
+    assert props["hubspot_owner_id"] == "102"
+    assert props["hs_timestamp"] == "2026-11-20T15:00:30.000Z"      # due an hour after the call ended
+    assert stub.associated("tasks", task["id"], "contacts") == [out.contact_id]
+    assert not stub.all("deals")
+
+
+def test_the_task_is_completed_when_the_caller_is_reached(stub):
+    missed = run(stub, completed_call(call_id="c-missed", status="busy", agent=None, talk_seconds=0))
+    reached = run(stub, completed_call(call_id="c-reached", started_at="2026-11-20T16:00:00Z"))
+    assert reached.closed_tasks == [missed.task_id]
+    [task] = stub.all("tasks")
+    assert task["properties"]["hs_task_status"] == "COMPLETED"
+    assert reached.action == "deal_created"
+
+
+def test_a_second_missed_call_notes_the_open_task_instead_of_duplicating_it(stub):
+    first = run(stub, completed_call(call_id="m1", status="missed", agent=None))
+    second = run(stub, completed_call(call_id="m2", status="voicemail", agent=None))
+    assert second.action == "note_on_open_task" and second.task_id == first.task_id
+    assert len(stub.all("tasks")) == 1 and len(stub.all("notes")) == 1
+
+
+def test_the_same_call_twice_makes_one_deal(stub):
+    run(stub, completed_call())
+    again = run(stub, completed_call())
+    assert again.action == "already_synced"
+    assert len(stub.all("deals")) == 1 and len(stub.all("contacts")) == 1
+
+
+def test_agent_email_is_resolved_through_the_owners_api(stub):
+    run(stub, completed_call(agent="bob@example.com"))
+    [deal] = stub.all("deals")
+    assert deal["properties"]["hubspot_owner_id"] == "102"
+    assert any(r["path"] == "/crm/v3/owners" and r["query"]["email"] == ["bob@example.com"] for r in stub.requests)
+
+
+def test_existing_company_of_the_contact_gets_the_deal_too(stub):
+    company = stub.seed("companies", {"domain": "acme.example", "name": "Acme"})
+    stub.seed("contacts", {"phone": CALLER}, {"companies": [company]})
+    out = run(stub, completed_call())
+    assert out.company_id == company
+    assert stub.associated("deals", out.deal_id, "companies") == [company]
+
+
+def test_company_is_found_or_created_from_a_domain_hint(stub):
+    out = run(stub, completed_call(company_domain="Plumbers.Example"))
+    [company] = stub.all("companies")
+    assert company["properties"]["domain"] == "plumbers.example"
+    assert stub.associated("contacts", out.contact_id, "companies") == [company["id"]]
+    assert stub.associated("deals", out.deal_id, "companies") == [company["id"]]
+
+
+def test_short_answered_calls_only_leave_a_note_when_a_minimum_is_configured(stub):
+    out = run(stub, completed_call(talk_seconds=5), min_talk_seconds=30)
+    assert out.action == "note_on_contact" and not stub.all("deals") and len(stub.all("notes")) == 1
+
+
+@pytest.mark.parametrize("status", ["failed", "rejected", "in_progress"])
+def test_calls_that_never_rang_leave_hubspot_alone(stub, status):
+    assert run(stub, completed_call(status=status)).action == f"skipped_{status}"
+    assert stub.requests == []
+
+
+def test_anonymous_callers_are_skipped(stub):
+    assert run(stub, completed_call(caller=None)).action == "skipped_no_caller"
+    assert stub.requests == []
+
+
+def test_rate_limits_and_outages_are_retryable_validation_errors_are_not(stub):
+    stub.fail_next = [429]
+    with pytest.raises(DeliveryFailed) as err:
+        run(stub, completed_call())
+    assert err.value.retryable and err.value.http_status == 429
+    bad = hubspot.HubSpotApi("wrong-token", "https://api.hubapi.test", stub.transport)
+    with pytest.raises(DeliveryFailed) as err:
+        bad.search("contacts", [{"filters": [hubspot.eq("phone", CALLER)]}])
+    assert not err.value.retryable and err.value.http_status == 401
+
+
+def test_network_errors_are_retryable():
+    def down(*_args, **_kw):
+        raise ConnectionRefusedError("connection refused")
+
+    api = hubspot.HubSpotApi(TOKEN, "https://api.hubapi.test", down)
+    with pytest.raises(DeliveryFailed) as err:
+        api.search("contacts", [])
+    assert err.value.retryable
