@@ -165,12 +165,7 @@ def remove_number(account_id: str, number: str) -> dict:
     return numbers.remove_number(account_id, numbers.parse_path_number(number))
 
 
-@bp.route(ACCOUNT + "/pools", methods=["GET"])
-def list_pools(account_id: str) -> dict:
-    _authorised(account_id)
-    return {"pools": numbers.list_pools(account_id)}
-
-
+# GET /pools (pool health: utilisation, peaks, recommended size) is served by reports.
 @bp.route(ACCOUNT + "/pools/{pool_id}", methods=["GET"])
 def get_pool(account_id: str, pool_id: str) -> dict:
     _authorised(account_id)

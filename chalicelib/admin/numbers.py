@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import defaultdict
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 from urllib.parse import unquote
 
@@ -179,16 +178,6 @@ def _summary(pool_id: str, items: List[Number], now: float, default_pool: Option
     return {"pool_id": pool_id, "size": len(items), "enabled": enabled, "busy": busy,
             "free": enabled - busy, "utilisation": round(busy / enabled, 4) if enabled else None,
             "default": pool_id == default_pool}
-
-
-def list_pools(account_id: str, clock: Clock = time.time) -> List[Dict[str, Any]]:
-    now = clock()
-    by_pool: Dict[str, List[Number]] = defaultdict(list)
-    for item in list_numbers(account_id):
-        if item.kind == "pool" and item.pool_id:
-            by_pool[item.pool_id].append(item)
-    default_pool = account_cache.get_account(account_id).default_pool
-    return [_summary(p, items, now, default_pool) for p, items in sorted(by_pool.items())]
 
 
 def pool_view(account_id: str, pool_id: str, clock: Clock = time.time) -> Dict[str, Any]:
