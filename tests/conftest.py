@@ -5,6 +5,7 @@ Environment is set at import, before any chalicelib module reads configuration.
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -38,6 +39,8 @@ os.environ.update({
 for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
     os.environ.pop(proxy, None)
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+# moto logs every request through werkzeug; keep test output readable.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def wait_http(url: str, timeout: float = 20.0) -> None:
@@ -54,10 +57,10 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto server on 127.0.0.1 with every table created and the demo account seeded."""
-    from moto.server import ThreadedMotoServer
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import emulator
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=MOTO_PORT, verbose=False)
-    server.start()
+    server = emulator.start("127.0.0.1", MOTO_PORT)
     endpoint = os.environ["CALLTRACK_AWS_ENDPOINT"]
     wait_http(endpoint + "/moto-api/")
     from chalicelib import db, demo
@@ -112,9 +115,8 @@ def api_server(moto_endpoint: str, tmp_path_factory) -> Iterator[str]:
     """`chalice local` on a free port, as `make run` serves it; yields its base URL."""
     port = free_port()
     log = (tmp_path_factory.mktemp("chalice") / "chalice-local.log").open("w")
-    chalice = Path(sys.executable).parent / "chalice"
     proc = subprocess.Popen(
-        [str(chalice), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", "local", "--no-autoreload"],
+        [sys.executable, str(ROOT / "scripts" / "chalice_local.py"), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", "local", "--no-autoreload"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
     )
     base = f"http://127.0.0.1:{port}"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
-    BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,
+    BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
     TTLAttribute, UnicodeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -106,7 +106,7 @@ class Session(Model):
     content = UnicodeAttribute(null=True)
     referrer = UnicodeAttribute(null=True)
     landing_page = UnicodeAttribute(null=True)
-    click_ids = MapAttribute(default=dict)
+    click_ids = JSONAttribute(default=dict)
     ga_client_id = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
     device = UnicodeAttribute(null=True)

@@ -1,0 +1,75 @@
+"""The local AWS emulator: moto server on 127.0.0.1, with DynamoDB writes serialised.
+
+moto serves requests on threads, and its TransactWriteItems takes no lock: it deep-copies
+whole tables for rollback and restores them when a condition fails, so two concurrent
+transactions can both pass their conditions, and one's rollback can erase the other's
+commit. DynamoDB itself serialises conditional writes per item — the property our
+leases rely on. So DynamoDB requests pass through one lock here; everything else (SQS
+long polls, EventBridge, S3) stays concurrent.
+
+Run: python scripts/emulator.py --port 5000 (what `make run` does); tests call start().
+"""
+from __future__ import annotations
+
+import argparse
+import threading
+from typing import Any, Callable, Iterable
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+_dynamodb = threading.Lock()
+
+
+def serialise_dynamodb(app: Callable) -> Callable:
+    def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith("DynamoDB"):
+            return app(environ, start_response)
+        with _dynamodb:
+            return list(app(environ, start_response))
+    return wsgi
+
+
+class Emulator:
+    def __init__(self, host: str = "127.0.0.1", port: int = 5000) -> None:
+        self.host, self.port = host, port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "Emulator":
+        app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self.host, self.port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
+        make_server(self.host, self.port, app, threaded=True).serve_forever()
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def start(host: str = "127.0.0.1", port: int = 5000) -> Emulator:
+    return Emulator(host, port).start()
+
+
+def main(argv: Any = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    print(f"emulator on http://{args.host}:{args.port}", flush=True)
+    Emulator(args.host, args.port).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Bad input gets a clear 4xx with {"error", "message"} — never a 500."""
+import json
+
+import pytest
+
+BROWSER = {"Content-Type": "text/plain", "User-Agent": "Mozilla/5.0 Chrome/126.0"}
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ("{not json", 400, "invalid_json"),
+    ("", 400, "invalid_json"),
+    ("[]", 400, "validation_failed"),
+    (json.dumps({"account": "demo"}), 400, "validation_failed"),
+    (json.dumps({"account": 5, "url": "http://localhost/"}), 400, "validation_failed"),
+    (json.dumps({"account": "demo", "url": "javascript:alert(1)"}), 400, "validation_failed"),
+    (json.dumps({"account": "demo", "url": "http://localhost/", "country": "Germany"}), 400, "validation_failed"),
+    (json.dumps({"account": "demo", "url": "http://localhost/", "ga_client_id": {"x": 1}}), 400, "validation_failed"),
+    (json.dumps({"account": "nobody-here", "url": "http://localhost/"}), 404, "unknown_account"),
+    (json.dumps({"account": "demo", "url": "http://localhost/" + "a" * 20000}), 413, "payload_too_large"),
+    ("\xff\xfe", 400, "invalid_json"),
+])
+def test_session_requests(client, demo_account, body, status, code):
+    response = client.http.post("/v1/sessions", headers=BROWSER, body=body)
+    assert response.status_code == status
+    assert response.json_body["error"] == code and response.json_body["message"]
+
+
+@pytest.mark.parametrize("session_id, body, status", [
+    ("garbage", "{}", 404),
+    ("demo.main.14155550131.not-the-holder", "{}", 410),
+    ("demo.main.19999999999.nobody", "{}", 410),
+    ("nobody.main.14155550131.x", "{}", 404),
+    ("demo.main.14155550131.x", "{bad", 400),
+    ("demo.main.14155550131.x", json.dumps({"url": 12}), 400),
+])
+def test_heartbeats(client, demo_account, session_id, body, status):
+    response = client.http.post(f"/v1/sessions/{session_id}/heartbeat", headers=BROWSER, body=body)
+    assert response.status_code == status
+    assert set(response.json_body) == {"error", "message"}

@@ -1,0 +1,190 @@
+"""The lease call and heartbeat against the emulator: real conditional writes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import accounts
+from chalicelib.dni import history, sessions
+from chalicelib.dni.models import Account, Number, Session
+from chalicelib.errors import LeaseGone
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+HEADERS = {"Content-Type": "text/plain", "User-Agent": BROWSER}
+
+
+class Clock:
+    def __init__(self, t: float = 1_800_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def post(client, path, body, headers=None):
+    payload = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.http.post(path, headers={**HEADERS, **(headers or {})}, body=payload)
+
+
+def lease(client, account_id, url="http://localhost/", **extra):
+    response = post(client, "/v1/sessions", {"account": account_id, "url": url, **extra})
+    assert response.status_code == 200, response.json_body
+    return response.json_body
+
+
+def req(account_id, url="http://localhost/", **kw):
+    return sessions.SessionRequest(account=account_id, url=url, user_agent=BROWSER, **kw)
+
+
+def test_a_visitor_leases_a_pool_number_with_the_contract_fields(client, account):
+    acc = account()
+    body = lease(client, acc.account_id, "http://localhost/?utm_source=google&utm_medium=cpc&utm_campaign=spring&utm_term=boiler")
+    assert body["method"] == "dynamic"
+    assert body["number"] in acc_pool(acc)
+    assert body["display"].startswith("(415) 55")
+    assert (body["source"], body["medium"], body["campaign"], body["keyword"]) == ("google", "cpc", "spring", "boiler")
+    assert body["heartbeat_seconds"] == 60 and body["expires_at"].endswith("Z")
+    assert body["replace"][0] == acc.default_number
+    stored = Session.get(body["session_id"])
+    assert (stored.source, stored.device, stored.browser, stored.number) == ("google", "desktop", "Chrome", body["number"])
+
+
+def acc_pool(acc):
+    return {n.number for n in Number.pool_index.query(f"{acc.account_id}#main")}
+
+
+def test_two_visitors_never_share_a_number_and_the_pool_falls_back_when_exhausted(client, account):
+    acc = account()
+    bodies = [lease(client, acc.account_id) for _ in range(7)]
+    dynamic = [b["number"] for b in bodies if b["method"] == "dynamic"]
+    assert sorted(dynamic) == sorted(acc_pool(acc))
+    assert [b["method"] for b in bodies[5:]] == ["default", "default"]
+    assert {b["number"] for b in bodies[5:]} == {acc.default_number}
+
+
+def test_exhausted_pool_shows_the_static_number_of_the_visit_source(account):
+    acc = account(pool=["+14155557001"])
+    paid_pool_then_static = [
+        {"id": "paid", "match": {"group": "paid"}, "pool": "main"},
+        {"id": "google", "match": {"source": "google"}, "number": "+14155550180"},
+    ]
+    item = Account.get(acc.account_id)
+    item.rules = paid_pool_then_static
+    item.save()
+    accounts.invalidate(acc.account_id)
+    clock = Clock()
+    first = sessions.start(req(acc.account_id, url="http://localhost/?gclid=A"), clock)
+    second = sessions.start(req(acc.account_id, url="http://localhost/?gclid=B"), clock)
+    direct = sessions.start(req(acc.account_id), clock)
+    assert (first.method, first.number) == ("dynamic", "+14155557001")
+    assert (second.method, second.number, second.visit["source"]) == ("static", "+14155550180", "google")
+    assert (direct.method, direct.number) == ("default", acc.default_number)
+
+
+def test_returning_visitor_keeps_the_number_and_heartbeat_extends_the_lease(account):
+    acc = account()
+    clock = Clock()
+    first = sessions.start(req(acc.account_id), clock)
+    clock.t += 120
+    beat = sessions.heartbeat(first.session_id, "http://localhost/pricing", clock)
+    assert beat["number"] == first.number
+    assert beat["expires_at"] == sessions.iso(clock.t + 300)
+    clock.t += 30
+    again = sessions.start(req(acc.account_id, session_id=first.session_id), clock)
+    assert (again.session_id, again.number, again.visit["source"]) == (first.session_id, first.number, "(direct)")
+    assert Number.get(first.number).pages == ["http://localhost/", "http://localhost/pricing"]
+
+
+def test_heartbeat_after_expiry_is_gone_but_a_return_before_reuse_keeps_the_number(account):
+    acc = account()
+    clock = Clock()
+    first = sessions.start(req(acc.account_id), clock)
+    clock.t += 301
+    with pytest.raises(LeaseGone):
+        sessions.heartbeat(first.session_id, None, clock)
+    back = sessions.start(req(acc.account_id, session_id=first.session_id), clock)
+    assert back.number == first.number
+
+
+def test_expired_numbers_cool_down_and_the_least_recently_released_goes_next(account):
+    acc = account(pool=["+14155557101", "+14155557102"], settings={"cooldown_seconds": 600})
+    clock = Clock()
+    a = sessions.start(req(acc.account_id), clock)
+    clock.t += 100
+    b = sessions.start(req(acc.account_id), clock)
+    clock.t += 300 + 600 + 1          # a's lease ended at t0+300 and has rested; b's too
+    c = sessions.start(req(acc.account_id), clock)
+    assert c.number == a.number, "the number released longest ago is leased first"
+    d = sessions.start(req(acc.account_id), clock)
+    assert d.number == b.number
+
+
+def test_hard_cooldown_refuses_a_resting_number_soft_reuses_it(account):
+    for mode, expected in (("hard", "default"), ("soft", "dynamic")):
+        acc = account(pool=["+14155557201"], settings={"cooldown_mode": mode, "cooldown_seconds": 600})
+        clock = Clock()
+        sessions.start(req(acc.account_id), clock)
+        clock.t += 400                # lease ended at +300, resting until +900
+        assert sessions.start(req(acc.account_id), clock).method == expected
+
+
+def test_bots_get_the_default_number_and_no_lease(client, account):
+    acc = account()
+    body = post(client, "/v1/sessions", {"account": acc.account_id, "url": "http://localhost/"},
+                {"User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1)"}).json_body
+    assert (body["method"], body["number"]) == ("default", acc.default_number)
+    assert all(not n.holder for n in Number.pool_index.query(f"{acc.account_id}#main"))
+
+
+def test_foreign_sites_and_origins_get_the_default_number(client, account):
+    acc = account()
+    foreign_page = lease(client, acc.account_id, "https://evil.example/")
+    foreign_origin = post(client, "/v1/sessions", {"account": acc.account_id, "url": "http://localhost/"},
+                          {"Origin": "https://evil.example"}).json_body
+    assert foreign_page["method"] == foreign_origin["method"] == "default"
+    own_origin = post(client, "/v1/sessions", {"account": acc.account_id, "url": "http://localhost/"},
+                      {"Origin": "http://localhost:8001"}).json_body
+    assert own_origin["method"] == "dynamic"
+
+
+def test_new_leases_per_ip_are_limited_when_configured(client, account):
+    acc = account(settings={"ip_lease_limit": 2})
+    got = [post(client, "/v1/sessions", {"account": acc.account_id, "url": "http://localhost/"},
+                {"X-Forwarded-For": "203.0.113.7"}).json_body["method"] for _ in range(3)]
+    other_ip = post(client, "/v1/sessions", {"account": acc.account_id, "url": "http://localhost/"},
+                    {"X-Forwarded-For": "203.0.113.8"}).json_body["method"]
+    assert got == ["dynamic", "dynamic", "default"] and other_ip == "dynamic"
+
+
+def test_rules_and_geo_pick_their_numbers(client, account):
+    acc = account()
+    billboard = lease(client, acc.account_id, "http://localhost/?utm_source=billboard")
+    organic = lease(client, acc.account_id, referrer="https://www.google.com/")
+    german = post(client, "/v1/sessions", {"account": acc.account_id, "url": "http://localhost/"},
+                  {"CloudFront-Viewer-Country": "DE"}).json_body
+    override = lease(client, acc.account_id, country="de")
+    assert (billboard["method"], billboard["number"]) == ("static", "+14155550170")
+    assert (organic["number"], organic["source"], organic["medium"]) == ("+14155550150", "google", "organic")
+    assert (german["number"], german["display"]) == ("+4930901820", "030 901820")
+    assert override["number"] == "+4930901820"
+
+
+def test_who_held_finds_the_session_at_call_time_with_confidence(account):
+    acc = account(pool=["+14155557301"], settings={"cooldown_seconds": 0, "grace_seconds": 1800})
+    clock = Clock()
+    first = sessions.start(req(acc.account_id, url="http://localhost/?utm_source=fb"), clock)
+    t_first = clock.t + 60
+    clock.t += 400                               # first's lease ended at +300
+    second = sessions.start(req(acc.account_id, url="http://localhost/?utm_source=tw"), clock)
+    alone = history.who_held(first.number, t_first, grace=1800)
+    assert (alone.session_id, alone.confidence) == (first.session_id, 1.0)
+    assert alone.holding.snap["source"] == "fb"
+    shared = history.who_held(first.number, clock.t + 10, grace=1800)
+    assert shared.session_id == second.session_id and 0.5 < shared.confidence < 1.0
+    assert history.who_held(first.number, clock.t - 3600, grace=1800).holding is None
+
+
+def test_account_cache_is_refreshed_after_invalidate(account):
+    acc = account(settings={"heartbeat_seconds": 15})
+    assert accounts.get_account(acc.account_id).settings.heartbeat_seconds == 15
