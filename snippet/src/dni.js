@@ -57,26 +57,29 @@
     return new RegExp('(^|[^\\d+])((?:\\+|00)?' + join(e) + '|\\(?(?:0' + SEP + ')?(?:' + national + '))(?!\\d)', 'g');
   }
 
+  // How a written number (its digits x) stands for E.164 digits e: [prefix, k] where x is
+  // prefix + e without its first k digits (k = 0: international; else national, k being
+  // the country code's length and prefix the trunk 0, if any).
+  function form(x, e, plus) {
+    for (var k = 0; k < (plus ? 1 : 4); k++) {
+      for (var p of ['', '0', '00']) if (x === p + e.slice(k)) return [p, k];
+    }
+  }
+
   // Rewrites one written occurrence of default number `e` with the tracking number,
   // digit by digit, so the page's own style ("(415) 555-0123", "415.555.0123") is kept.
   function rewrite(text, e, link) {
     var x = digits(text.replace('(0)', ''));
-    var plus = /^\+/.test(text);
-    var k, p, nd, i = 0;
-    for (k = 0; k < 4; k++) {
-      for (p = plus ? ['']  : ['', '0', '00']; p.length; p.shift()) {
-        if (x === p[0] + e.slice(k)) {
-          nd = p[0] + number.slice(k);
-          // Same country (k, or for international writing cc, digits of country code)?
-          if (number.slice(0, k || cc) !== e.slice(0, k || cc) || nd.length !== x.length) break;
-          return text.replace('(0)', 'x').replace(/\d/g, function () { return nd.charAt(i++); })
-            .replace('x', '(0)');
-        }
-      }
-      if (nd) break;
+    var f = form(x, e, /^\+/.test(text)) || ['', 9];
+    var k = f[1];
+    var nd = f[0] + number.slice(k);
+    var i = 0;
+    // Same country (its code: k digits, or cc for international writing) and length?
+    if (number.slice(0, k || cc) === e.slice(0, k || cc) && nd.length === x.length) {
+      return text.replace('(0)', 'x').replace(/\d/g, function () { return nd.charAt(i++); }).replace('x', '(0)');
     }
-    // Another country or length: fall back to the number's own formats.
-    return link || !k || !session.display ? '+' + number : session.display;
+    // Otherwise the number's own formats: national where the page wrote a national number.
+    return (!link && k && session.display) || '+' + number;
   }
 
   function replaceIn(text, link) {

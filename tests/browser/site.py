@@ -1,6 +1,6 @@
 """A local web site for the browser tests: the built snippet under /dist/, test pages
-under /pages/, the demo page under /demo/ (laid out as `make run` serves snippet/), and two misbehaving APIs (/garbage, /slow) for the never-break-the-page
-tests. Pages are templates: {{api}} is the API origin, {{account}} the site key and
+under /pages/, the demo page under /demo/ (laid out as `make run` serves snippet/), two misbehaving APIs (/garbage, /slow) for the never-break-the-page
+tests, and a canned UK answer (/uk). Pages are templates: {{api}} is the API origin, {{account}} the site key and
 {{attrs}} the script tag's extra attributes, all from the page URL's query
 (api=..., account=..., data-*=...)."""
 from __future__ import annotations
@@ -18,6 +18,10 @@ DIST = ROOT / "snippet" / "dist"
 DEMO = ROOT / "snippet" / "demo"
 PAGES = Path(__file__).resolve().parent / "pages"
 SLOW_SECONDS = 2.5
+# /uk: a canned UK answer, to check UK writing styles with a UK tracking number (the
+# seeded accounts' pools are American).
+UK_SESSION = {"session_id": "uk", "number": "+442079460000", "display": "020 7946 0000", "method": "dynamic",
+              "source": "(direct)", "medium": "(none)", "heartbeat_seconds": 0, "replace": ["+442079460958"]}
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".json": "application/json"}
 
 
@@ -44,6 +48,8 @@ class Handler(BaseHTTPRequestHandler):
         self.server.posts.append(self.path)
         if self.path.startswith("/garbage/"):
             return self._send(200, b"<html>Service Unavailable", "text/html")
+        if self.path.startswith("/uk/"):
+            return self._send(200, json.dumps(UK_SESSION).encode(), "application/json")
         if self.path.startswith("/slow/"):
             time.sleep(SLOW_SECONDS)
             body = {"session_id": "slow", "number": "+14155550999", "display": "(415) 555-0999",

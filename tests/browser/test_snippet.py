@@ -65,6 +65,18 @@ def test_uk_formats_swapped_for_a_us_tracking_number(browser: Browser, site_key:
     assert browser.href("tel-uk") == "tel:" + s["number"]
 
 
+def test_uk_formats_keep_their_style_with_a_uk_tracking_number(browser: Browser) -> None:
+    browser.open(api=browser.site.url + "/uk")
+    s = leased(browser)
+    assert s["number"] == "+442079460000"
+    assert browser.text("uk-intl") == "+44 20 7946 0000"
+    assert browser.text("uk-national") == "020 7946 0000"
+    assert browser.text("uk-trunk") == "+44 (0)20 7946 0000"
+    assert browser.text("uk-00") == "0044 20 7946 0000"
+    assert browser.href("tel-uk") == "tel:+442079460000"
+    assert browser.text("us-paren") == "(415) 555-0123"  # not in this answer's replace list
+
+
 def test_tel_links_rewritten_in_their_own_style(browser: Browser, site_key: str) -> None:
     browser.open(account=site_key)
     s = leased(browser)
