@@ -77,3 +77,36 @@ def admin_token() -> str:
     if not is_local():
         return required(ADMIN_TOKEN)
     return os.environ.get(ADMIN_TOKEN, "local-admin-token")
+
+
+# Vonage (calls). One Vonage application serves every account: its answer/event URLs
+# point at this app. The private key is PEM text (or a file path); the signature secret,
+# when set, makes every /vonage/ webhook require Vonage's signed JWT.
+VONAGE_APPLICATION_ID = "VONAGE_APPLICATION_ID"
+VONAGE_PRIVATE_KEY = "VONAGE_PRIVATE_KEY"
+VONAGE_PRIVATE_KEY_PATH = "VONAGE_PRIVATE_KEY_PATH"
+VONAGE_SIGNATURE_SECRET = "VONAGE_SIGNATURE_SECRET"
+VONAGE_API_HOST = "VONAGE_API_HOST"
+# The app's public base URL (e.g. https://abc.execute-api.eu-west-1.amazonaws.com/v1) for the
+# absolute webhook URLs inside NCCOs; derived from the request when unset.
+PUBLIC_BASE_URL = "CALLTRACK_PUBLIC_BASE_URL"
+
+
+def vonage_signature_secret() -> Optional[str]:
+    return os.environ.get(VONAGE_SIGNATURE_SECRET) or None
+
+
+def vonage_private_key() -> str:
+    path = os.environ.get(VONAGE_PRIVATE_KEY_PATH)
+    if path:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    return required(VONAGE_PRIVATE_KEY)
+
+
+def vonage_api_host() -> str:
+    return os.environ.get(VONAGE_API_HOST) or "api.nexmo.com"
+
+
+def public_base_url() -> Optional[str]:
+    return os.environ.get(PUBLIC_BASE_URL) or None
