@@ -1,3 +1,4 @@
 """Import every module that declares tables, so `db.MODELS` is complete."""
 from chalicelib.dni import models as _dni  # noqa: F401
 from chalicelib.calls import models as _calls  # noqa: F401
+from chalicelib.integrations import models as _integrations  # noqa: F401

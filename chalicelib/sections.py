@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from chalicelib.calls.routing import ROUTING_SCHEMA
+from chalicelib.integrations.ga4 import GA4_SCHEMA
+from chalicelib.integrations.webhooks import WEBHOOKS_SCHEMA
 from chalicelib.reports.schemas import TAG_CATEGORIES_SCHEMA
 
 PAGE_NUMBERS_SCHEMA: Dict[str, Any] = {
@@ -21,4 +23,6 @@ SECTIONS: Dict[str, Dict[str, Any]] = {
     "default_pool": DEFAULT_POOL_SCHEMA,
     "tag_categories": TAG_CATEGORIES_SCHEMA,
     "routing": ROUTING_SCHEMA,
+    "ga4": GA4_SCHEMA,
+    "webhooks": WEBHOOKS_SCHEMA,
 }
