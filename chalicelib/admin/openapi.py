@@ -1,0 +1,281 @@
+"""The OpenAPI 3.1 document of every public route, built from the same JSON Schema
+constants the routes validate with, so the document cannot say one thing while the
+code checks another. `python -m chalicelib.admin.openapi` rewrites `openapi.yaml`;
+a test compares that file's paths and methods with the app's routes.
+
+Each route of the app needs an entry in OPERATIONS (any domain's routes: keep this
+catalogue in step when adding one). Entries for routes the app does not have (yet)
+are left out of the written document.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import yaml
+
+from chalicelib import sections
+from chalicelib.admin import schemas
+from chalicelib.dni import schemas as dni_schemas
+from chalicelib.settings import SETTINGS_SCHEMA
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENT = ROOT / "openapi.yaml"
+ACCOUNT = "/v1/accounts/{account_id}"
+
+STRING = {"type": "string"}
+ANY_OBJECT = {"type": "object"}
+PATH_PARAMS: Dict[str, Dict[str, Any]] = {
+    "account_id": {"type": "string", "pattern": "^[a-z0-9_-]{1,40}$"},
+    "key_id": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The key's SHA-256 (from the key list)"},
+    "number": {**schemas.E164, "description": "E.164; `%2B` for the plus, or digits only"},
+    "pool_id": schemas.POOL_ID,
+    "section": {"type": "string", "pattern": "^[a-z0-9_]{1,40}$",
+                "description": "A registered configuration section: " + ", ".join(sorted(sections.SECTIONS))},
+    "session_id": {"type": "string", "minLength": 1, "maxLength": 160},
+    "call_id": {"type": "string", "minLength": 1, "maxLength": 100},
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "subscription_id": {"type": "string", "minLength": 1, "maxLength": 64},
+}
+
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    auth: str = "key"                       # key | admin | none
+    body: Optional[Mapping[str, Any]] = None
+    body_types: Tuple[str, ...] = ("application/json",)
+    body_optional: bool = False
+    status: int = 200
+    response: Mapping[str, Any] = field(default_factory=lambda: ANY_OBJECT)
+    response_type: str = "application/json"
+    query: Sequence[Tuple[str, Mapping[str, Any], str]] = ()
+    errors: Tuple[int, ...] = (400, 404)
+
+
+def _schema(module: str, name: str) -> Mapping[str, Any]:
+    """Another domain's schema constant; an open object until that module exists."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return ANY_OBJECT
+
+
+# Responses ----------------------------------------------------------------------------
+ACCOUNT_VIEW = {"type": "object", "required": ["account_id", "name", "domains", "default_number"],
+                "properties": {"account_id": STRING, "name": STRING, "domains": {"type": "array", "items": STRING},
+                               "default_number": STRING, "created_at": {"type": ["string", "null"]}}}
+KEY_VIEW = {"type": "object", "required": ["key_id", "label", "created_at", "revoked"],
+            "properties": {"key_id": STRING, "label": STRING, "created_at": STRING, "revoked": {"type": "boolean"},
+                           "key": {"type": "string", "description": "Plaintext: only in the create/rotate answer"},
+                           "replaces": STRING}}
+NUMBER_VIEW = {"type": "object", "required": ["number", "kind", "enabled", "leased"],
+               "properties": {"number": STRING, "display": STRING, "kind": {"enum": ["pool", "static", "default"]},
+                              "pool_id": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
+                              "country": {"type": ["string", "null"]}, "enabled": {"type": "boolean"},
+                              "leased": {"type": "boolean"}, "lease_until": {"type": ["string", "null"]},
+                              "lease_count": {"type": "integer"}, "created": {"type": "boolean"}}}
+POOL_VIEW = {"type": "object", "required": ["pool_id", "size", "busy"],
+             "properties": {"pool_id": STRING, "size": {"type": "integer"}, "enabled": {"type": "integer"},
+                            "busy": {"type": "integer"}, "free": {"type": "integer"},
+                            "utilisation": {"type": ["number", "null"]}, "default": {"type": "boolean"},
+                            "numbers": {"type": "array", "items": NUMBER_VIEW}}}
+SECTION_VIEW = {"type": "object", "required": ["section", "value"], "properties": {"section": STRING, "value": {}}}
+LEASE_VIEW = {"type": "object", "required": ["number", "method"],
+              "properties": {"session_id": {"type": ["string", "null"]}, "number": STRING, "display": STRING,
+                             "method": {"enum": ["dynamic", "static", "default"]}, "expires_at": {"type": ["string", "null"]},
+                             "heartbeat_seconds": {"type": ["integer", "null"]}}}
+
+PUBLIC_TYPES = ("application/json", "text/plain")
+CSV = "text/csv"
+DATE = {"type": "string", "description": "YYYY-MM-DD (a whole day in the account's time zone) or ISO 8601"}
+LIST = {"type": "string", "description": "comma-separated values"}
+BOOL = {"type": "string", "enum": ["true", "false"]}
+SECONDS = {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"}
+REPORT_GROUPS = ["source", "medium", "campaign", "keyword", "content", "landing_page", "method", "tracking_number",
+                 "country", "device", "browser", "os", "referrer", "status", "tag", "agent", "direction",
+                 "department", "day", "week", "hour"]
+REPORT_QUERY = (
+    ("group_by", {"type": "string", "enum": REPORT_GROUPS}, "Group rows by (default source)"),
+    ("series", {"type": "string", "enum": REPORT_GROUPS}, "A second dimension, e.g. day, for charts"),
+    ("from", DATE, "Start (default: 30 days before `to`)"),
+    ("to", DATE, "End (default: now)"),
+    ("direction", LIST, "inbound, outbound, callback"),
+    ("status", LIST, "Final statuses (answered, missed, voicemail, ...)"),
+    ("outcome", {"type": "string", "enum": ["answered", "missed"]}, "Answered or any missed status"),
+    ("within_working_hours", BOOL, "Only calls inside/outside working hours"),
+    ("min_wait", SECONDS, "Minimum wait (ring) seconds"),
+    ("min_talk", SECONDS, "Minimum talk seconds"),
+    ("class", LIST, "unique, target, first_target, unique_target, repeated"),
+    ("tag", LIST, "Tag categories or category:value"),
+    ("source", LIST, "Any source field filters likewise: medium, campaign, keyword, country, device, ..."),
+    ("medium", LIST, "Medium"), ("campaign", LIST, "Campaign"), ("country", LIST, "Country (ISO 3166 alpha-2)"),
+    ("include", {"type": "string", "enum": ["calls"]}, "Also list the matching calls (drill-down)"),
+    ("limit", {"type": "string", "pattern": "^[0-9]{1,4}$"}, "Calls listed with include=calls (1-1000)"),
+    ("format", {"type": "string", "enum": ["json", "csv"]}, "csv: a CSV export of the rows or calls"),
+)
+
+OPERATIONS: List[Op] = [
+    # The snippet (issue 2).
+    Op("POST", "/v1/sessions", "Lease a tracking number for a visit", "sessions", auth="none",
+       body=dni_schemas.SESSION_REQUEST, body_types=PUBLIC_TYPES, response=LEASE_VIEW, errors=(400, 404)),
+    Op("POST", "/v1/sessions/{session_id}/heartbeat", "Keep the visit's number", "sessions", auth="none",
+       body=dni_schemas.HEARTBEAT_REQUEST, body_types=PUBLIC_TYPES, body_optional=True, errors=(400, 404, 410)),
+    # Accounts and keys.
+    Op("POST", "/v1/accounts", "Create an account (operator's admin token); answers its first API key once",
+       "accounts", auth="admin", body=schemas.CREATE_ACCOUNT, status=201, errors=(400, 401, 409),
+       response={"type": "object", "required": ["account", "api_key"],
+                 "properties": {"account": ACCOUNT_VIEW, "api_key": KEY_VIEW}}),
+    Op("GET", ACCOUNT, "The account's profile", "accounts", response=ACCOUNT_VIEW),
+    Op("PATCH", ACCOUNT, "Change name, domains or default number", "accounts", body=schemas.UPDATE_ACCOUNT,
+       response=ACCOUNT_VIEW, errors=(400, 404, 409)),
+    Op("GET", ACCOUNT + "/keys", "API keys (hashes and labels, never plaintext)", "keys",
+       response={"type": "object", "properties": {"keys": {"type": "array", "items": KEY_VIEW}}}),
+    Op("POST", ACCOUNT + "/keys", "Create an API key; the plaintext is in this answer only", "keys",
+       body=schemas.CREATE_KEY, body_optional=True, status=201, response=KEY_VIEW),
+    Op("POST", ACCOUNT + "/keys/{key_id}/rotate", "Replace a key: new key answered, old one revoked", "keys",
+       status=201, response=KEY_VIEW, errors=(404, 409)),
+    Op("DELETE", ACCOUNT + "/keys/{key_id}", "Revoke a key (not the last active one)", "keys",
+       response=KEY_VIEW, errors=(404, 409)),
+    # Settings and configuration.
+    Op("GET", ACCOUNT + "/settings", "Every setting, stored or default", "settings", response=SETTINGS_SCHEMA),
+    Op("PATCH", ACCOUNT + "/settings", "Change some settings (merged)", "settings", body=SETTINGS_SCHEMA,
+       response=ANY_OBJECT),
+    Op("GET", ACCOUNT + "/rules", "Tracking rules", "configuration", response=schemas.RULES),
+    Op("PUT", ACCOUNT + "/rules", "Replace the tracking rules", "configuration", body=schemas.RULES,
+       response=schemas.RULES),
+    Op("GET", ACCOUNT + "/geo", "Geo rules", "configuration", response=schemas.GEO),
+    Op("PUT", ACCOUNT + "/geo", "Replace the geo rules", "configuration", body=schemas.GEO, response=schemas.GEO),
+    Op("GET", ACCOUNT + "/config", "Every registered configuration section's value", "configuration",
+       response={"type": "object", "properties": {"sections": ANY_OBJECT}}),
+    Op("GET", ACCOUNT + "/config/{section}", "One configuration section", "configuration", response=SECTION_VIEW),
+    Op("PUT", ACCOUNT + "/config/{section}", "Replace one section; `value` is validated by the section's schema "
+       "(x-section-schemas)", "configuration", body=schemas.SECTION_VALUE, response=SECTION_VIEW),
+    Op("DELETE", ACCOUNT + "/config/{section}", "Remove one section (defaults apply)", "configuration",
+       response=SECTION_VIEW),
+    # Numbers and pools.
+    Op("GET", ACCOUNT + "/numbers", "Every number of the account with its lease state", "numbers",
+       response={"type": "object", "properties": {"numbers": {"type": "array", "items": NUMBER_VIEW}}}),
+    Op("POST", ACCOUNT + "/numbers", "Add one number (pool, static or default); 200 if it already was", "numbers",
+       body=schemas.ADD_NUMBER, status=201, response=NUMBER_VIEW, errors=(400, 404, 409)),
+    Op("GET", ACCOUNT + "/numbers/{number}", "One number", "numbers", response=NUMBER_VIEW),
+    Op("PATCH", ACCOUNT + "/numbers/{number}", "Enable/disable (a lease in progress is kept), source, country",
+       "numbers", body=schemas.UPDATE_NUMBER, response=NUMBER_VIEW),
+    Op("DELETE", ACCOUNT + "/numbers/{number}", "Remove a number (409 while a visitor holds it)", "numbers",
+       errors=(400, 404, 409)),
+    Op("GET", ACCOUNT + "/pools/{pool_id}", "A pool's numbers and their leases now", "numbers", response=POOL_VIEW),
+    Op("POST", ACCOUNT + "/pools/{pool_id}/numbers", "Add numbers to a pool (all or none)", "numbers",
+       body=schemas.ADD_POOL_NUMBERS, errors=(400, 404, 409),
+       response={"type": "object", "properties": {"pool_id": STRING, "added": {"type": "array"},
+                                                  "existing": {"type": "array"}, "pool": POOL_VIEW}}),
+    Op("DELETE", ACCOUNT + "/pools/{pool_id}/numbers/{number}", "Remove a number from a pool", "numbers",
+       errors=(400, 404, 409)),
+    # Reports, tags, recordings, pool health, dashboard (issue 6, reports).
+    Op("GET", ACCOUNT + "/reports", "Calls and sessions grouped, with drill-down filters; CSV with format=csv",
+       "reports", query=REPORT_QUERY),
+    Op("PUT", ACCOUNT + "/calls/{call_id}/tags", "Manual tags and value of a call", "reports",
+       body=_schema("chalicelib.reports.schemas", "TAGS_REQUEST")),
+    Op("GET", ACCOUNT + "/calls/{call_id}/recording", "The call's recording (audio)", "reports",
+       response={"type": "string", "format": "binary"}, response_type="audio/mpeg"),
+    Op("GET", ACCOUNT + "/pool-health", "Pool utilisation: leased now, peak concurrent leases, exhaustions, "
+       "recommended size", "reports",
+       query=(("days", {"type": "string", "pattern": "^[0-9]{1,2}(\\.[0-9]+)?$"}, "Window in days (default 7, max 90)"),
+              ("pool", {"type": "string", "pattern": "^[a-z0-9_-]{1,32}$"}, "One pool only"))),
+    Op("GET", "/dashboard", "The dashboard (HTML)", "dashboard", auth="none", response={"type": "string"},
+       response_type="text/html", errors=(404,)),
+    Op("GET", "/dashboard/{name}", "A dashboard asset", "dashboard", auth="none", response={"type": "string"},
+       response_type="text/plain", errors=(404,)),
+    # Integrations (issue 5).
+    Op("GET", ACCOUNT + "/webhooks/{subscription_id}/deliveries", "Delivery log of a webhook subscription",
+       "integrations", query=(("limit", {"type": "string", "pattern": "^[0-9]{1,3}$"}, "1-100 (default 50)"),)),
+    Op("GET", ACCOUNT + "/exports/google-ads.csv", "Google Ads offline conversion upload file", "integrations",
+       response={"type": "string"}, response_type=CSV,
+       query=(("kind", {"type": "string", "enum": ["click", "call"]}, "click (gclid) or call (caller id)"),
+              ("since", DATE, "From"), ("until", DATE, "Until"))),
+    Op("GET", ACCOUNT + "/exports/microsoft-ads.csv", "Microsoft Ads offline conversion upload file",
+       "integrations", response={"type": "string"}, response_type=CSV,
+       query=(("since", DATE, "From"), ("until", DATE, "Until"))),
+    Op("GET", ACCOUNT + "/feeds/conversions", "Conversion feed for bid tools", "integrations",
+       query=(("after", STRING, "Cursor: the last id seen"),
+              ("limit", {"type": "string", "pattern": "^[0-9]{1,3}$"}, "1-500 (default 100)"),
+              ("platform", {"type": "string", "enum": ["google_ads", "microsoft_ads"]}, "One platform only"))),
+]
+
+
+def _error_response(status: int) -> Dict[str, Any]:
+    words = {400: "Bad input", 401: "No or unknown API key", 403: "Key of another account", 404: "Not found",
+             409: "Conflict with the current state", 410: "Gone", 413: "Body too large"}
+    return {"description": words.get(status, "Error"),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _operation(op: Op) -> Dict[str, Any]:
+    names = [seg[1:-1] for seg in op.path.split("/") if seg.startswith("{")]
+    params = [{"name": n, "in": "path", "required": True, "schema": PATH_PARAMS[n]} for n in names]
+    params += [{"name": n, "in": "query", "required": False, "schema": dict(s), "description": d}
+               for n, s, d in op.query]
+    out: Dict[str, Any] = {"summary": op.summary, "tags": [op.tag],
+                           "operationId": f"{op.method.lower()}_{'_'.join(s.strip('{}') for s in op.path.split('/') if s)}"}
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        out["requestBody"] = {"required": not op.body_optional,
+                              "content": {t: {"schema": dict(op.body)} for t in op.body_types}}
+    ok = {"description": "OK" if op.status == 200 else "Created",
+          "content": {op.response_type: {"schema": dict(op.response)}}}
+    errors = set(op.errors) | ({401, 403} if op.auth == "key" else set()) | ({401} if op.auth == "admin" else set())
+    out["responses"] = {str(op.status): ok, **{str(s): _error_response(s) for s in sorted(errors)}}
+    security = {"key": [{"apiKey": []}], "admin": [{"adminToken": []}], "none": []}[op.auth]
+    out["security"] = security
+    return out
+
+
+def build(routes: Optional[Mapping[str, Sequence[str]]] = None) -> Dict[str, Any]:
+    """The document for the routes given (the app's, by default)."""
+    if routes is None:
+        from app import app
+        routes = {p: list(m) for p, m in app.routes.items()}
+    paths: Dict[str, Dict[str, Any]] = {}
+    for op in OPERATIONS:
+        if op.method in routes.get(op.path, ()):
+            paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Calltrack API", "version": "1.0.0",
+                 "description": "Number insertion, calls, reports and self-service administration. "
+                                "Errors are `{\"error\", \"message\"}` with a 4xx status. Generated by "
+                                "`python -m chalicelib.admin.openapi` from the schemas the routes validate with."},
+        "servers": [{"url": "http://127.0.0.1:8000", "description": "make run"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key of the account in the path"},
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "The operator's CALLTRACK_ADMIN_TOKEN"},
+            },
+            "schemas": {"Error": {"type": "object", "required": ["error", "message"],
+                                  "properties": {"error": STRING, "message": STRING}}},
+        },
+        "x-section-schemas": {name: dict(schema) for name, schema in sorted(sections.SECTIONS.items())},
+    }
+
+
+def render(document: Mapping[str, Any]) -> str:
+    plain = json.loads(json.dumps(document))  # no shared objects, so no YAML anchors
+    return yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=120)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    DOCUMENT.write_text(render(build()), encoding="utf-8")
+    print(f"wrote {DOCUMENT} ({len(build()['paths'])} paths)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
