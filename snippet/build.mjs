@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { transformSync } from 'esbuild';
 
-const CORE_BUDGET = 3 * 1024; // gzip bytes
+// gzip bytes; SNIPPET_BUDGET lowers it only to prove the check bites (tests).
+const CORE_BUDGET = Math.min(3 * 1024, Number(process.env.SNIPPET_BUDGET) || Infinity);
 const TARGET = ['chrome64', 'firefox67', 'safari12', 'edge79'];
 const src = new URL('./src/', import.meta.url);
 const dist = new URL('./dist/', import.meta.url);
@@ -28,23 +29,22 @@ function sizes(name, code) {
   return gz;
 }
 
-rmSync(dist, { recursive: true, force: true });
-mkdirSync(dist);
-
 const widget = minify('callback.js');
 const widgetName = hashed('callback.js', widget);
 const core = minify('dni.js', { __WIDGET__: JSON.stringify(widgetName) });
 const coreName = hashed('dni.js', core);
 
+const coreGzip = sizes(coreName, core);
+sizes(widgetName, widget);
+if (coreGzip > CORE_BUDGET) {
+  console.error(`dni.js is ${coreGzip} B gzip, over its budget of ${CORE_BUDGET} B: nothing written`);
+  process.exit(1);
+}
+console.log(`dni.js within budget: ${coreGzip} / ${CORE_BUDGET} B gzip`);
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist);
 const files = { 'dni.js': core, [coreName]: core, 'callback.js': widget, [widgetName]: widget };
 for (const [name, code] of Object.entries(files)) writeFileSync(new URL(name, dist), code);
 writeFileSync(new URL('manifest.json', dist),
   JSON.stringify({ 'dni.js': coreName, 'callback.js': widgetName }, null, 2) + '\n');
-
-const coreGzip = sizes(coreName, core);
-sizes(widgetName, widget);
-if (coreGzip > CORE_BUDGET) {
-  console.error(`dni.js is ${coreGzip} B gzip, over its budget of ${CORE_BUDGET} B`);
-  process.exit(1);
-}
-console.log(`dni.js within budget: ${coreGzip} / ${CORE_BUDGET} B gzip`);

@@ -277,6 +277,22 @@ def test_utm_rule_gets_its_static_number(browser: Browser, site_key: str) -> Non
     assert browser.text("us-paren") == f"({a}) {b}-{c}"
 
 
+def test_session_records_the_visit_ga_client_id_and_click_ids(browser: Browser, site_key: str) -> None:
+    from chalicelib.dni.models import Session
+
+    browser.driver.get(browser.site.url + "/dist/manifest.json")  # the site's origin, for its cookie
+    browser.driver.add_cookie({"name": "_ga", "value": "GA1.1.1234567890.1764110000", "path": "/"})
+    browser.open(account=site_key, utm_source="google", utm_medium="cpc", utm_campaign="brand",
+                 utm_term="emergency plumber", gclid="Cj0KCQ-test")
+    s = leased(browser)
+    visit = Session.get(s["session_id"])
+    assert visit.ga_client_id == "1234567890.1764110000"
+    assert visit.click_ids.get("gclid") == "Cj0KCQ-test"
+    assert (visit.source, visit.medium, visit.campaign, visit.keyword) == ("google", "cpc", "brand", "emergency plumber")
+    assert visit.landing_page.startswith(browser.site.url + "/pages/page.html?")
+    assert visit.browser and "chrome" in visit.browser.lower()
+
+
 def test_google_organic_referrer_gets_the_organic_number(browser: Browser, site_key: str) -> None:
     browser.open(account=site_key, referrer="https://www.google.com/")
     s = leased(browser)
