@@ -32,6 +32,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from chalicelib import accounts, aws
+from chalicelib.errors import UnknownAccount
 from chalicelib.integrations import outbound
 from chalicelib.integrations.errors import PermanentError, RetryableError
 from chalicelib.observability import count, logger
@@ -293,7 +294,10 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
     detail = event["detail"]
     if event.get("detail-type") != "Call Completed" or detail.get("status") == "in_progress":
         return
-    cfg = accounts.get_account(detail["account_id"]).config.get("ga4") or {}
+    try:
+        cfg = accounts.get_account(detail["account_id"]).config.get("ga4") or {}
+    except UnknownAccount:
+        return  # the account was deleted: nothing to report to
     if not cfg.get("measurement_id") or cfg.get("enabled") is False:
         return
     payload = build_payload(detail, cfg.get("currency"))

@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from chalicelib import accounts, aws, db
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, UnknownAccount
 from chalicelib.integrations import idempotency, outbound
 from chalicelib.integrations.errors import PermanentError, RetryableError
 from chalicelib.integrations.models import WebhookDelivery
@@ -96,7 +96,10 @@ def matches(subscription: Mapping[str, Any], moment: str, detail: Mapping[str, A
 
 
 def subscriptions_for(account_id: str, moment: str, detail: Mapping[str, Any]) -> List[Dict[str, Any]]:
-    subs = accounts.get_account(account_id).config.get("webhooks") or []
+    try:
+        subs = accounts.get_account(account_id).config.get("webhooks") or []
+    except UnknownAccount:
+        return []  # the account was deleted: nobody to deliver to
     return [s for s in subs if matches(s, moment, detail)]
 
 

@@ -1,0 +1,46 @@
+"""Local consumer worker for `make run`: polls the emulator's consumer queues and runs the
+same Lambda handlers the deployment runs (see chalicelib/integrations/worker.py).
+
+    python scripts/worker.py            # bootstrap the bus/queues (idempotent), then poll
+    python scripts/worker.py --no-bootstrap
+
+Environment as for the app (CALLTRACK_STAGE=local, CALLTRACK_AWS_ENDPOINT, AWS_* testing
+credentials); defaults point at the emulator `make run` starts.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.chdir(ROOT)
+os.environ.setdefault("CALLTRACK_STAGE", "local")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("CALLTRACK_RETRY_BASE_SECONDS", "2")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Run the integration consumers against the local emulator")
+    parser.add_argument("--no-bootstrap", action="store_true", help="do not create the bus, queues and rules")
+    args = parser.parse_args()
+    from chalicelib.integrations import bus, worker
+
+    if not args.no_bootstrap:
+        for name, urls in bus.bootstrap().items():
+            print(f"worker: {name} ← {urls['queue']}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    worker.run(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

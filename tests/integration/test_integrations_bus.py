@@ -1,0 +1,258 @@
+"""End to end on the emulator: publish → bus → rule → SQS → consumer (the deployed Lambda
+handler, run by the local worker) → a local HTTP stub; retries, DLQ, replay, duplicates."""
+from __future__ import annotations
+
+import copy
+import json
+import time
+import uuid
+
+import pytest
+
+from integrations_stub import StubServer
+
+SECRET = "whsec-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def bus(moto_endpoint, monkeypatch_module):
+    from chalicelib import aws
+    from chalicelib.integrations import bus as bus_mod
+
+    monkeypatch_module.setenv("CALLTRACK_RETRY_BASE_SECONDS", "0")
+    aws.reset_clients()
+    urls = bus_mod.bootstrap(max_receive_count=3, visibility_timeout=0)
+    purge(urls)
+    return urls
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def purge(urls):
+    from chalicelib import aws
+
+    sqs = aws.client("sqs")
+    for pair in urls.values():
+        for url in pair.values():
+            while sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+                for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+@pytest.fixture()
+def stub():
+    server = StubServer().start()
+    yield server
+    server.down()
+
+
+def call_detail(account_id, **overrides):
+    from chalicelib.integrations import events
+
+    detail = copy.deepcopy(events.schema("Call Completed")["examples"][0])
+    now = time.time()
+    detail.update(account_id=account_id, call_id="c-" + uuid.uuid4().hex[:10],
+                  started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 300)),
+                  answered_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 290)),
+                  ended_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 110)),
+                  ga_client_id="GA1.1.987654321.1700000000")
+    detail.update(overrides)
+    return detail
+
+
+def drain(*names):
+    from chalicelib.integrations import worker
+
+    return worker.drain(names, rounds=30)
+
+
+def dlq_depth(consumer):
+    from chalicelib.cli.dlq import depth
+    from chalicelib.integrations import registry
+
+    return depth(registry.get(consumer).dlq)
+
+
+def test_call_completed_reaches_ga4_as_measurement_protocol(bus, account, stub):
+    from chalicelib.integrations import events
+
+    acc = account(extra_config={"ga4": {"measurement_id": "G-TEST1234", "api_secret": "s3cret-value",
+                                        "endpoint": stub.url, "currency": "EUR"}})
+    detail = call_detail(acc.account_id, value=None, classification={
+        "unique": True, "target": True, "repeated": False, "first_target": True, "unique_target": True})
+    events.publish("Call Completed", detail)
+    drain("ga4")
+
+    (got,) = stub.requests
+    assert got.path == "/mp/collect"
+    assert got.query == {"measurement_id": ["G-TEST1234"], "api_secret": ["s3cret-value"]}
+    body = got.json()
+    assert body["client_id"] == "987654321.1700000000"
+    started = events.schema  # noqa: F841 (keeps the import used)
+    assert body["timestamp_micros"] == int(time.mktime(time.strptime(detail["started_at"], "%Y-%m-%dT%H:%M:%SZ"))
+                                           - time.timezone) * 1_000_000
+    names = [e["name"] for e in body["events"]]
+    assert names == ["phone_call", "call_unique", "call_target", "call_first_target", "call_unique_target"]
+    for event in body["events"]:
+        params = event["params"]
+        assert params["call_status"] == "answered" and params["call_source"] == "google"
+        assert params["talk_seconds"] == 180 and params["client_id_source"] == "cookie"
+        assert isinstance(params["session_id"], int) and params["engagement_time_msec"] == 1
+        assert "value" not in params  # no value on the call: none sent
+    assert detail["caller_hash"] not in got.body.decode()
+
+
+def test_call_completed_reaches_webhook_signed(bus, account, stub, client):
+    from chalicelib.integrations import events, webhooks
+
+    acc = account(extra_config={"webhooks": [
+        {"id": "crm", "url": stub.url + "/hooks/calls", "events": ["call_completed"], "secret": SECRET},
+        {"id": "long-only", "url": stub.url + "/hooks/long", "events": ["call_completed"], "secret": SECRET,
+         "filters": {"min_talk_seconds": 600}},
+        {"id": "missed-only", "url": stub.url + "/hooks/missed", "events": ["call_completed"], "secret": SECRET,
+         "filters": {"status": ["missed"]}},
+    ]}, api_key="key-" + uuid.uuid4().hex)
+    detail = call_detail(acc.account_id)
+    events.publish("Call Completed", detail)
+    drain("webhooks")
+
+    (got,) = stub.requests
+    assert got.path == "/hooks/calls"
+    assert webhooks.verify(SECRET, got.headers["x-calltrack-timestamp"], got.body,
+                           got.headers["x-calltrack-signature"], time.time())
+    assert not webhooks.verify("another-secret-xxxxxxxx", got.headers["x-calltrack-timestamp"], got.body,
+                               got.headers["x-calltrack-signature"], time.time())
+    doc = got.json()
+    assert doc["event"] == "call_completed" and doc["subscription_id"] == "crm"
+    assert got.headers["idempotency-key"] == f"{doc['event_id']}.crm"
+    assert doc["data"] == {**detail, "schema_version": 1}
+    assert len(doc["data"]) >= 30
+
+
+def test_target_down_retries_then_dlq_then_replay_delivers_once(bus, account, stub, client):
+    from chalicelib.cli import dlq
+    from chalicelib.integrations import events
+
+    key = "key-" + uuid.uuid4().hex
+    acc = account(extra_config={"webhooks": [
+        {"id": "crm", "url": stub.url, "events": ["call_completed"], "secret": SECRET}]}, api_key=key)
+    stub.default_status = 503
+    events.publish("Call Completed", call_detail(acc.account_id))
+    drain("webhooks")
+
+    assert [r.status for r in stub.requests] == [503, 503, 503]   # maxReceiveCount = 3
+    assert dlq_depth("webhooks") == 1
+
+    stub.default_status = 204
+    assert dlq.replay("webhooks") == 1
+    drain("webhooks")
+    assert len(stub.ok()) == 1 and dlq_depth("webhooks") == 0
+
+    assert dlq.replay("webhooks") == 0
+    drain("webhooks")
+    assert len(stub.ok()) == 1
+
+    log = client.http.get(f"/v1/accounts/{acc.account_id}/webhooks/crm/deliveries",
+                          headers={"Authorization": f"Bearer {key}"})
+    assert log.status_code == 200
+    attempts = log.json_body["deliveries"]
+    assert [a["status_code"] for a in attempts] == [204, 503, 503, 503]   # newest first
+    assert [a["ok"] for a in attempts] == [True, False, False, False]
+    assert {a["idempotency_key"] for a in attempts} == {stub.requests[0].headers["idempotency-key"]}
+
+
+def test_connection_refused_is_retried(bus, account, stub):
+    from chalicelib.integrations import events
+
+    acc = account(extra_config={"webhooks": [
+        {"id": "crm", "url": stub.url, "events": ["call_completed"], "secret": SECRET}]})
+    stub.down()
+    events.publish("Call Completed", call_detail(acc.account_id))
+    totals = drain("webhooks")
+    assert totals["webhooks"][1] == 3 and dlq_depth("webhooks") == 1
+    from chalicelib.cli import dlq
+    stub.up()
+    assert dlq.replay("webhooks") == 1
+    drain("webhooks")
+    assert len(stub.ok()) == 1
+
+
+def test_same_event_twice_is_delivered_once_per_subscription(bus, account, stub):
+    from chalicelib import aws
+    from chalicelib.integrations import events
+
+    acc = account(extra_config={"webhooks": [
+        {"id": "a", "url": stub.url + "/a", "events": ["call_completed"], "secret": SECRET},
+        {"id": "b", "url": stub.url + "/b", "events": ["call_completed"], "secret": SECRET}]})
+    events.publish("Call Completed", call_detail(acc.account_id))
+    sqs = aws.client("sqs")
+    (message,) = sqs.receive_message(QueueUrl=bus["webhooks"]["queue"], MaxNumberOfMessages=10,
+                                     WaitTimeSeconds=1)["Messages"]
+    sqs.change_message_visibility(QueueUrl=bus["webhooks"]["queue"], ReceiptHandle=message["ReceiptHandle"],
+                                  VisibilityTimeout=0)
+    sqs.send_message(QueueUrl=bus["webhooks"]["queue"], MessageBody=message["Body"])  # a redelivery
+    drain("webhooks")
+    assert sorted(r.path for r in stub.requests) == ["/a", "/b"]
+
+
+def test_a_retry_resends_only_to_the_subscription_that_failed(bus, account, stub):
+    from chalicelib.integrations import events
+
+    good, bad = stub, StubServer().start()
+    try:
+        bad.answers = [500]
+        acc = account(extra_config={"webhooks": [
+            {"id": "good", "url": good.url, "events": ["call_completed"], "secret": SECRET},
+            {"id": "flaky", "url": bad.url, "events": ["call_completed"], "secret": SECRET}]})
+        events.publish("Call Completed", call_detail(acc.account_id))
+        drain("webhooks")
+        assert [r.status for r in good.requests] == [204]
+        assert [r.status for r in bad.requests] == [500, 204]
+    finally:
+        bad.down()
+
+
+def test_rule_patterns_route_by_detail_type(bus, account, stub):
+    """Call Tagged goes to webhooks only; Session Started to no consumer queue."""
+    from chalicelib import aws
+    from chalicelib.integrations import events
+
+    acc = account(extra_config={"webhooks": [
+        {"id": "tags", "url": stub.url, "events": ["call_tagged"], "secret": SECRET}]})
+    drain("ga4")  # earlier tests' Call Completed events
+    events.publish("Call Tagged", {"account_id": acc.account_id, "call_id": "c1",
+                                   "tags": [{"category": "lead", "value": "hot"}], "value": 10, "currency": "EUR"})
+    sqs = aws.client("sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=bus["ga4"]["queue"], AttributeNames=["ApproximateNumberOfMessages"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    drain("webhooks")
+    (got,) = stub.requests
+    assert got.json()["event"] == "call_tagged" and got.json()["data"]["tags"] == [{"category": "lead", "value": "hot"}]
+
+
+def test_lambda_handler_reports_partial_batch_failures(bus, account, stub, client):
+    """The deployed handler: a bad body goes to the DLQ at once, a failing target is reported."""
+    from chalicelib.cli import dlq
+    from chalicelib.integrations import events, registry
+
+    acc = account(extra_config={"webhooks": [
+        {"id": "crm", "url": stub.url, "events": ["call_completed"], "secret": SECRET}]})
+    stub.answers = [502]
+    envelope = {"id": str(uuid.uuid4()), "detail-type": "Call Completed", "source": "calltrack",
+                "time": "2026-11-26T10:00:00Z", "detail": {**call_detail(acc.account_id), "schema_version": 1}}
+    record = lambda mid, body: {"messageId": mid, "receiptHandle": "rh-" + mid, "body": body,  # noqa: E731
+                                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:"
+                                + registry.get("webhooks").queue, "awsRegion": "us-east-1"}
+    before = dlq_depth("webhooks")
+    result = client.lambda_.invoke("consume_webhooks", {"Records": [
+        record("m-bad", "not json"), record("m-fail", json.dumps(envelope))]}).payload
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-fail"}]}
+    assert dlq_depth("webhooks") == before + 1
+    assert dlq.replay("webhooks") >= 1
+    drain("webhooks")
