@@ -6,6 +6,7 @@ from chalicelib import web
 from chalicelib.admin.api import bp as admin_api
 from chalicelib.dni.api import bp as dni_api
 from chalicelib.integrations.api import bp as integrations_api
+from chalicelib.integrations.exports_api import bp as exports_api
 from chalicelib.observability import logger, metrics
 
 app = Chalice(app_name="calltrack")
@@ -16,3 +17,4 @@ app.register_middleware(web.error_middleware, "http")
 app.register_blueprint(dni_api)
 app.register_blueprint(admin_api)
 app.register_blueprint(integrations_api)
+app.register_blueprint(exports_api)

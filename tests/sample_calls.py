@@ -37,3 +37,21 @@ def event_of(call: Dict[str, Any], detail_type: str = "Call Completed") -> Dict[
     return {"version": "0", "id": f"evt-{call['call_id']}", "detail-type": detail_type, "source": "calltrack",
             "account": "123456789012", "time": call.get("ended_at") or call["started_at"], "region": "us-east-1",
             "resources": [], "detail": detail}
+
+
+def iso_ago(now: float, seconds: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(now - seconds, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def store_call(call: Dict[str, Any]) -> Dict[str, Any]:
+    """Put a finished call where `calls.store.get_call` reads it (integration tests)."""
+    from datetime import datetime
+
+    from chalicelib.calls.models import Call
+
+    started = datetime.fromisoformat(call["started_at"].replace("Z", "+00:00")).timestamp()
+    Call(call["call_id"], account_id=call["account_id"], started_at=started, status=call["status"],
+         rec=dict(call)).save()
+    return call

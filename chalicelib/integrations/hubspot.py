@@ -25,7 +25,11 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from chalicelib import accounts, aws
 from chalicelib.geo.phone import display
-from chalicelib.integrations.transport import DeliveryFailed, Transport, send_json, urllib_transport
+from chalicelib.errors import NotFound, UnknownAccount
+from chalicelib.integrations.errors import PermanentError, RetryableError
+from chalicelib.integrations.transport import (
+    DeliveryFailed, Transport, consumer_error, send_json, urllib_transport,
+)
 from chalicelib.observability import count, logger
 
 API_BASE = "https://api.hubapi.com"
@@ -437,16 +441,29 @@ def default_get_call(account_id: str, call_id: str) -> Dict[str, Any]:
 
 def handle(event: Mapping[str, Any], get_call: Optional[GetCall] = None, transport: Transport = urllib_transport,
            clock: Clock = time.time) -> Optional[Outcome]:
-    """Consumer entry point: an EventBridge `Call Completed` event (the whole event dict)."""
+    """Consumer entry point: an EventBridge `Call Completed` event (the whole event dict).
+    Vendor refusals become PermanentError (DLQ), outages RetryableError (retried, then DLQ)."""
     detail = event.get("detail") or {}
     account_id, call_id = detail.get("account_id"), detail.get("call_id")
-    section = accounts.get_account(account_id).config.get(SECTION) or {}
-    token = token_of(section)
-    if not section.get("enabled") or not token:
+    try:
+        section = accounts.get_account(account_id).config.get(SECTION) or {}
+    except UnknownAccount as err:
+        raise PermanentError(str(err)) from err
+    if not section.get("enabled"):
         return None
-    call = (get_call or default_get_call)(account_id, call_id)
+    token = token_of(section)
+    if not token:
+        raise PermanentError(f"hubspot is enabled for {account_id} but no token is configured")
+    try:
+        call = (get_call or default_get_call)(account_id, call_id)
+    except NotFound as err:
+        raise RetryableError(f"call {call_id} of {account_id} not readable yet") from err
     cfg = HubSpotConfig.from_section(section, token)
-    outcome = sync_call(call, cfg, HubSpotApi(token, cfg.base_url, transport), clock)
+    try:
+        outcome = sync_call(call, cfg, HubSpotApi(token, cfg.base_url, transport), clock)
+    except DeliveryFailed as err:
+        count("HubSpotFailed")
+        raise consumer_error(err) from err
     count(f"HubSpot_{outcome.action}")
     logger.info("hubspot sync", extra={"account_id": account_id, "call_id": call_id, "action": outcome.action,
                                        "deal_id": outcome.deal_id, "task_id": outcome.task_id})

@@ -13,6 +13,8 @@ import urllib.request
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from chalicelib.errors import CalltrackError
+from chalicelib.integrations.errors import ConsumerError, PermanentError, RetryableError
+from chalicelib.integrations.outbound import check_url
 
 Transport = Callable[[str, str, Mapping[str, str], Optional[bytes], float], Tuple[int, bytes]]
 DEFAULT_TIMEOUT = 10.0
@@ -31,12 +33,18 @@ class DeliveryFailed(CalltrackError):
 
 def urllib_transport(method: str, url: str, headers: Mapping[str, str], body: Optional[bytes],
                      timeout: float = DEFAULT_TIMEOUT) -> Tuple[int, bytes]:
+    check_url(url)   # https, or http to this machine on the local stage only
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (configured https URL)
             return answer.status, answer.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read() or b""
+
+
+def consumer_error(err: DeliveryFailed) -> ConsumerError:
+    """The consumer framework's view: retry (then DLQ) or straight to the DLQ."""
+    return (RetryableError if err.retryable else PermanentError)(err.message)
 
 
 def retryable_status(status: int) -> bool:
