@@ -21,6 +21,12 @@ def error_response(status: int, code: str, message: str) -> Response:
     return Response(body={"error": code, "message": message}, status_code=status, headers=JSON_HEADERS)
 
 
+# Routes browsers call from customers' sites. Chalice adds CORS headers only to answers a
+# view returns, so errors on these paths get them here — otherwise the snippet could not
+# read a 410 and lease again.
+BROWSER_PATHS = ("/v1/sessions", "/v1/callbacks")
+
+
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Chalice HTTP middleware: map the domain's exception tree to HTTP answers."""
     try:
@@ -28,7 +34,10 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
     except CalltrackError as err:
         if err.status >= 500:
             logger.exception("request failed", extra={"code": err.code})
-        return error_response(err.status, err.code, err.message)
+        response = error_response(err.status, err.code, err.message)
+        if str(getattr(event, "path", "")).startswith(BROWSER_PATHS):
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
 
 
 def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:

@@ -37,3 +37,10 @@ def test_heartbeats(client, demo_account, session_id, body, status):
     response = client.http.post(f"/v1/sessions/{session_id}/heartbeat", headers=BROWSER, body=body)
     assert response.status_code == status
     assert set(response.json_body) == {"error", "message"}
+
+
+def test_errors_on_browser_routes_carry_cors_so_the_snippet_can_read_them(client, demo_account):
+    gone = client.http.post("/v1/sessions/demo.main.14155550131.stale/heartbeat", headers=BROWSER, body="{}")
+    bad = client.http.post("/v1/sessions", headers=BROWSER, body="{")
+    assert gone.status_code == 410 and gone.headers["Access-Control-Allow-Origin"] == "*"
+    assert bad.status_code == 400 and bad.headers["Access-Control-Allow-Origin"] == "*"
