@@ -4,10 +4,12 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib import web
 from chalicelib.admin.api import bp as admin_api
+from chalicelib.calls.api import bp as calls_api
 from chalicelib.dni.api import bp as dni_api
 from chalicelib.integrations.api import bp as integrations_api
 from chalicelib.integrations.exports_api import bp as exports_api
 from chalicelib.observability import logger, metrics
+from chalicelib.reports.api import bp as reports_api
 
 app = Chalice(app_name="calltrack")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
@@ -15,6 +17,8 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(web.error_middleware, "http")
 
 app.register_blueprint(dni_api)
+app.register_blueprint(calls_api)
 app.register_blueprint(admin_api)
+app.register_blueprint(reports_api)
 app.register_blueprint(integrations_api)
 app.register_blueprint(exports_api)

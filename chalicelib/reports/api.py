@@ -1,0 +1,87 @@
+"""Routes of reports, manual tags, recordings, pool health and the dashboard."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from chalice import Blueprint, Response
+
+from chalicelib import web
+from chalicelib.auth import require_account
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.reports import export, pools, recordings, schemas, service, tags
+
+bp = Blueprint(__name__)
+STATIC = Path(__file__).resolve().parent / "dashboard_static"
+STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8"}
+
+
+def _authorised(account_id: str) -> None:
+    require_account(web.header(bp.current_request, "authorization"), account_id)
+
+
+@bp.route("/v1/accounts/{account_id}/reports", methods=["GET"])
+def get_report(account_id: str) -> Response:
+    _authorised(account_id)
+    params = bp.current_request.query_params or {}
+    report = service.run_report(account_id, params)
+    fmt = params.get("format") or "json"
+    if fmt == "json":
+        return Response(body=report, headers=web.JSON_HEADERS)
+    if fmt != "csv":
+        raise BadRequest("format: use json or csv")
+    body = export.calls_csv(report["calls"]) if "calls" in report else export.report_csv(report)
+    name = f"calltrack-{account_id}-{'calls' if 'calls' in report else report['group_by']}.csv"
+    return Response(body=body, headers={"Content-Type": "text/csv; charset=utf-8",
+                                        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/v1/accounts/{account_id}/calls/{call_id}/tags", methods=["PUT"])
+def put_call_tags(account_id: str, call_id: str) -> dict:
+    _authorised(account_id)
+    body = web.json_body(bp.current_request, schemas.TAGS_REQUEST)
+    return tags.tag_call(account_id, call_id, body)
+
+
+@bp.route("/v1/accounts/{account_id}/calls/{call_id}/recording", methods=["GET"])
+def get_call_recording(account_id: str, call_id: str) -> Response:
+    _authorised(account_id)
+    recording = recordings.recording_of(account_id, call_id)
+    return Response(body=recording.body, headers={"Content-Type": recording.content_type,
+                                                  "Cache-Control": "private, max-age=300"})
+
+
+@bp.route("/v1/accounts/{account_id}/pool-health", methods=["GET"])
+def get_pool_health(account_id: str) -> dict:
+    _authorised(account_id)
+    params = bp.current_request.query_params or {}
+    raw_days = params.get("days") or str(pools.DEFAULT_WINDOW_DAYS)
+    try:
+        days = float(raw_days)
+    except ValueError as err:
+        raise BadRequest(f"days: '{raw_days}' is not a number") from err
+    if not 0 < days <= 90:
+        raise BadRequest("days: from more than 0 up to 90")
+    pool = params.get("pool")
+    if pool is not None and not pool.replace("-", "").replace("_", "").isalnum():
+        raise BadRequest("pool: letters, digits, - and _ only")
+    return pools.pool_health(account_id, days, pool)
+
+
+def _static(name: str) -> Response:
+    path = (STATIC / name).resolve()
+    if path.parent != STATIC or not path.is_file() or path.suffix not in STATIC_TYPES:
+        raise NotFound(f"no dashboard file '{name}'")
+    return Response(body=path.read_text(encoding="utf-8"),
+                    headers={"Content-Type": STATIC_TYPES[path.suffix], "Cache-Control": "no-cache",
+                             "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route("/dashboard", methods=["GET"])
+def dashboard() -> Response:
+    return _static("index.html")
+
+
+@bp.route("/dashboard/{name}", methods=["GET"])
+def dashboard_file(name: str) -> Response:
+    return _static(name)
