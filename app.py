@@ -4,6 +4,7 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib import web
 from chalicelib.admin.api import bp as admin_api
+from chalicelib.calls.api import bp as calls_api
 from chalicelib.dni.api import bp as dni_api
 from chalicelib.integrations.api import bp as integrations_api
 from chalicelib.integrations.exports_api import bp as exports_api
@@ -16,6 +17,7 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(web.error_middleware, "http")
 
 app.register_blueprint(dni_api)
+app.register_blueprint(calls_api)
 app.register_blueprint(admin_api)
 app.register_blueprint(reports_api)
 app.register_blueprint(integrations_api)

@@ -50,6 +50,7 @@ class Call(Model):
     tags = JSONAttribute(null=True)
     value = NumberAttribute(null=True)
     attempts = NumberAttribute(null=True)               # callbacks: Vonage calls created so far
+    marks = UnicodeSetAttribute(null=True)              # one-off side effects already done ("started"…)
     expires = TTLAttribute(null=True)
     account_index = AccountCallsIndex()
 

@@ -1,0 +1,125 @@
+"""Routes of the calls domain: Vonage's webhooks, the callback widget, reading calls."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, Dict, Optional
+
+from chalice import Blueprint, CORSConfig, Response
+
+from chalicelib import config, web
+from chalicelib.auth import require_account
+from chalicelib.calls import callbacks, ncco, signatures, store, tagging, webhooks
+from chalicelib.errors import BadRequest
+
+bp = Blueprint(__name__)
+PUBLIC_CORS = CORSConfig(allow_origin="*", max_age=86400)
+VONAGE_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "application/octet-stream"]
+DEFAULT_WINDOW_SECONDS = 31 * 86400
+MAX_LIMIT = 200
+
+
+def links() -> ncco.Links:
+    """Our public base URL: configured, or as the request reached us."""
+    base = config.public_base_url()
+    if not base:
+        request = bp.current_request
+        host = web.header(request, "host") or "localhost"
+        proto = web.header(request, "x-forwarded-proto") or ("http" if config.is_local() else "https")
+        stage = (request.context or {}).get("stage")
+        base = f"{proto}://{host}" + (f"/{stage}" if host.endswith("amazonaws.com") and stage else "")
+    return ncco.Links(base)
+
+
+def vonage_request() -> Dict[str, Any]:
+    """The webhook's parameters (JSON body, or the query string of a GET), signature checked."""
+    request = bp.current_request
+    signatures.verify(web.header(request, "authorization"), request.raw_body or b"")
+    if request.method == "GET":
+        return dict(request.query_params or {})
+    return web.json_body(request, allow_empty=True)
+
+
+def query() -> Dict[str, str]:
+    return dict(bp.current_request.query_params or {})
+
+
+def ncco_response(actions: Optional[ncco.Ncco]) -> Response:
+    if actions is None:
+        return Response(body="", status_code=204)
+    return Response(body=actions, status_code=200, headers=web.JSON_HEADERS)
+
+
+@bp.route("/vonage/answer", methods=["GET", "POST"], content_types=VONAGE_TYPES)
+def vonage_answer() -> Response:
+    return ncco_response(webhooks.answer(vonage_request(), links()))
+
+
+@bp.route("/vonage/events", methods=["POST"], content_types=VONAGE_TYPES)
+def vonage_events() -> Response:
+    return ncco_response(webhooks.event(vonage_request(), query(), links()))
+
+
+@bp.route("/vonage/ivr", methods=["POST"], content_types=VONAGE_TYPES)
+def vonage_ivr() -> Response:
+    return ncco_response(webhooks.ivr_input(vonage_request(), query(), links()))
+
+
+@bp.route("/vonage/recording", methods=["POST"], content_types=VONAGE_TYPES)
+def vonage_recording() -> Response:
+    webhooks.recording(vonage_request(), query())
+    return ncco_response(None)
+
+
+@bp.route("/vonage/tagging", methods=["POST"], content_types=VONAGE_TYPES)
+def vonage_tagging() -> Response:
+    return ncco_response(tagging.menu_input(vonage_request(), query(), links()))
+
+
+@bp.route("/vonage/whisper", methods=["GET", "POST"], content_types=VONAGE_TYPES)
+def vonage_whisper() -> Response:
+    vonage_request()
+    q = query()
+    return ncco_response(ncco.whisper(q.get("source") or "direct", q.get("department"), q.get("lang") or "en-US"))
+
+
+@bp.route("/v1/callbacks", methods=["POST"], cors=PUBLIC_CORS, content_types=web.PUBLIC_CONTENT_TYPES)
+def create_callback() -> Response:
+    body = web.json_body(bp.current_request, callbacks.REQUEST_SCHEMA)
+    return Response(body=callbacks.request(body, links()), status_code=202, headers=web.JSON_HEADERS)
+
+
+def timestamp(raw: Optional[str], name: str, default: float) -> float:
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError as err:
+        raise BadRequest(f"{name}: expected ISO 8601 or epoch seconds, got '{raw}'") from err
+
+
+@bp.route("/v1/accounts/{account_id}/calls", methods=["GET"])
+def list_calls(account_id: str) -> Dict[str, Any]:
+    request = bp.current_request
+    require_account(web.header(request, "authorization"), account_id)
+    q = dict(request.query_params or {})
+    until = timestamp(q.get("until"), "until", time.time())
+    since = timestamp(q.get("since"), "since", until - DEFAULT_WINDOW_SECONDS)
+    try:
+        limit = min(MAX_LIMIT, max(1, int(q.get("limit") or 50)))
+    except ValueError as err:
+        raise BadRequest("limit: expected an integer") from err
+    calls, cursor = store.page_calls(account_id, since, until, limit=limit, cursor=q.get("next"),
+                                     status=q.get("status"), direction=q.get("direction"), source=q.get("source"),
+                                     classification=q.get("classification"))
+    return {"calls": calls, "next": cursor}
+
+
+@bp.route("/v1/accounts/{account_id}/calls/{call_id}", methods=["GET"])
+def get_call(account_id: str, call_id: str) -> Dict[str, Any]:
+    require_account(web.header(bp.current_request, "authorization"), account_id)
+    return store.get_call(account_id, call_id)

@@ -1,0 +1,189 @@
+"""A call's life in DynamoDB: opened at answer, fed facts by webhooks, settled once.
+
+Requests: opening is one UpdateItem; each webhook is one UpdateItem (ADD the fact,
+returning the item) plus, when the derived record changed, one conditional UpdateItem
+(conditional on the fact set not having grown meanwhile, so a slower writer can never
+overwrite a newer record) and, when the call settles, one UpdateItem of the caller's
+history. `Call Completed` is published by the writer whose conditional write recorded
+the settled record's fingerprint first: once per distinct final record.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import size
+
+from chalicelib.calls import classify, publishing, record, state
+from chalicelib.calls.models import Call, CallerHistory
+from chalicelib.calls.store import CONDITION_FAILED, iso
+from chalicelib.db import ttl
+from chalicelib.observability import count, logger
+
+Clock = Callable[[], float]
+MAX_WRITE_ATTEMPTS = 4
+SETTINGS_SNAPSHOT = ("target_seconds", "sales_cycle_days", "greeting_seconds", "currency", "default_value",
+                     "pii_policy", "retention_days", "timezone")
+
+
+def settings_snapshot(settings: Any) -> Dict[str, Any]:
+    return {key: getattr(settings, key) for key in SETTINGS_SNAPSHOT}
+
+
+def open_call(ctx: Dict[str, Any]) -> Call:
+    """Create the call (or complete one whose webhooks raced ahead): one UpdateItem.
+
+    Every attribute is set only if absent, so Vonage retrying the answer webhook keeps
+    the first answer's context."""
+    item = Call(ctx["call_id"])
+    rec = record.build(ctx, state.derive(ctx, []), None)
+    expires = ttl(ctx["started_at"] + ctx["settings"]["retention_days"] * 86400)
+    actions = [
+        Call.account_id.set(Call.account_id | ctx["account_id"]),
+        Call.started_at.set(Call.started_at | ctx["started_at"]),
+        Call.direction.set(Call.direction | ctx["direction"]),
+        Call.ctx.set(Call.ctx | ctx),
+        Call.rec.set(Call.rec | rec),
+        Call.status.set(Call.status | rec["status"]),
+        Call.expires.set(Call.expires | expires),
+    ]
+    if rec.get("source"):
+        actions.append(Call.source.set(Call.source | rec["source"]))
+    item.update(actions=actions)
+    if item.evs:  # webhooks arrived before the answer finished: derive from them now
+        refresh(item)
+    return item
+
+
+def add_fact(call_id: str, fact: state.Fact) -> Call:
+    """Record one fact (idempotent: a set ADD) and return the call as it is now."""
+    item = Call(call_id)
+    item.update(actions=[Call.evs.add({state.encode(fact)})])
+    return item
+
+
+def mark_once(call_id: str, mark: str) -> bool:
+    """True for exactly one caller per (call, mark): guards side effects against retries."""
+    try:
+        Call(call_id).update(actions=[Call.marks.add({mark})], condition=~Call.marks.contains(mark))
+        return True
+    except UpdateError as err:
+        if err.cause_response_code == CONDITION_FAILED:
+            return False
+        raise
+
+
+def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
+    """Derive the record from the facts and store it if it changed; publish on settling.
+    Returns the derived outcome (None while the call has no context yet)."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        if item.ctx is None:
+            return None
+        outcome = state.derive(item.ctx, item.evs or ())
+        classes = classify_call(item.ctx, outcome) if outcome["settled"] else None
+        rec = record.build(item.ctx, outcome, classes)
+        sig = record.signature(rec)
+        announce = outcome["settled"] and item.completed_sig != sig
+        if sig == item.rec_sig and not announce:
+            return outcome
+        if _write(item, rec, sig, announce, classes):
+            if announce:
+                _announce(item, rec, outcome)
+            return outcome
+        item.refresh(consistent_read=True)
+    logger.warning("call record not written after retries", extra={"call_id": item.call_id})
+    return None
+
+
+def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: Optional[Dict[str, bool]]) -> bool:
+    n = len(item.evs or ())
+    actions = [Call.rec.set(rec), Call.rec_sig.set(sig), Call.status.set(rec["status"])]
+    names = classify.names(classes)
+    actions.append(Call.classes.set(set(names)) if names else Call.classes.remove())
+    if rec.get("source"):
+        actions.append(Call.source.set(rec["source"]))
+    if announce:
+        actions.append(Call.completed_sig.set(sig))
+    unchanged = (size(Call.evs) == n) if n else Call.evs.does_not_exist()
+    if announce:
+        unchanged &= Call.completed_sig.does_not_exist() | (Call.completed_sig != sig)
+    try:
+        item.update(actions=actions, condition=unchanged)
+        return True
+    except UpdateError as err:
+        if err.cause_response_code == CONDITION_FAILED:
+            return False
+        raise
+
+
+def classify_call(ctx: Mapping[str, Any], outcome: Mapping[str, Any]) -> Dict[str, bool]:
+    """Add the settled call to its caller's history (idempotent) and classify it: one UpdateItem."""
+    if not ctx.get("caller_hash") or ctx.get("direction") == "callback":
+        return classify.none() if ctx.get("direction") != "callback" else _callback_classes(ctx, outcome)
+    settings = ctx["settings"]
+    history = CallerHistory(f"{ctx['account_id']}#{ctx['caller_hash']}")
+    entry = classify.entry(ctx["started_at"], ctx["call_id"], outcome.get("talk_seconds"), settings["target_seconds"])
+    history.update(actions=[CallerHistory.entries.add({entry}),
+                            CallerHistory.expires.set(ttl(ctx["started_at"] + settings["retention_days"] * 86400))])
+    cycle = settings["sales_cycle_days"] * 86400
+    _reclassify(ctx, classify.changed_by(history.entries, ctx["call_id"], cycle))
+    return classify.classify(history.entries, ctx["call_id"], cycle)
+
+
+def _callback_classes(ctx: Mapping[str, Any], outcome: Mapping[str, Any]) -> Dict[str, bool]:
+    """Callbacks are classified in the client's history like calls (the client is the caller)."""
+    if not ctx.get("caller_hash"):
+        return classify.none()
+    return classify_call({**ctx, "direction": "inbound"}, outcome)
+
+
+def _reclassify(ctx: Mapping[str, Any], changed: Dict[str, Dict[str, bool]]) -> None:
+    """A call that completed late changes the classes of later calls of the same caller."""
+    for call_id, classes in changed.items():
+        try:
+            other = Call.get(call_id, consistent_read=True)
+        except Call.DoesNotExist:
+            continue
+        if other.account_id != ctx["account_id"] or not other.rec:
+            continue
+        rec = {**other.rec, "classification": classes}
+        names = classify.names(classes)
+        other.update(actions=[Call.rec.set(rec), Call.classes.set(set(names)) if names else Call.classes.remove()],
+                     condition=Call.rec_sig == other.rec_sig if other.rec_sig else Call.rec_sig.does_not_exist())
+        count("CallsReclassified")
+
+
+def _announce(item: Call, rec: Dict[str, Any], outcome: Mapping[str, Any]) -> None:
+    ctx = item.ctx or {}
+    policy = (ctx.get("settings") or {}).get("pii_policy", "hash")
+    count(f"Calls_{rec['status']}")
+    items = [("Call Completed", publishing.without_pii(rec, policy))]
+    if ctx.get("direction") == "callback":
+        items.append(("Callback Completed", {
+            "account_id": rec["account_id"], "callback_id": rec["call_id"], "call_id": rec["call_id"],
+            "status": rec["status"], "attempts": outcome.get("attempts"), "completed_at": rec["ended_at"],
+            "talk_seconds": rec["talk_seconds"], "caller": rec["caller"] if policy == "plain" else None,
+            "caller_hash": rec["caller_hash"],
+        }))
+    publishing.publish_many(items)
+
+
+def started_detail(ctx: Mapping[str, Any]) -> Dict[str, Any]:
+    rec = record.build(ctx, {}, None)
+    keys = ("account_id", "call_id", "conversation_uuid", "tracking_number", "caller", "caller_hash", "direction",
+            "started_at") + record.ATTRIBUTION_KEYS
+    detail = {k: rec[k] for k in keys}
+    return publishing.without_pii(detail, (ctx.get("settings") or {}).get("pii_policy", "hash"))
+
+
+def routed_detail(ctx: Mapping[str, Any], outcome: Mapping[str, Any], at: Optional[float]) -> Dict[str, Any]:
+    policy = (ctx.get("settings") or {}).get("pii_policy", "hash")
+    return {
+        "account_id": ctx["account_id"], "call_id": ctx["call_id"], "conversation_uuid": ctx.get("conversation_uuid"),
+        "tracking_number": ctx.get("tracking_number"), "caller": ctx.get("caller") if policy == "plain" else None,
+        "caller_hash": ctx.get("caller_hash"), "direction": ctx.get("direction"), "routed_at": iso(at),
+        "department": outcome.get("department"), "destination": outcome.get("destination"),
+        "agent": outcome.get("agent"), "ivr_path": outcome.get("ivr_path") or [],
+        "within_working_hours": ctx.get("within_working_hours"),
+    }

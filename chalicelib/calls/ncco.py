@@ -1,0 +1,132 @@
+"""NCCO building: pure functions from a call's plan to Vonage Call Control Objects.
+
+Shapes follow Vonage's NCCO reference: `talk`, `input` (DTMF), `record`, `connect`
+(one phone endpoint, `from` without '+', `timeout`, `eventType: synchronous` so the
+connect's final status comes back to us and our answer can continue with voicemail).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional
+from urllib.parse import urlencode
+
+from chalicelib.geo.phone import digits
+
+Ncco = List[Dict[str, Any]]
+UNKNOWN_NUMBER_TEXT = "Sorry, this number is not in service."
+IVR_NO_INPUT_TEXT = "Sorry, we did not receive your choice. Goodbye."
+TAG_CATEGORY_TEXT = "Call ended. Enter the category code, then press hash."
+TAG_VALUE_TEXT = "Enter the value, then press hash."
+TAG_DONE_TEXT = "Thank you. The call is tagged."
+
+
+@dataclass(frozen=True)
+class Links:
+    """Absolute URLs of our `/vonage/...` webhooks (Vonage needs absolute URLs)."""
+    base: str
+
+    def url(self, path: str, **params: Any) -> str:
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        return f"{self.base.rstrip('/')}{path}" + (f"?{query}" if query else "")
+
+
+def talk(text: str, language: str, barge_in: bool = False) -> Dict[str, Any]:
+    action: Dict[str, Any] = {"action": "talk", "text": text[:1500], "language": language}
+    if barge_in:
+        action["bargeIn"] = True
+    return action
+
+
+def dtmf_input(event_url: str, max_digits: int, timeout: int, submit_on_hash: bool = False) -> Dict[str, Any]:
+    dtmf: Dict[str, Any] = {"maxDigits": max_digits, "timeOut": timeout}
+    if submit_on_hash:
+        dtmf["submitOnHash"] = True
+    return {"action": "input", "type": ["dtmf"], "dtmf": dtmf, "eventUrl": [event_url]}
+
+
+def unknown_number() -> Ncco:
+    """A valid NCCO for a number we do not track: Vonage plays it and hangs up."""
+    return [talk(UNKNOWN_NUMBER_TEXT, "en-US")]
+
+
+def answer(plan: Mapping[str, Any], links: Links, call_id: str, tracking_number: str,
+           source: Optional[str]) -> Ncco:
+    """The NCCO for a new inbound call, as the plan decided."""
+    lang = plan["language"]
+    actions: Ncco = []
+    if plan.get("greeting"):
+        actions.append(talk(plan["greeting"], lang))
+    if plan["action"] == "message":
+        return actions + [talk(plan["message"], lang)]
+    if plan["action"] == "voicemail":
+        return actions + voicemail(plan, links, call_id)
+    ivr = plan.get("ivr")
+    if ivr:
+        actions.append(talk(ivr["prompt"], lang, barge_in=True))
+        actions.append(dtmf_input(links.url("/vonage/ivr", call=call_id), 1, ivr.get("timeout_seconds", 5)))
+        return actions
+    return actions + connect(plan, links, call_id, tracking_number, plan["destination"], source)
+
+
+def connect(plan: Mapping[str, Any], links: Links, call_id: str, tracking_number: str, destination: str,
+            source: Optional[str], department: Optional[str] = None) -> Ncco:
+    """Record (optionally, after a consent notice) and ring the destination."""
+    actions: Ncco = []
+    if plan.get("record"):
+        if plan.get("consent"):
+            actions.append(talk(plan["consent"], plan["language"]))
+        actions.append({"action": "record", "eventUrl": [links.url("/vonage/recording", call=call_id, kind="call")]})
+    endpoint: Dict[str, Any] = {"type": "phone", "number": digits(destination)}
+    if plan.get("whisper"):
+        endpoint["onAnswer"] = {"url": links.url("/vonage/whisper", source=source or "direct",
+                                                 department=department, lang=plan["language"])}
+    actions.append({
+        "action": "connect", "from": digits(tracking_number), "timeout": plan["ring_seconds"],
+        "eventType": "synchronous", "eventUrl": [links.url("/vonage/events", call=call_id, leg="agent")],
+        "endpoint": [endpoint],
+    })
+    return actions
+
+
+def voicemail(plan: Mapping[str, Any], links: Links, call_id: str) -> Ncco:
+    box = plan.get("voicemail") or {}
+    if not box:
+        return []
+    return [
+        talk(box.get("prompt") or "Please leave a message after the tone.", plan["language"]),
+        {"action": "record", "beepStart": True, "endOnSilence": 3, "timeOut": box.get("max_seconds", 120),
+         "eventUrl": [links.url("/vonage/recording", call=call_id, kind="voicemail")]},
+    ]
+
+
+def ivr_no_input(plan: Mapping[str, Any]) -> Ncco:
+    return [talk(IVR_NO_INPUT_TEXT, plan["language"])]
+
+
+def whisper(source: str, department: Optional[str], language: str) -> Ncco:
+    text = f"Call from {source}" + (f", for {department}" if department else "") + "."
+    return [talk(text, language)]
+
+
+def tag_category(links: Links, call_id: str, language: str, timeout: int) -> Ncco:
+    return [talk(TAG_CATEGORY_TEXT, language),
+            dtmf_input(links.url("/vonage/tagging", call=call_id, step="category"), 4, timeout, True)]
+
+
+def tag_value(links: Links, call_id: str, language: str, timeout: int, category: str) -> Ncco:
+    return [talk(TAG_VALUE_TEXT, language),
+            dtmf_input(links.url("/vonage/tagging", call=call_id, step="value", category=category), 8, timeout, True)]
+
+
+def tag_done(language: str) -> Ncco:
+    return [talk(TAG_DONE_TEXT, language)]
+
+
+def callback_agent(plan: Mapping[str, Any], links: Links, call_id: str, attempt: int, caller_id: str,
+                   client: str, prompt: str) -> Ncco:
+    """The NCCO run on the business's leg of a callback: announce, then ring the client."""
+    return [talk(prompt, plan["language"]), {
+        "action": "connect", "from": digits(caller_id), "timeout": plan["ring_seconds"],
+        "eventUrl": [links.url("/vonage/events", call=call_id, leg="client", attempt=attempt)],
+        "endpoint": [{"type": "phone", "number": digits(client)}],
+    }]

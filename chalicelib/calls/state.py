@@ -1,0 +1,319 @@
+"""The call state machine as a reducer: one final status from a *set* of facts.
+
+Every webhook Vonage sends becomes one compact, canonical fact (a JSON string). The
+call item keeps them as a DynamoDB string set, so a retried webhook adds nothing and
+arrival order does not exist. `derive(ctx, facts)` is a pure function of the set:
+replaying any sequence — in order, duplicated, shuffled — yields the same record.
+
+Legs: `caller` (the inbound leg, answer `uuid`), `agent` (the leg `connect` creates;
+for callbacks the business's leg Vonage dials first), `client` (callbacks: the
+visitor's leg). Callback legs carry their attempt number.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+STATUSES = frozenset({"started", "ringing", "answered", "busy", "cancelled", "unanswered", "disconnected",
+                      "rejected", "failed", "timeout", "machine", "human", "completed"})
+TERMINAL = frozenset({"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout"})
+NO_ANSWER = frozenset({"timeout", "unanswered", "busy", "rejected", "failed"})
+# A caller who stays this long after voicemail was offered is expected to leave a recording.
+VOICEMAIL_MIN_STAY = 5.0
+FINAL_STATUSES = ("answered", "missed", "busy", "voicemail", "ivr_no_input", "ivr_abandoned",
+                  "abandoned_in_greeting", "failed", "rejected", "callback_agent_no_answer",
+                  "callback_client_no_answer")
+Fact = Dict[str, Any]
+
+
+def epoch(value: Any) -> Optional[float]:
+    """Vonage's ISO 8601 timestamps ('2020-01-01T12:05:01.200Z') → epoch seconds."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return round(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp(), 3)
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> Optional[int]:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def leg_role(payload: Mapping[str, Any], leg: Optional[str]) -> str:
+    """Our URLs name the leg (`?leg=agent|client`); the application's event URL gets the
+    inbound leg (direction inbound) and, when Vonage has no leg-specific URL, outbound legs."""
+    if leg in ("agent", "client", "caller"):
+        return leg
+    return "caller" if payload.get("direction") == "inbound" else "agent"
+
+
+def fact_of(payload: Mapping[str, Any], kind: str = "event", leg: Optional[str] = None,
+            attempt: Optional[int] = None, purpose: Optional[str] = None) -> Optional[Fact]:
+    """The canonical fact of one webhook, or None when it says nothing we keep."""
+    ts = epoch(payload.get("timestamp"))
+    uuid = payload.get("uuid") or payload.get("call_uuid")
+    if kind == "record":
+        if not payload.get("recording_url"):
+            return None
+        return {"k": "record", "kind": purpose or "call", "url": payload["recording_url"],
+                "rid": payload.get("recording_uuid"), "st": epoch(payload.get("start_time")),
+                "et": epoch(payload.get("end_time"))}
+    if kind == "input":
+        dtmf = payload.get("dtmf") or {}
+        return {"k": "input", "p": purpose or "ivr", "u": uuid, "t": ts, "d": str(dtmf.get("digits") or ""),
+                "x": bool(dtmf.get("timed_out"))}
+    status = payload.get("status")
+    if status not in STATUSES:
+        return None
+    fact: Fact = {"k": "leg", "r": leg_role(payload, leg), "a": int(attempt or 1), "u": uuid, "s": status, "t": ts}
+    if fact["r"] != "caller" and payload.get("to"):
+        fact["to"] = str(payload["to"])
+    if status == "completed":
+        fact.update(d=_int(payload.get("duration")), st=epoch(payload.get("start_time")),
+                    et=epoch(payload.get("end_time")))
+    if payload.get("detail"):
+        fact["det"] = str(payload["detail"])
+    return fact
+
+
+def encode(fact: Fact) -> str:
+    return json.dumps({k: v for k, v in fact.items() if v is not None}, sort_keys=True, separators=(",", ":"))
+
+
+def decode(facts: Iterable[str]) -> List[Fact]:
+    return [json.loads(f) for f in sorted(facts or ())]
+
+
+class Leg:
+    """What we know of one leg: the earliest timestamp of each status, and its completion."""
+
+    def __init__(self, role: str, attempt: int, uuid: str) -> None:
+        self.role, self.attempt, self.uuid = role, attempt, uuid
+        self.at: Dict[str, float] = {}
+        self.completed: Fact = {}
+        self.to: Optional[str] = None
+
+    def add(self, fact: Fact) -> None:
+        ts, prev = fact.get("t"), self.at.get(fact["s"])
+        if fact["s"] not in self.at or (ts is not None and (prev is None or ts < prev)):
+            self.at[fact["s"]] = ts
+        if fact["s"] == "completed" and (not self.completed or encode(fact) < encode(self.completed)):
+            self.completed = fact
+        if fact.get("to") and (self.to is None or fact["to"] < self.to):
+            self.to = fact["to"]
+
+    @property
+    def terminal(self) -> bool:
+        return any(s in TERMINAL for s in self.at)
+
+    @property
+    def answered(self) -> bool:
+        return "answered" in self.at
+
+    @property
+    def outcome(self) -> Optional[str]:
+        """The leg's failure status, if it ended without being answered."""
+        for status in ("busy", "rejected", "failed", "timeout", "unanswered", "cancelled"):
+            if status in self.at:
+                return status
+        return None
+
+    def first(self) -> Optional[float]:
+        known = [t for t in self.at.values() if t is not None]
+        return min(known) if known else None
+
+    def end(self) -> Optional[float]:
+        if self.completed.get("et"):
+            return self.completed["et"]
+        ends = [self.at[s] for s in TERMINAL if self.at.get(s)]
+        return max(ends) if ends else None
+
+    def talk(self) -> Optional[int]:
+        if self.completed.get("d") is not None:
+            return int(self.completed["d"])
+        start, end = self.at.get("answered"), self.end()
+        return int(round(end - start)) if start and end else None
+
+
+def legs_of(facts: List[Fact]) -> List[Leg]:
+    legs: Dict[Tuple[str, int, str], Leg] = {}
+    for fact in facts:
+        if fact["k"] != "leg":
+            continue
+        key = (fact["r"], fact.get("a", 1), fact.get("u") or "")
+        legs.setdefault(key, Leg(*key)).add(fact)
+    return [legs[k] for k in sorted(legs)]
+
+
+def _secs(a: Optional[float], b: Optional[float]) -> Optional[int]:
+    return max(0, int(round(b - a))) if a is not None and b is not None else None
+
+
+def derive(ctx: Mapping[str, Any], raw_facts: Iterable[str]) -> Dict[str, Any]:
+    """The call's outcome from its context and facts (pure, order- and duplicate-free)."""
+    facts = decode(raw_facts)
+    legs = legs_of(facts)
+    if ctx.get("direction") == "callback":
+        return _callback(ctx, facts, legs)
+    return _inbound(ctx, facts, legs)
+
+
+def _recording(facts: List[Fact], kind: str) -> Optional[str]:
+    urls = sorted(f["url"] for f in facts if f["k"] == "record" and f.get("kind") == kind)
+    return urls[0] if urls else None
+
+
+def _ivr(ctx: Mapping[str, Any], facts: List[Fact]) -> Tuple[List[str], Optional[Dict[str, Any]], bool]:
+    """IVR path (digits in order), the chosen option, and whether any input arrived."""
+    from chalicelib.calls.routing import department_of
+
+    inputs = sorted((f for f in facts if f["k"] == "input" and f.get("p") == "ivr"),
+                    key=lambda f: (f.get("t") or 0, f.get("d") or ""))
+    path = [f["d"] for f in inputs if f.get("d")]
+    choice = None
+    for digits in path:
+        choice = department_of(ctx.get("plan") or {}, digits) or choice
+    return path, choice, bool(inputs)
+
+
+def _inbound(ctx: Mapping[str, Any], facts: List[Fact], legs: List[Leg]) -> Dict[str, Any]:
+    plan = ctx.get("plan") or {}
+    callers = [l for l in legs if l.role == "caller"]
+    agents = [l for l in legs if l.role == "agent"]
+    start = min([t for t in (l.first() for l in callers) if t] or [ctx.get("started_at") or 0.0])
+    caller_end = max([e for e in (l.end() for l in callers) if e] or [0.0]) or None
+    answered = [l for l in agents if l.answered]
+    answered_at = min((l.at["answered"] for l in answered if l.at.get("answered")), default=None)
+    path, choice, had_input = _ivr(ctx, facts)
+    voicemail_url = _recording(facts, "voicemail")
+    call_url = _recording(facts, "call")
+    caller_terminal = bool(callers) and all(l.terminal for l in callers)
+
+    status = "in_progress"
+    if caller_terminal:
+        status = _inbound_status(ctx, plan, callers, agents, answered, voicemail_url, path, choice, had_input,
+                                 start, caller_end)
+    settled = caller_terminal and all(l.terminal for l in agents) and _recordings_in(
+        plan, status, agents, voicemail_url, call_url, start, caller_end)
+    talk = sum(l.talk() or 0 for l in answered) if answered else 0
+    destination = (choice or {}).get("destination") or plan.get("destination")
+    duration = next((l.completed.get("d") for l in callers if l.completed.get("d") is not None), None)
+    return {
+        "status": status, "settled": settled, "answered_at": answered_at, "ended_at": caller_end,
+        "wait_seconds": _secs(start, answered_at or caller_end),
+        "talk_seconds": talk if caller_terminal or answered else None,
+        "duration_seconds": duration if duration is not None else _secs(start, caller_end),
+        "ivr_path": path, "department": (choice or {}).get("department"), "destination": destination,
+        "agent": next((("+" + l.to.lstrip("+")) for l in answered if l.to), None),
+        "recording_url": call_url or voicemail_url, "suspected_false_conversion": False, "attempts": None,
+    }
+
+
+def _inbound_status(ctx: Mapping[str, Any], plan: Mapping[str, Any], callers: List[Leg], agents: List[Leg],
+                    answered: List[Leg], voicemail_url: Optional[str], path: List[str],
+                    choice: Optional[Dict[str, Any]], had_input: bool, start: float,
+                    caller_end: Optional[float]) -> str:
+    if answered:
+        return "answered"
+    if voicemail_url:
+        return "voicemail"
+    caller_fail = next((l.outcome for l in callers if l.outcome in ("failed", "rejected")), None)
+    if caller_fail and not agents:
+        return caller_fail
+    stayed = (caller_end - start) if caller_end else 0.0
+    greeting_seconds = (ctx.get("settings") or {}).get("greeting_seconds", 0)
+    if plan.get("greeting") and not agents and not had_input and stayed < greeting_seconds:
+        return "abandoned_in_greeting"
+    if plan.get("ivr") and not agents:
+        if not had_input:
+            return "ivr_abandoned"
+        if choice is None:
+            return "ivr_no_input"
+    outcomes = {l.outcome for l in agents}
+    for status in ("busy", "rejected", "failed"):
+        if status in outcomes:
+            return status
+    return "missed"
+
+
+def voicemail_offered_at(plan: Mapping[str, Any], agents: List[Leg], start: float) -> Optional[float]:
+    """When the caller was sent to voicemail (connect failed, or the plan goes there directly)."""
+    if not plan.get("voicemail"):
+        return None
+    if plan.get("action") == "voicemail":
+        return start
+    ends = [l.end() or l.first() or start for l in agents if l.outcome in NO_ANSWER]
+    return min(ends) if ends else None
+
+
+def _recordings_in(plan: Mapping[str, Any], status: str, agents: List[Leg], voicemail_url: Optional[str],
+                   call_url: Optional[str], start: float, caller_end: Optional[float]) -> bool:
+    """Recordings arrive after the call ends: wait for the ones we know are coming."""
+    if status == "answered" and plan.get("record") and not call_url:
+        return False
+    offered = voicemail_offered_at(plan, agents, start)
+    if status != "answered" and offered is not None and not voicemail_url:
+        return not (caller_end and caller_end - offered >= VOICEMAIL_MIN_STAY)
+    return True
+
+
+def _callback(ctx: Mapping[str, Any], facts: List[Fact], legs: List[Leg]) -> Dict[str, Any]:
+    plan = ctx.get("plan") or {}
+    max_attempts = int(plan.get("retries", 0)) + 1
+    attempts = sorted({l.attempt for l in legs}) or [1]
+    clients = [l for l in legs if l.role == "client"]
+    answered = [l for l in clients if l.answered]
+    last = attempts[-1]
+    last_done = attempt_done(legs, last)
+    exhausted = last >= max_attempts and last_done
+    agent_answered = any(l.answered for l in legs if l.role == "agent")
+    if answered:
+        status, settled = "answered", all(l.terminal for l in legs)
+    elif exhausted:
+        status, settled = ("callback_client_no_answer" if agent_answered else "callback_agent_no_answer"), True
+    else:
+        status, settled = "in_progress", False
+    start = ctx.get("started_at") or 0.0
+    answered_at = min((l.at["answered"] for l in answered if l.at.get("answered")), default=None)
+    ends = [e for e in (l.end() for l in legs) if e]
+    ended_at = max(ends) if settled and ends else None
+    return {
+        "status": status, "settled": settled, "answered_at": answered_at, "ended_at": ended_at,
+        "wait_seconds": _secs(start, answered_at or ended_at),
+        "talk_seconds": sum(l.talk() or 0 for l in answered) if settled or answered else None,
+        "duration_seconds": _secs(start, ended_at), "ivr_path": [], "department": None,
+        "destination": plan.get("destination"),
+        "agent": plan.get("destination") if agent_answered else None,
+        "recording_url": _recording(facts, "call"),
+        "suspected_false_conversion": status == "callback_client_no_answer", "attempts": len(attempts),
+    }
+
+
+def attempt_done(legs: List[Leg], attempt: int) -> bool:
+    """A callback attempt is over: the business's leg ended, and the visitor's too if it was dialled."""
+    agents = [l for l in legs if l.role == "agent" and l.attempt == attempt]
+    clients = [l for l in legs if l.role == "client" and l.attempt == attempt]
+    if not agents or not all(l.terminal for l in agents):
+        return False
+    if any(l.answered for l in agents):
+        return bool(clients) and all(l.terminal for l in clients)
+    return True
+
+
+def next_callback_attempt(ctx: Mapping[str, Any], raw_facts: Iterable[str]) -> Optional[int]:
+    """The attempt to start now, when the last one ended without the visitor answering."""
+    legs = legs_of(decode(raw_facts))
+    if not legs or any(l.answered for l in legs if l.role == "client"):
+        return None
+    last = max(l.attempt for l in legs)
+    max_attempts = int((ctx.get("plan") or {}).get("retries", 0)) + 1
+    if last < max_attempts and attempt_done(legs, last):
+        return last + 1
+    return None

@@ -1,0 +1,78 @@
+"""Vonage Voice API (vonage 4.x SDK), created lazily once per container.
+
+`calls()` gives a `VonageCalls` adapter around the SDK's `voice` client; SDK errors are
+translated to `VonageUnavailable` here so callers handle one exception. NCCOs are built
+as plain dicts (`ncco.py`) and turned into the SDK's models at this edge.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Dict, List, Tuple
+
+from chalicelib import config
+from chalicelib.errors import CalltrackError
+
+TIMEOUT_SECONDS = 5
+
+
+class VonageUnavailable(CalltrackError):
+    """Vonage refused or could not be reached."""
+    status = 502
+    code = "vonage_unavailable"
+
+
+def sdk_ncco(actions: List[Dict[str, Any]]) -> List[Any]:
+    """Our dict NCCO as the SDK's pydantic actions (its `Connect` wants `from_`)."""
+    from vonage_voice.models.ncco import Connect, Input, Record, Talk
+
+    kinds = {"talk": Talk, "input": Input, "record": Record, "connect": Connect}
+    out = []
+    for action in actions:
+        data = {("from_" if k == "from" else k): v for k, v in action.items()}
+        out.append(kinds[action["action"]].model_validate(data))
+    return out
+
+
+class VonageCalls:
+    """The two outbound operations calls need: create a call, transfer a leg to an NCCO."""
+
+    def __init__(self, vonage: Any) -> None:
+        self.vonage = vonage
+
+    def create(self, to: str, from_: str, ncco: List[Dict[str, Any]], event_url: str) -> Tuple[str, str]:
+        """Dial `to` (digits) from `from_` (digits); returns (uuid, conversation_uuid)."""
+        from vonage_voice import CreateCallRequest
+
+        request = CreateCallRequest(to=[{"type": "phone", "number": to}], from_={"type": "phone", "number": from_},
+                                    ncco=sdk_ncco(ncco), event_url=[event_url], event_method="POST")
+        try:
+            response = self.vonage.voice.create_call(request)
+        except Exception as err:  # the SDK raises its own tree and requests' errors
+            raise VonageUnavailable(f"create call failed: {err}") from err
+        return response.uuid, response.conversation_uuid
+
+    def transfer(self, uuid: str, ncco: List[Dict[str, Any]]) -> None:
+        try:
+            self.vonage.voice.transfer_call_ncco(uuid, sdk_ncco(ncco))
+        except Exception as err:
+            raise VonageUnavailable(f"transfer of {uuid} failed: {err}") from err
+
+
+@lru_cache(maxsize=1)
+def vonage() -> Any:
+    from vonage import Auth, HttpClientOptions, Vonage
+
+    auth = Auth(application_id=config.required(config.VONAGE_APPLICATION_ID), private_key=config.vonage_private_key())
+    return Vonage(auth, HttpClientOptions(api_host=config.vonage_api_host(), timeout=TIMEOUT_SECONDS))
+
+
+def calls() -> VonageCalls:
+    try:
+        return VonageCalls(vonage())
+    except config.MissingSetting as err:
+        raise VonageUnavailable(str(err)) from err
+
+
+def reset() -> None:
+    """Forget the cached client (tests change the settings between cases)."""
+    vonage.cache_clear()

@@ -1,0 +1,120 @@
+"""The final-status reducer on Vonage's canned webhook sequences (tests/events): every
+sequence gives its documented status, and the same record in order, duplicated, shuffled."""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Dict, List
+
+import pytest
+
+from chalicelib.calls import attribution, callbacks, lifecycle, routing, state
+from chalicelib.settings import Settings
+from tests.events.loader import load, names, variants
+
+NAMES = names()
+
+
+def context(scenario: Dict[str, Any]) -> Dict[str, Any]:
+    rules = routing.routing_of({"routing": scenario["routing"]})
+    callback = "callback" in scenario
+    return {
+        "account_id": "acc", "call_id": "call-1", "started_at": scenario["clock"], "caller": "+14155550100",
+        "direction": "callback" if callback else "inbound", "attribution": dict(attribution.EMPTY),
+        "plan": callbacks.plan_of(rules) if callback else routing.plan(rules, True),
+        "settings": lifecycle.settings_snapshot(Settings.from_map(scenario["settings"])),
+    }
+
+
+def fact(webhook: Dict[str, Any]) -> state.Fact:
+    """What the routes do with each webhook path."""
+    q, body = webhook["query"], webhook["body"]
+    if webhook["path"] == "/vonage/ivr":
+        return state.fact_of(body, "input", purpose="ivr")
+    if webhook["path"] == "/vonage/recording":
+        return state.fact_of(body, "record", purpose=q.get("kind"))
+    return state.fact_of(body, "event", leg=q.get("leg"), attempt=int(q["attempt"]) if "attempt" in q else None)
+
+
+def replay(scenario: Dict[str, Any], webhooks: List[Dict[str, Any]]) -> Dict[str, Any]:
+    facts = set()
+    for webhook in webhooks:
+        f = fact(webhook)
+        if f is not None:
+            facts.add(state.encode(f))
+    return state.derive(context(scenario), facts)
+
+
+def scenario(name: str) -> Dict[str, Any]:
+    return load(name, TO="14155550131", FROM="14155550100", DEST="14155550199", CALL="call-1")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_sequence_gives_its_status_whatever_the_delivery(name):
+    sc = scenario(name)
+    results = {label: replay(sc, hooks) for label, hooks in variants(sc["webhooks"]).items()}
+    first = results["in_order"]
+    assert first["settled"], name
+    assert first["status"] == sc["expect"]["status"]
+    for key in ("talk_seconds", "wait_seconds", "duration_seconds", "ivr_path", "department",
+                "suspected_false_conversion"):
+        if key in sc["expect"]:
+            assert first[key] == sc["expect"][key], key
+    assert bool(first["recording_url"]) == sc["expect"]["recording"]
+    assert results["duplicated"] == first
+    assert results["shuffled"] == first
+
+
+def test_every_order_of_the_call_end_gives_one_record():
+    """The call's end (agent timeout, caller hang-up, late recording, a retried event) in all 24 orders."""
+    sc = scenario("voicemail")
+    head, tail = sc["webhooks"][:-4], sc["webhooks"][-4:]
+    records = {repr(sorted(replay(sc, head + list(p)).items())) for p in itertools.permutations(tail)}
+    assert len(records) == 1
+
+
+def test_every_final_status_of_the_design_has_a_sequence():
+    statuses = {scenario(n)["expect"]["status"] for n in NAMES}
+    assert set(state.FINAL_STATUSES) <= statuses
+
+
+def test_call_is_not_settled_before_the_caller_leg_ends():
+    sc = scenario("answered")
+    partial = replay(sc, sc["webhooks"][:-1])
+    assert partial["status"] == "in_progress" and not partial["settled"]
+
+
+def test_voicemail_waits_for_its_recording_then_settles():
+    sc = scenario("voicemail")
+    without = replay(sc, [w for w in sc["webhooks"] if w["path"] != "/vonage/recording"])
+    assert not without["settled"]
+    assert replay(sc, sc["webhooks"])["settled"]
+
+
+def test_recorded_answered_call_waits_for_the_recording():
+    sc = scenario("answered_ivr_recorded")
+    without = replay(sc, [w for w in sc["webhooks"] if w["path"] != "/vonage/recording"])
+    assert without["status"] == "answered" and not without["settled"]
+
+
+def test_callback_retry_is_due_only_after_the_attempt_ends():
+    sc = scenario("callback_agent_no_answer")
+    ctx = context(sc)
+    first_two = {state.encode(fact(w)) for w in sc["webhooks"][:2]}
+    assert state.next_callback_attempt(ctx, first_two) is None
+    first_attempt = {state.encode(fact(w)) for w in sc["webhooks"][:3]}
+    assert state.next_callback_attempt(ctx, first_attempt) == 2
+    everything = {state.encode(fact(w)) for w in sc["webhooks"]}
+    assert state.next_callback_attempt(ctx, everything) is None  # retries exhausted
+
+
+def test_vonage_sends_durations_as_strings_or_numbers():
+    sc = scenario("answered")
+    hooks = sc["webhooks"]
+    as_numbers = [dict(w, body={**w["body"], **({"duration": int(w["body"]["duration"])}
+                                                if "duration" in w["body"] else {})}) for w in hooks]
+    assert replay(sc, as_numbers)["talk_seconds"] == replay(sc, hooks)["talk_seconds"] == 45
+
+
+def test_unknown_statuses_and_payloads_are_ignored():
+    assert state.fact_of({"status": "transfer", "uuid": "u"}) is None
+    assert state.fact_of({"recording_uuid": "r"}, "record") is None
