@@ -77,7 +77,9 @@ CLASS_EVENTS = {  # classification key → GA4 event name
 }
 GENERAL_EVENT = "phone_call"
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Any token with an "@" (or its URL encoding) is treated as an e-mail address, even cut short
+# ("jo@", "jo@example.c" are still someone's): GA4 must never hold one, so we over-redact.
+EMAIL_RE = re.compile(r"[^\s,;:]*(?:@|%40)[^\s,;:]*", re.IGNORECASE)
 # A run of 7–15 digits, optionally with + ( ) . - / or spaces between, not glued to letters.
 PHONE_RE = re.compile(r"(?<![A-Za-z0-9_])\+?\(?\d(?:[\s().\-/]{0,3}\d){6,14}(?![A-Za-z0-9_])")
 REDACTED = "[redacted]"

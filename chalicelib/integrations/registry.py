@@ -44,7 +44,7 @@ class Consumer:
     detail_types: Tuple[str, ...]           # what its rule matches (source calltrack)
     description: str = ""
     max_receive_count: int = 5              # deliveries before SQS moves a message to the DLQ
-    visibility_timeout: int = 60            # seconds; ≥ the Lambda timeout
+    visibility_timeout: int = 360           # seconds; AWS advises 6× the Lambda timeout (60 s)
     batch_size: int = 10
     extra_pattern: Dict[str, Any] = field(default_factory=dict)  # more detail matching, if any
 
