@@ -49,12 +49,15 @@ def is_vonage(url: str) -> bool:
 
 
 def _vonage_client() -> Any:
-    """The calls domain's Vonage client (application JWT auth), if it offers one."""
+    """The calls domain's Vonage SDK client (application JWT auth), created once per container."""
     try:
-        from chalicelib.calls import vonage as calls_vonage  # type: ignore[attr-defined]
-    except ImportError as err:
-        raise RecordingUnavailable("the recording is stored at Vonage and no Vonage client is configured") from err
-    return calls_vonage.client()
+        from chalicelib.calls import vonage_client
+    except ImportError as err:  # the calls domain ships without its Vonage adapter
+        raise RecordingUnavailable("the recording is stored at Vonage and no Vonage client is available") from err
+    try:
+        return vonage_client.vonage()
+    except config.MissingSetting as err:
+        raise RecordingUnavailable(f"the recording is stored at Vonage: {err}") from err
 
 
 def _from_vonage(url: str, client: Any) -> Recording:
