@@ -28,10 +28,25 @@ class MissingSetting(RuntimeError):
 
 
 def required(name: str) -> str:
-    value = os.environ.get(name)
+    """A required setting: the environment variable, or — for secrets in AWS — the
+    SecureString SSM parameter whose name is in `<NAME>_SSM` (read once per container)."""
+    value = os.environ.get(name) or _from_ssm(os.environ.get(f"{name}_SSM"))
     if not value:
-        raise MissingSetting(f"required setting {name} is not set")
+        raise MissingSetting(f"required setting {name} is not set (nor {name}_SSM)")
     return value
+
+
+_ssm_cache: dict = {}
+
+
+def _from_ssm(parameter: Optional[str]) -> Optional[str]:
+    if not parameter:
+        return None
+    if parameter not in _ssm_cache:
+        from chalicelib import aws  # late: aws imports this module
+
+        _ssm_cache[parameter] = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+    return _ssm_cache[parameter]
 
 
 def stage() -> str:
