@@ -12,7 +12,8 @@ others succeeded, so only the failed entries whose code is retryable (`InternalF
 fail with a non-retryable code) raise `PublishFailed` naming them.
 
 Callers on a latency-sensitive path (the Vonage answer webhook) use `publish_safely`, which
-logs + counts failures instead of raising: publishing never breaks a webhook answer.
+logs + counts failures instead of raising: publishing never breaks a webhook answer
+(invalid details still raise on the local stage, so tests catch them).
 """
 from __future__ import annotations
 
@@ -126,8 +127,9 @@ def publish_many(items: Iterable[Tuple[str, Mapping[str, Any]]], events_client: 
 
 
 def publish_safely(items: Iterable[Tuple[str, Mapping[str, Any]]], events_client: Any = None) -> bool:
-    """`publish_many` for paths that must not fail (webhook answers): log + metric, never raise
-    on delivery problems. Invalid details still raise: they are bugs, and tests must see them."""
+    """`publish_many` for paths that must not fail (webhook answers): logs + counts, never raises
+    in a deployment. An invalid detail is a bug: on the local stage (tests, `make run`) it
+    raises so the bug is seen; deployed, it is logged as an error and counted (EventsInvalid)."""
     items = list(items)
     try:
         publish_many(items, events_client)
@@ -135,8 +137,12 @@ def publish_safely(items: Iterable[Tuple[str, Mapping[str, Any]]], events_client
     except PublishFailed as err:
         logger.warning("events not published", extra={"failed": err.failed})
         return False
-    except ValidationFailed:
-        raise
+    except ValidationFailed as err:
+        if config.is_local():
+            raise
+        logger.error("invalid event detail not published", extra={"error": err.message})
+        count("EventsInvalid", len(items))
+        return False
     except Exception:  # network, credentials, throttling beyond the SDK's retries
         logger.exception("events not published", extra={"detail_types": [t for t, _ in items]})
         count("EventsPublishFailed", len(items))

@@ -100,3 +100,18 @@ def test_retries_are_bounded():
 def test_publish_safely_never_raises_on_delivery_failure():
     fake = FakeEvents([["AccessDeniedException"]])
     assert events.publish_safely([("Call Completed", CALL)], fake) is False
+
+
+def test_publish_safely_raises_invalid_details_locally_but_never_when_deployed(monkeypatch):
+    bad = dict(CALL, status="exploded")
+    with pytest.raises(ValidationFailed):
+        events.publish_safely([("Call Completed", bad)], FakeEvents())
+    monkeypatch.setenv("CALLTRACK_STAGE", "prod")
+    fake = FakeEvents()
+    assert events.publish_safely([("Call Completed", bad)], fake) is False and fake.calls == []
+
+
+def test_call_completed_requires_every_call_key():
+    detail = {k: v for k, v in CALL.items() if k != "recording_url"}
+    with pytest.raises(ValidationFailed, match="recording_url"):
+        events.validate_detail("Call Completed", detail)
