@@ -188,3 +188,23 @@ def test_who_held_finds_the_session_at_call_time_with_confidence(account):
 def test_account_cache_is_refreshed_after_invalidate(account):
     acc = account(settings={"heartbeat_seconds": 15})
     assert accounts.get_account(acc.account_id).settings.heartbeat_seconds == 15
+
+
+def test_a_new_session_is_announced_on_the_bus(account, moto_endpoint):
+    from chalicelib import aws
+    from chalicelib.integrations import bus
+
+    bus.bootstrap()
+    sqs, eb = aws.client("sqs"), aws.client("events")
+    queue = sqs.create_queue(QueueName="t-session-started")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    eb.put_rule(Name="t-session-started", EventBusName="calltrack",
+                EventPattern=json.dumps({"source": ["calltrack"], "detail-type": ["Session Started"]}))
+    eb.put_targets(Rule="t-session-started", EventBusName="calltrack", Targets=[{"Id": "q", "Arn": arn}])
+    acc = account()
+    lease = sessions.start(req(acc.account_id, url="http://localhost/?utm_source=fb&gclid=G7"), Clock())
+    got = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                                              WaitTimeSeconds=1).get("Messages", [])]
+    mine = [e["detail"] for e in got if e["detail"]["session_id"] == lease.session_id]
+    assert len(mine) == 1
+    assert (mine[0]["source"], mine[0]["number"], mine[0]["click_ids"]) == ("fb", lease.number, {"gclid": "G7"})
