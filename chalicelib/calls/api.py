@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from chalice import Blueprint, CORSConfig, Response
 
@@ -17,6 +17,8 @@ PUBLIC_CORS = CORSConfig(allow_origin="*", max_age=86400)
 VONAGE_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "application/octet-stream"]
 DEFAULT_WINDOW_SECONDS = 31 * 86400
 MAX_LIMIT = 200
+# "Now" for the webhooks; tests replace it to replay calls at chosen times.
+clock: Callable[[], float] = time.time
 
 
 def links() -> ncco.Links:
@@ -52,22 +54,22 @@ def ncco_response(actions: Optional[ncco.Ncco]) -> Response:
 
 @bp.route("/vonage/answer", methods=["GET", "POST"], content_types=VONAGE_TYPES)
 def vonage_answer() -> Response:
-    return ncco_response(webhooks.answer(vonage_request(), links()))
+    return ncco_response(webhooks.answer(vonage_request(), links(), clock))
 
 
 @bp.route("/vonage/events", methods=["POST"], content_types=VONAGE_TYPES)
 def vonage_events() -> Response:
-    return ncco_response(webhooks.event(vonage_request(), query(), links()))
+    return ncco_response(webhooks.event(vonage_request(), query(), links(), clock))
 
 
 @bp.route("/vonage/ivr", methods=["POST"], content_types=VONAGE_TYPES)
 def vonage_ivr() -> Response:
-    return ncco_response(webhooks.ivr_input(vonage_request(), query(), links()))
+    return ncco_response(webhooks.ivr_input(vonage_request(), query(), links(), clock))
 
 
 @bp.route("/vonage/recording", methods=["POST"], content_types=VONAGE_TYPES)
 def vonage_recording() -> Response:
-    webhooks.recording(vonage_request(), query())
+    webhooks.recording(vonage_request(), query(), clock)
     return ncco_response(None)
 
 
@@ -86,7 +88,7 @@ def vonage_whisper() -> Response:
 @bp.route("/v1/callbacks", methods=["POST"], cors=PUBLIC_CORS, content_types=web.PUBLIC_CONTENT_TYPES)
 def create_callback() -> Response:
     body = web.json_body(bp.current_request, callbacks.REQUEST_SCHEMA)
-    return Response(body=callbacks.request(body, links()), status_code=202, headers=web.JSON_HEADERS)
+    return Response(body=callbacks.request(body, links(), clock), status_code=202, headers=web.JSON_HEADERS)
 
 
 def timestamp(raw: Optional[str], name: str, default: float) -> float:
@@ -107,7 +109,7 @@ def list_calls(account_id: str) -> Dict[str, Any]:
     request = bp.current_request
     require_account(web.header(request, "authorization"), account_id)
     q = dict(request.query_params or {})
-    until = timestamp(q.get("until"), "until", time.time())
+    until = timestamp(q.get("until"), "until", clock())
     since = timestamp(q.get("since"), "since", until - DEFAULT_WINDOW_SECONDS)
     try:
         limit = min(MAX_LIMIT, max(1, int(q.get("limit") or 50)))

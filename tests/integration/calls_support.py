@@ -1,0 +1,70 @@
+"""Helpers the calls integration tests share: Vonage's webhooks sent to the app the way
+Vonage sends them, the HTTPS Vonage stub wired into the app, replaying canned sequences."""
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+from urllib.parse import urlencode
+
+from tests.integration.vonage_stub import VonageStub
+
+JSON = {"Content-Type": "application/json"}
+
+
+@contextmanager
+def vonage_stub(directory: Path) -> Iterator[VonageStub]:
+    """The stub, with the app's Vonage settings pointing at it for the duration."""
+    from chalicelib.calls import vonage_client
+
+    with VonageStub(directory) as stub:
+        env = stub.env()
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        vonage_client.reset()
+        try:
+            yield stub
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            vonage_client.reset()
+
+
+def answer(client, params: Dict[str, str]) -> Any:
+    """Vonage's default answer webhook: a GET with the call in the query string."""
+    response = client.http.get("/vonage/answer?" + urlencode(params))
+    assert response.status_code == 200, response.body
+    return response.json_body
+
+
+def send(client, path: str, query: Dict[str, str], body: Dict[str, Any],
+         headers: Optional[Dict[str, str]] = None):
+    url = path + ("?" + urlencode(query) if query else "")
+    response = client.http.post(url, headers={**JSON, **(headers or {})}, body=json.dumps(body))
+    assert response.status_code in (200, 202, 204), (path, response.status_code, response.body)
+    return response
+
+
+def replay(client, webhooks: List[Dict[str, Any]]) -> None:
+    for webhook in webhooks:
+        send(client, webhook["path"], webhook["query"], webhook["body"])
+
+
+def read_call(client, account_id: str, call_id: str, api_key: str) -> Dict[str, Any]:
+    response = client.http.get(f"/v1/accounts/{account_id}/calls/{call_id}",
+                               headers={"Authorization": f"Bearer {api_key}"})
+    assert response.status_code == 200, response.body
+    return response.json_body
+
+
+def list_calls(client, account_id: str, api_key: str, **params: Any) -> Dict[str, Any]:
+    query = "?" + urlencode(params) if params else ""
+    response = client.http.get(f"/v1/accounts/{account_id}/calls{query}",
+                               headers={"Authorization": f"Bearer {api_key}"})
+    assert response.status_code == 200, response.body
+    return response.json_body

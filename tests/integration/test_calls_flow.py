@@ -1,0 +1,162 @@
+"""The whole path against the emulator: a visitor leases a number through /v1/sessions,
+calls it; Vonage's answer and events make a call record attributed to that session and
+classified from the caller's history (sales cycle and target length per account)."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from pynamodb.connection.base import Connection
+
+from chalicelib.calls import api as calls_api
+from chalicelib.geo.phone import digits
+from tests.integration.calls_support import answer, list_calls, read_call, send
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+DAY = 86400.0
+KEY = "calls-flow-key"
+ALWAYS_OPEN = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def lease(client, account_id: str, url: str) -> dict:
+    response = client.http.post("/v1/sessions", headers={"Content-Type": "text/plain", "User-Agent": BROWSER},
+                                body=json.dumps({"account": account_id, "url": url, "ga_client_id": "111.222"}))
+    assert response.status_code == 200, response.body
+    return response.json_body
+
+
+def call(client, tracking: str, caller: str, at: float, talk: int) -> str:
+    """An inbound call at `at`: answer, both legs' events; the agent talks `talk` seconds."""
+    conv, leg, agent = "CON-" + str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    to, frm = digits(tracking), digits(caller)
+    answer(client, {"to": to, "from": frm, "uuid": leg, "conversation_uuid": conv})
+    base = {"conversation_uuid": conv, "timestamp": iso(at)}
+    inbound = {**base, "from": frm, "to": to, "uuid": leg, "direction": "inbound"}
+    outbound = {**base, "from": to, "to": "14155550199", "uuid": agent, "direction": "outbound"}
+    agent_q = {"call": conv, "leg": "agent"}
+    send(client, "/vonage/events", {}, {**inbound, "status": "started"})
+    send(client, "/vonage/events", agent_q, {**outbound, "status": "ringing", "timestamp": iso(at + 1)})
+    send(client, "/vonage/events", agent_q, {**outbound, "status": "answered", "timestamp": iso(at + 4)})
+    send(client, "/vonage/events", agent_q, {**outbound, "status": "completed", "duration": str(talk),
+                                             "start_time": iso(at + 4), "end_time": iso(at + 4 + talk),
+                                             "timestamp": iso(at + 4 + talk)})
+    send(client, "/vonage/events", {}, {**inbound, "status": "completed", "duration": str(talk + 4),
+                                        "start_time": iso(at), "end_time": iso(at + 5 + talk),
+                                        "timestamp": iso(at + 5 + talk)})
+    return conv
+
+
+@pytest.fixture()
+def tracked(client, account, monkeypatch):
+    acc = account(api_key=KEY, settings={"target_seconds": 30, "sales_cycle_days": 7,
+                                             "working_hours": ALWAYS_OPEN})
+    session = lease(client, acc.account_id,
+                    "http://localhost/boilers?utm_source=google&utm_medium=cpc&utm_campaign=winter&utm_term=boiler+repair")
+    assert session["method"] == "dynamic"
+    clock = {"now": datetime.now(timezone.utc).timestamp() + 5}
+    monkeypatch.setattr(calls_api, "clock", lambda: clock["now"])
+    return acc, session, clock
+
+
+def test_call_to_a_leased_number_carries_the_session_and_its_class(client, tracked):
+    acc, session, clock = tracked
+    now = clock["now"]
+    first = call(client, session["number"], "+14155550100", now, talk=45)
+
+    listed = list_calls(client, acc.account_id, KEY, since=now - 60, until=now + 60)
+    assert [c["call_id"] for c in listed["calls"]] == [first] and listed["next"] is None
+    record = listed["calls"][0]
+    assert (record["source"], record["medium"], record["campaign"], record["keyword"]) == \
+        ("google", "cpc", "winter", "boiler repair")
+    assert record["session_id"] == session["session_id"] and record["method"] == "dynamic"
+    assert record["ga_client_id"] == "111.222" and record["landing_page"].startswith("http://localhost/boilers")
+    assert record["attribution_confidence"] == 1.0 and record["pages_seen"] == 1
+    assert (record["status"], record["talk_seconds"], record["wait_seconds"]) == ("answered", 45, 4)
+    assert record["caller"] == "+14155550100" and record["tracking_number"] == session["number"]
+    assert record["classification"] == {"unique": True, "target": True, "repeated": False,
+                                        "first_target": True, "unique_target": True}
+
+    # Two days later, inside the 7-day sales cycle: the same caller again, long enough → repeated.
+    clock["now"] = now + 2 * DAY
+    second = call(client, session["number"], "+14155550100", now + 2 * DAY, talk=60)
+    assert read_call(client, acc.account_id, second, KEY)["classification"] == {
+        "unique": False, "target": False, "repeated": True, "first_target": False, "unique_target": False}
+
+    # Eight days after the first target call, the cycle is over → a target call again.
+    clock["now"] = now + 8 * DAY
+    third = call(client, session["number"], "+14155550100", now + 8 * DAY, talk=31)
+    third_record = read_call(client, acc.account_id, third, KEY)
+    assert third_record["classification"]["target"] and not third_record["classification"]["repeated"]
+    # The lease and its grace window are long over: the call is no longer the session's.
+    assert third_record["session_id"] is None and third_record["attribution_confidence"] == 0.0
+
+    everything = list_calls(client, acc.account_id, KEY, since=now - 60, until=now + 9 * DAY)["calls"]
+    assert [c["call_id"] for c in everything] == [third, second, first]      # newest first
+    targets = list_calls(client, acc.account_id, KEY, since=now - 60, until=now + 9 * DAY, classification="target")
+    assert [c["call_id"] for c in targets["calls"]] == [third, first]
+    page = list_calls(client, acc.account_id, KEY, since=now - 60, until=now + 9 * DAY, limit=2)
+    assert len(page["calls"]) == 2 and page["next"]
+    rest = list_calls(client, acc.account_id, KEY, since=now - 60, until=now + 9 * DAY, limit=2, next=page["next"])
+    assert [c["call_id"] for c in rest["calls"]] == [first]
+
+
+def test_a_short_first_call_is_unique_and_a_later_long_one_the_first_target(client, tracked):
+    acc, session, clock = tracked
+    now = clock["now"]
+    short = call(client, session["number"], "+14155550101", now, talk=10)
+    clock["now"] = now + 600
+    long = call(client, session["number"], "+14155550101", now + 600, talk=40)
+    assert read_call(client, acc.account_id, short, KEY)["classification"] == {
+        "unique": True, "target": False, "repeated": False, "first_target": False, "unique_target": False}
+    assert read_call(client, acc.account_id, long, KEY)["classification"] == {
+        "unique": False, "target": True, "repeated": False, "first_target": True, "unique_target": False}
+
+
+class CountingConnection:
+    """Counts DynamoDB requests PynamoDB makes (by operation) while active."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.ops = []
+        original = Connection._make_api_call
+
+        def counted(conn, operation_name, operation_kwargs):
+            self.ops.append(operation_name)
+            return original(conn, operation_name, operation_kwargs)
+
+        monkeypatch.setattr(Connection, "_make_api_call", counted)
+
+
+def test_the_answer_path_makes_at_most_three_dynamodb_requests(client, tracked, monkeypatch):
+    acc, session, clock = tracked
+    warm = {"to": digits(session["number"]), "from": "14155550102", "uuid": str(uuid.uuid4()),
+            "conversation_uuid": "CON-" + str(uuid.uuid4())}
+    answer(client, warm)                                   # the account is now in the container cache
+    counter = CountingConnection(monkeypatch)
+    ncco = answer(client, {**warm, "uuid": str(uuid.uuid4()), "conversation_uuid": "CON-" + str(uuid.uuid4())})
+    assert ncco[-1]["action"] == "connect" and ncco[-1]["from"] == digits(session["number"])
+    assert counter.ops == ["GetItem", "Query", "UpdateItem"]
+
+
+def test_an_unknown_number_gets_a_short_message_not_an_error(client, moto_endpoint):
+    for params in ({"to": "15005550000", "from": "14155550100", "uuid": "u", "conversation_uuid": "CON-x"},
+                   {"to": "not-a-number"}, {}):
+        ncco = answer(client, params)
+        assert ncco == [{"action": "talk", "text": "Sorry, this number is not in service.", "language": "en-US"}]
+
+
+def test_calls_are_read_only_with_the_accounts_key(client, tracked):
+    acc, session, clock = tracked
+    conv = call(client, session["number"], "+14155550103", clock["now"], talk=5)
+    for headers, status in (({}, 401), ({"Authorization": "Bearer demo-secret-key"}, 403)):
+        assert client.http.get(f"/v1/accounts/{acc.account_id}/calls/{conv}", headers=headers).status_code == status
+    missing = client.http.get(f"/v1/accounts/{acc.account_id}/calls/nope", headers={"Authorization": f"Bearer {KEY}"})
+    assert missing.status_code == 404 and missing.json_body["error"] == "not_found"
+    bad = client.http.get(f"/v1/accounts/{acc.account_id}/calls?since=yesterday",
+                          headers={"Authorization": f"Bearer {KEY}"})
+    assert bad.status_code == 400
