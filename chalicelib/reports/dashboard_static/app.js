@@ -1,1 +1,482 @@
-"use strict";
+/* Calltrack dashboard: reports with drill-down, the call list with recordings and tags,
+ * pool health and settings. Plain browser JavaScript against the app's own API; the
+ * API key lives in sessionStorage (this tab only) and travels as a Bearer token.
+ * Everything from the API is written with textContent: sources, keywords and pages
+ * come from visitors' URLs and must never become markup. */
+(function () {
+  "use strict";
+
+  var API = location.pathname.replace(/\/dashboard\/?$/, "");
+  var AUDIO = "audio/mpeg, audio/wav, audio/ogg, audio/mp4";
+  var METRICS = [["calls", "Calls"], ["answered", "Answered"], ["missed", "Missed"], ["missed_pct", "Missed %"],
+    ["unique", "Unique"], ["target", "Target"], ["first_target", "First target"], ["unique_target", "Unique target"],
+    ["repeated", "Repeated"], ["avg_wait", "Avg wait s"], ["avg_talk", "Avg talk s"], ["value", "Value"],
+    ["sessions", "Sessions"], ["conversion_pct", "Session → call %"]];
+  var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  var DRILL = { source: "f-source", medium: "f-medium", campaign: "f-campaign", country: "f-country", tag: "f-tag",
+    status: "f-status" };
+  var COLOURS = ["#1f6feb", "#2da44e", "#d4a72c", "#cf222e", "#8250df", "#1b7c83", "#bc4c00", "#6e7781"];
+  var charts = {};
+  var state = { account: sessionStorage.getItem("calltrack.account"), key: sessionStorage.getItem("calltrack.key"),
+    tab: "reports", categories: [], settings: null, loads: 0, blobUrl: null };
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+  function fmt(v) {
+    if (v === null || v === undefined) return "–";
+    if (typeof v === "number") return v.toLocaleString("en-US", { maximumFractionDigits: 1 });
+    return String(v);
+  }
+  function busy(what) { document.body.dataset.state = what; }
+
+  function ApiError(status, body) {
+    this.status = status;
+    this.message = (body && body.message) || ("HTTP " + status);
+  }
+
+  function api(path, options) {
+    options = options || {};
+    var headers = Object.assign({ Authorization: "Bearer " + state.key }, options.headers || {});
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(API + "/v1/accounts/" + encodeURIComponent(state.account) + path, {
+      method: options.method || "GET", headers: headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    }).then(function (r) {
+      if (options.raw && r.ok) return r;
+      return r.text().then(function (text) {
+        var body = null;
+        try { body = text ? JSON.parse(text) : null; } catch (e) { body = { message: text }; }
+        if (!r.ok) throw new ApiError(r.status, body);
+        return body;
+      });
+    });
+  }
+
+  // --- sign in ----------------------------------------------------------------------
+  function showSignedIn(on) {
+    $("signin").hidden = on;
+    ["tabs", "signout", "who", "filters-panel"].forEach(function (id) { $(id).hidden = !on; });
+    if (on) { $("who").textContent = state.account; switchTab(state.tab); }
+  }
+
+  function signIn(ev) {
+    ev.preventDefault();
+    state.account = $("account").value.trim();
+    state.key = $("apikey").value.trim();
+    $("signin-error").textContent = "";
+    var today = isoDay(new Date());
+    api("/reports?from=" + today + "&to=" + today).then(function () {
+      sessionStorage.setItem("calltrack.account", state.account);
+      sessionStorage.setItem("calltrack.key", state.key);
+      $("apikey").value = "";
+      showSignedIn(true);
+      loadCategories();
+      loadReport();
+    }).catch(function (err) {
+      $("signin-error").textContent = err.status === 401 || err.status === 403 || err.status === 404
+        ? "That API key does not open this account." : "Sign-in failed: " + err.message;
+    });
+  }
+
+  function signOut() {
+    sessionStorage.removeItem("calltrack.account");
+    sessionStorage.removeItem("calltrack.key");
+    state.key = null;
+    showSignedIn(false);
+  }
+
+  // --- filters and the report -----------------------------------------------------------
+  function isoDay(d) {
+    return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+  }
+
+  function defaultDates() {
+    var to = new Date();
+    var from = new Date(to.getTime() - 29 * 86400000);
+    $("f-from").value = isoDay(from);
+    $("f-to").value = isoDay(to);
+  }
+
+  function filterParams() {
+    var params = new URLSearchParams();
+    new FormData($("filters")).forEach(function (value, name) {
+      if (String(value).trim() !== "" && name !== "group_by") params.set(name, String(value).trim());
+    });
+    return params;
+  }
+
+  function loadReport() {
+    var params = filterParams();
+    var group = $("f-group").value;
+    params.set("group_by", "day");
+    params.set("series", "source");
+    params.set("breakdowns", group === "day" ? "status" : "status," + group);
+    params.set("include", "calls");
+    params.set("limit", "200");
+    busy("loading");
+    $("error").textContent = "";
+    var started = Date.now();
+    return api("/reports?" + params.toString()).then(function (rep) {
+      state.report = rep;
+      state.loads += 1;
+      renderKpis(rep.totals, rep.currency);
+      renderCharts(rep);
+      renderTable(group, group === "day" ? rep.rows : rep.breakdowns[group], rep.totals);
+      renderCalls(rep.calls, rep.calls_total);
+      $("status-line").textContent = rep.totals.calls + " calls, " + rep.from.slice(0, 10) + " to " +
+        rep.to.slice(0, 10) + " (" + rep.timezone + "), in " + ((Date.now() - started) / 1000).toFixed(1) + " s";
+      document.body.dataset.loads = String(state.loads);
+      busy("ready");
+    }).catch(function (err) {
+      $("error").textContent = err.message;
+      busy("error");
+      if (err.status === 401) signOut();
+    });
+  }
+
+  function renderKpis(t, currency) {
+    $("kpi-calls").textContent = fmt(t.calls);
+    $("kpi-answered").textContent = fmt(t.answered);
+    $("kpi-missed").textContent = fmt(t.missed);
+    $("kpi-missed-pct").textContent = t.missed_pct === null ? "–" : fmt(t.missed_pct) + "%";
+    $("kpi-unique").textContent = fmt(t.unique);
+    $("kpi-target").textContent = fmt(t.target);
+    $("kpi-sessions").textContent = fmt(t.sessions);
+    $("kpi-conversion").textContent = t.conversion_pct === null ? "–" : fmt(t.conversion_pct) + "%";
+    $("kpi-value").textContent = fmt(t.value) + " " + (currency || "");
+  }
+
+  function chart(id, config) {
+    if (typeof Chart === "undefined") return;  // the chart library failed to load: tables still work
+    if (charts[id]) charts[id].destroy();
+    config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
+    charts[id] = new Chart($(id), config);
+  }
+
+  function renderCharts(rep) {
+    var totals = {};
+    rep.rows.forEach(function (r) { Object.keys(r.series || {}).forEach(function (s) { totals[s] = (totals[s] || 0) + r.series[s]; }); });
+    var sources = Object.keys(totals).sort(function (a, b) { return totals[b] - totals[a]; });
+    var top = sources.slice(0, 7);
+    var datasets = top.map(function (s, i) {
+      return { label: s, backgroundColor: COLOURS[i], data: rep.rows.map(function (r) { return (r.series || {})[s] || 0; }) };
+    });
+    if (sources.length > top.length) {
+      datasets.push({ label: "other", backgroundColor: COLOURS[7], data: rep.rows.map(function (r) {
+        return sources.slice(7).reduce(function (n, s) { return n + ((r.series || {})[s] || 0); }, 0);
+      }) });
+    }
+    chart("chart-sources", { type: "bar", data: { labels: rep.rows.map(function (r) { return r.key; }), datasets: datasets },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
+    var missed = (rep.breakdowns.status || []).filter(function (r) { return r.missed > 0; });
+    chart("chart-missed", { type: "doughnut", data: { labels: missed.map(function (r) { return r.key; }),
+      datasets: [{ data: missed.map(function (r) { return r.missed; }), backgroundColor: COLOURS }] } });
+    var t = rep.totals;
+    chart("chart-classes", { type: "bar", data: { labels: ["unique", "target", "first target", "unique target", "repeated"],
+      datasets: [{ label: "calls", backgroundColor: COLOURS[0],
+        data: [t.unique, t.target, t.first_target, t.unique_target, t.repeated] }] },
+      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } } });
+  }
+
+  function renderTable(group, rows, totals) {
+    var table = $("report-table");
+    var head = table.tHead.rows[0];
+    head.textContent = "";
+    head.appendChild(el("th", group.replace("_", " ")));
+    METRICS.forEach(function (m) { head.appendChild(el("th", m[1], "num")); });
+    var body = table.tBodies[0];
+    body.textContent = "";
+    rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      tr.dataset.key = r.key;
+      tr.appendChild(el("td", r.key));
+      METRICS.forEach(function (m) { tr.appendChild(el("td", fmt(r[m[0]]), "num")); });
+      if (DRILL[group] && r.key !== "(none)") {
+        tr.className = "clickable";
+        tr.title = "Drill down: only " + r.key;
+        tr.addEventListener("click", function () { $(DRILL[group]).value = r.key; loadReport(); });
+      }
+      body.appendChild(tr);
+    });
+    var foot = table.tFoot;
+    foot.textContent = "";
+    var tr = document.createElement("tr");
+    tr.appendChild(el("td", "total"));
+    METRICS.forEach(function (m) { tr.appendChild(el("td", fmt(totals[m[0]]), "num")); });
+    foot.appendChild(tr);
+  }
+
+  // --- the call list, recordings and tags ---------------------------------------------
+  function tagPills(tags) {
+    var span = document.createElement("span");
+    (tags || []).forEach(function (t) {
+      span.appendChild(el("span", t.category + (t.value ? ": " + t.value : ""), "tagpill" + (t.by === "manual" ? " manual" : "")));
+    });
+    return span;
+  }
+
+  function classes(c) {
+    var k = c.classification || {};
+    return ["unique", "target", "repeated"].filter(function (n) { return k[n]; }).join(", ");
+  }
+
+  function renderCalls(calls, total) {
+    var body = $("calls-table").tBodies[0];
+    body.textContent = "";
+    (calls || []).forEach(function (c) {
+      var tr = document.createElement("tr");
+      tr.dataset.callId = c.call_id;
+      var cells = [new Date(c.started_at).toLocaleString(), c.direction, c.status,
+        (c.source || "–") + " / " + (c.medium || "–"), (c.campaign || "–") + (c.keyword ? " / " + c.keyword : ""),
+        c.landing_page || "–", c.tracking_number, c.caller || "(hidden)", c.wait_seconds, c.talk_seconds, classes(c)];
+      cells.forEach(function (v, i) { tr.appendChild(el("td", fmt(v), i === 8 || i === 9 ? "num" : "")); });
+      var tagCell = document.createElement("td");
+      tagCell.className = "tags";
+      tagCell.appendChild(tagPills(c.tags));
+      tr.appendChild(tagCell);
+      tr.appendChild(el("td", c.value === null ? "–" : fmt(c.value), "num value"));
+      var actions = document.createElement("td");
+      if (c.recording_url) {
+        var play = el("button", "▶ Play", "play");
+        play.type = "button";
+        play.addEventListener("click", function () { playRecording(c); });
+        actions.appendChild(play);
+      }
+      var tag = el("button", "Tag", "tag");
+      tag.type = "button";
+      tag.addEventListener("click", function () { openTagDialog(c); });
+      actions.appendChild(tag);
+      tr.appendChild(actions);
+      body.appendChild(tr);
+    });
+    $("calls-more").textContent = total > (calls || []).length
+      ? "Showing the newest " + calls.length + " of " + total + " calls; narrow the filters to see others." : "";
+  }
+
+  function playRecording(c) {
+    var player = $("player");
+    $("player-label").textContent = "Loading the recording…";
+    api("/calls/" + encodeURIComponent(c.call_id) + "/recording", { raw: true, headers: { Accept: AUDIO } })
+      .then(function (r) { return r.blob(); })
+      .then(function (blob) {
+        if (state.blobUrl) URL.revokeObjectURL(state.blobUrl);
+        state.blobUrl = URL.createObjectURL(blob);
+        player.src = state.blobUrl;
+        player.dataset.callId = c.call_id;
+        $("player-label").textContent = "Call " + c.call_id + " from " + (c.source || "unknown source");
+        return player.play();
+      })
+      .catch(function (err) { $("player-label").textContent = "The recording could not be played: " + err.message; });
+  }
+
+  function loadCategories() {
+    return api("/config/tag_categories").then(function (s) { state.categories = (s && s.value) || []; })
+      .catch(function () { state.categories = []; });
+  }
+
+  function openTagDialog(c) {
+    state.tagging = c;
+    $("tag-call").textContent = c.call_id;
+    $("tag-error").textContent = "";
+    var select = $("tag-category");
+    select.textContent = "";
+    state.categories.forEach(function (k) { select.appendChild(el("option", k.name)); });
+    var manual = (c.tags || []).filter(function (t) { return t.by === "manual"; })[0];
+    if (manual) select.value = manual.category;
+    fillLabels();
+    $("tag-value").value = manual && manual.value ? manual.value : "";
+    $("tag-amount").value = c.value === null ? "" : c.value;
+    $("tag-dialog").showModal();
+  }
+
+  function fillLabels() {
+    var category = state.categories.filter(function (k) { return k.name === $("tag-category").value; })[0] || {};
+    var list = $("tag-values");
+    list.textContent = "";
+    (category.values || []).forEach(function (v) { list.appendChild(el("option", v)); });
+  }
+
+  function saveTags(clear) {
+    var c = state.tagging;
+    var amount = $("tag-amount").value;
+    var body = { tags: clear ? [] : [{ category: $("tag-category").value, value: $("tag-value").value || null }] };
+    if (amount !== "") body.value = Number(amount);
+    api("/calls/" + encodeURIComponent(c.call_id) + "/tags", { method: "PUT", body: body }).then(function (updated) {
+      $("tag-dialog").close();
+      var row = document.querySelector('#calls-table tr[data-call-id="' + CSS.escape(c.call_id) + '"]');
+      if (row) {
+        var cell = row.querySelector("td.tags");
+        cell.textContent = "";
+        cell.appendChild(tagPills(updated.tags));
+        row.querySelector("td.value").textContent = updated.value === null ? "–" : fmt(updated.value);
+      }
+      Object.assign(c, { tags: updated.tags, value: updated.value });
+    }).catch(function (err) { $("tag-error").textContent = err.message; });
+  }
+
+  function exportCsv() {
+    var params = filterParams();
+    params.set("group_by", $("f-group").value);
+    params.set("format", "csv");
+    api("/reports?" + params.toString(), { raw: true }).then(function (r) { return r.blob(); }).then(function (blob) {
+      var a = el("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = "calltrack-" + state.account + "-" + $("f-group").value + ".csv";
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    }).catch(function (err) { $("error").textContent = err.message; });
+  }
+
+  // --- pools --------------------------------------------------------------------------
+  function loadPools() {
+    busy("loading");
+    api("/pool-health?days=" + $("pool-days").value).then(function (h) {
+      var body = $("pools-table").tBodies[0];
+      body.textContent = "";
+      h.pools.forEach(function (p) {
+        var tr = document.createElement("tr");
+        tr.dataset.pool = p.pool_id;
+        [p.pool_id, p.size, p.leased_now, p.peak_concurrent_leases, p.peak_utilisation_pct, p.peak_with_cooldown,
+          p.exhaustions, p.recommended_size].forEach(function (v, i) { tr.appendChild(el("td", fmt(v), i ? "num" : "")); });
+        body.appendChild(tr);
+      });
+      busy("ready");
+    }).catch(function (err) { $("error").textContent = err.message; busy("error"); });
+  }
+
+  // --- settings -----------------------------------------------------------------------
+  var NUMBER_SETTINGS = ["target_seconds", "sales_cycle_days", "greeting_seconds", "retention_days",
+    "lease_ttl_seconds", "cooldown_seconds"];
+
+  function hoursFields() {
+    var box = $("s-hours");
+    if (box.querySelector("input")) return;
+    DAYS.forEach(function (d) {
+      var label = el("label", d);
+      var open = el("input"); open.type = "time"; open.id = "s-open-" + d;
+      var close = el("input"); close.type = "time"; close.id = "s-close-" + d;
+      label.appendChild(open);
+      label.appendChild(close);
+      box.appendChild(label);
+    });
+  }
+
+  function categoriesText(categories) {
+    return (categories || []).map(function (k) {
+      return [k.code || "", k.name, (k.values || []).join(", "), k.default_value === undefined ? "" : k.default_value].join("; ");
+    }).join("\n");
+  }
+
+  function parseCategories(text) {
+    return text.split("\n").map(function (l) { return l.trim(); }).filter(Boolean).map(function (line) {
+      var p = line.split(";").map(function (x) { return x.trim(); });
+      var k = { name: p[1] || p[0] };
+      if (p.length > 1 && p[0]) k.code = p[0];
+      if (p[2]) k.values = p[2].split(",").map(function (v) { return v.trim(); }).filter(Boolean);
+      if (p[3]) k.default_value = Number(p[3]);
+      return k;
+    });
+  }
+
+  function loadSettings() {
+    hoursFields();
+    $("settings-error").textContent = "";
+    busy("loading");
+    Promise.all([api("/settings"), loadCategories()]).then(function (res) {
+      var s = res[0];
+      state.settings = s;
+      $("s-timezone").value = s.timezone; $("s-target").value = s.target_seconds; $("s-cycle").value = s.sales_cycle_days;
+      $("s-greeting").value = s.greeting_seconds; $("s-value").value = s.default_value; $("s-currency").value = s.currency;
+      $("s-pii").value = s.pii_policy; $("s-retention").value = s.retention_days; $("s-lease").value = s.lease_ttl_seconds;
+      $("s-cooldown").value = s.cooldown_seconds; $("s-cooldown-mode").value = s.cooldown_mode;
+      DAYS.forEach(function (d) {
+        var h = (s.working_hours || {})[d] || ["", ""];
+        $("s-open-" + d).value = h[0]; $("s-close-" + d).value = h[1];
+      });
+      $("s-tags").value = categoriesText(state.categories);
+      state.tagsText = $("s-tags").value;
+      busy("ready");
+    }).catch(function (err) { $("settings-error").textContent = err.message; busy("error"); });
+  }
+
+  function settingsChanges() {
+    var form = new FormData($("settings-form"));
+    var next = {};
+    form.forEach(function (v, k) { next[k] = NUMBER_SETTINGS.indexOf(k) >= 0 ? parseInt(v, 10) : v; });
+    next.default_value = Number(next.default_value);
+    next.working_hours = {};
+    DAYS.forEach(function (d) {
+      var a = $("s-open-" + d).value, b = $("s-close-" + d).value;
+      if (a && b) next.working_hours[d] = [a, b];
+    });
+    var changes = {};
+    Object.keys(next).forEach(function (k) {
+      if (JSON.stringify(next[k]) !== JSON.stringify(state.settings[k])) changes[k] = next[k];
+    });
+    return changes;
+  }
+
+  function saveSettings(ev) {
+    ev.preventDefault();
+    $("settings-error").textContent = "";
+    $("settings-status").textContent = "";
+    var changes = settingsChanges();
+    var jobs = [];
+    if (Object.keys(changes).length) {
+      jobs.push(api("/settings", { method: "PATCH", body: changes }).then(function (s) { state.settings = s; }));
+    }
+    if ($("s-tags").value !== state.tagsText) {
+      jobs.push(api("/config/tag_categories", { method: "PUT", body: { value: parseCategories($("s-tags").value) } })
+        .then(function (s) { state.categories = s.value || []; state.tagsText = $("s-tags").value; }));
+    }
+    busy("loading");
+    Promise.all(jobs).then(function () {
+      $("settings-status").textContent = jobs.length ? "Saved." : "Nothing changed.";
+      busy("ready");
+    }).catch(function (err) { $("settings-error").textContent = err.message; busy("error"); });
+  }
+
+  // --- tabs and wiring ----------------------------------------------------------------
+  function switchTab(tab) {
+    state.tab = tab;
+    document.querySelectorAll("#tabs button").forEach(function (b) { b.classList.toggle("active", b.dataset.tab === tab); });
+    document.querySelectorAll("section.tab").forEach(function (s) { s.hidden = s.id !== tab; });
+    $("filters-panel").hidden = !(tab === "reports" || tab === "calls");
+    if (tab === "pools") loadPools();
+    if (tab === "settings") loadSettings();
+  }
+
+  function init() {
+    defaultDates();
+    $("signin-form").addEventListener("submit", signIn);
+    $("signout").addEventListener("click", signOut);
+    $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); loadReport(); });
+    $("f-group").addEventListener("change", loadReport);
+    $("reset-filters").addEventListener("click", function () { $("filters").reset(); defaultDates(); loadReport(); });
+    $("export-csv").addEventListener("click", exportCsv);
+    document.querySelectorAll("#tabs button").forEach(function (b) {
+      b.addEventListener("click", function () { switchTab(b.dataset.tab); });
+    });
+    $("pool-days").addEventListener("change", loadPools);
+    $("settings-form").addEventListener("submit", saveSettings);
+    $("tag-category").addEventListener("change", fillLabels);
+    $("tag-save").addEventListener("click", function () { saveTags(false); });
+    $("tag-clear").addEventListener("click", function () { saveTags(true); });
+    $("tag-cancel").addEventListener("click", function () { $("tag-dialog").close(); });
+    if (state.account && state.key) {
+      showSignedIn(true);
+      loadCategories();
+      loadReport();
+    } else {
+      busy("signed-out");
+    }
+  }
+
+  init();
+})();
