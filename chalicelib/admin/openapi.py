@@ -49,7 +49,7 @@ class Op:
     path: str
     summary: str
     tag: str
-    auth: str = "key"                       # key | admin | none
+    auth: str = "key"                       # key | admin | vonage | none
     body: Optional[Mapping[str, Any]] = None
     body_types: Tuple[str, ...] = ("application/json",)
     body_optional: bool = False
@@ -94,6 +94,15 @@ LEASE_VIEW = {"type": "object", "required": ["number", "method"],
                              "heartbeat_seconds": {"type": ["integer", "null"]}}}
 
 PUBLIC_TYPES = ("application/json", "text/plain")
+VONAGE_TYPES = ("application/json",)
+VONAGE_BODY = {"type": "object", "properties": {
+    "uuid": STRING, "conversation_uuid": STRING, "to": STRING, "from": STRING, "status": STRING,
+    "direction": STRING, "timestamp": STRING, "duration": STRING, "recording_url": STRING,
+    "dtmf": {"type": "object"}, "speech": {"type": "object"}}}
+VONAGE_QUERY = (("to", STRING, "Called number"), ("from", STRING, "Caller"), ("uuid", STRING, "Leg"),
+                ("conversation_uuid", STRING, "Conversation"))
+WHISPER_QUERY = (("source", STRING, "Source"), ("department", STRING, "Department"), ("lang", STRING, "Language"))
+NCCO = {"type": "array", "items": {"type": "object"}}
 CSV = "text/csv"
 DATE = {"type": "string", "description": "YYYY-MM-DD (a whole day in the account's time zone) or ISO 8601"}
 LIST = {"type": "string", "description": "comma-separated values"}
@@ -128,6 +137,38 @@ OPERATIONS: List[Op] = [
        body=dni_schemas.SESSION_REQUEST, body_types=PUBLIC_TYPES, response=LEASE_VIEW, errors=(400, 404)),
     Op("POST", "/v1/sessions/{session_id}/heartbeat", "Keep the visit's number", "sessions", auth="none",
        body=dni_schemas.HEARTBEAT_REQUEST, body_types=PUBLIC_TYPES, body_optional=True, errors=(400, 404, 410)),
+    Op("POST", "/v1/callbacks", "Callback widget: call the business, then the visitor", "calls", auth="none",
+       body=_schema("chalicelib.calls.callbacks", "REQUEST_SCHEMA"), body_types=PUBLIC_TYPES, status=202,
+       errors=(400, 404)),
+    # Vonage Voice API webhooks (issue 3), as Vonage sends them; signed JWT when configured.
+    Op("GET", "/vonage/answer", "Answer URL: the call's NCCO", "vonage", auth="vonage", query=VONAGE_QUERY,
+       response=NCCO),
+    Op("POST", "/vonage/answer", "Answer URL: the call's NCCO", "vonage", auth="vonage", body=VONAGE_BODY,
+       body_types=VONAGE_TYPES, response=NCCO),
+    Op("POST", "/vonage/events", "Event URL: call status changes", "vonage", auth="vonage", body=VONAGE_BODY,
+       body_types=VONAGE_TYPES, response=NCCO, query=VONAGE_QUERY),
+    Op("POST", "/vonage/ivr", "Voice menu input", "vonage", auth="vonage", body=VONAGE_BODY,
+       body_types=VONAGE_TYPES, response=NCCO, query=VONAGE_QUERY),
+    Op("POST", "/vonage/recording", "Recording ready", "vonage", auth="vonage", body=VONAGE_BODY,
+       body_types=VONAGE_TYPES, status=204, response=NCCO, query=VONAGE_QUERY),
+    Op("POST", "/vonage/tagging", "Post-call tagging keypad input", "vonage", auth="vonage", body=VONAGE_BODY,
+       body_types=VONAGE_TYPES, response=NCCO, query=VONAGE_QUERY),
+    Op("GET", "/vonage/whisper", "Whisper to the agent: the call's source", "vonage", auth="vonage",
+       query=VONAGE_QUERY + WHISPER_QUERY, response=NCCO),
+    Op("POST", "/vonage/whisper", "Whisper to the agent: the call's source", "vonage", auth="vonage",
+       body=VONAGE_BODY, body_types=VONAGE_TYPES, query=WHISPER_QUERY, response=NCCO),
+    # Calls (issue 3).
+    Op("GET", ACCOUNT + "/calls", "Calls, newest first, paginated", "calls",
+       query=(("since", DATE, "ISO 8601 or epoch seconds (default: 31 days before until)"),
+              ("until", DATE, "ISO 8601 or epoch seconds (default: now)"),
+              ("limit", {"type": "string", "pattern": "^[0-9]{1,3}$"}, "1-200 (default 50)"),
+              ("next", STRING, "The `next` cursor of the previous page"),
+              ("status", STRING, "Final status"), ("direction", {"type": "string", "enum": ["inbound", "outbound", "callback"]}, "Direction"),
+              ("source", STRING, "Source"),
+              ("classification", {"type": "string", "enum": ["unique", "target", "repeated", "first_target", "unique_target"]}, "Class")),
+       response={"type": "object", "required": ["calls", "next"],
+                 "properties": {"calls": {"type": "array", "items": ANY_OBJECT}, "next": {"type": ["string", "null"]}}}),
+    Op("GET", ACCOUNT + "/calls/{call_id}", "One call with its attribution and classification", "calls"),
     # Accounts and keys.
     Op("POST", "/v1/accounts", "Create an account (operator's admin token); answers its first API key once",
        "accounts", auth="admin", body=schemas.CREATE_ACCOUNT, status=201, errors=(400, 401, 409),
@@ -230,9 +271,10 @@ def _operation(op: Op) -> Dict[str, Any]:
                               "content": {t: {"schema": dict(op.body)} for t in op.body_types}}
     ok = {"description": "OK" if op.status == 200 else "Created",
           "content": {op.response_type: {"schema": dict(op.response)}}}
-    errors = set(op.errors) | ({401, 403} if op.auth == "key" else set()) | ({401} if op.auth == "admin" else set())
+    errors = set(op.errors) | {"key": {401, 403}, "admin": {401}, "vonage": {401}}.get(op.auth, set())
     out["responses"] = {str(op.status): ok, **{str(s): _error_response(s) for s in sorted(errors)}}
-    security = {"key": [{"apiKey": []}], "admin": [{"adminToken": []}], "none": []}[op.auth]
+    security = {"key": [{"apiKey": []}], "admin": [{"adminToken": []}], "vonage": [{"vonageSignature": []}],
+                "none": []}[op.auth]
     out["security"] = security
     return out
 
@@ -258,6 +300,9 @@ def build(routes: Optional[Mapping[str, Sequence[str]]] = None) -> Dict[str, Any
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key of the account in the path"},
                 "adminToken": {"type": "http", "scheme": "bearer", "description": "The operator's CALLTRACK_ADMIN_TOKEN"},
+                "vonageSignature": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                    "description": "Vonage signed webhook (HS256, payload_hash); enforced when "
+                                                   "VONAGE_SIGNATURE_SECRET is set"},
             },
             "schemas": {"Error": {"type": "object", "required": ["error", "message"],
                                   "properties": {"error": STRING, "message": STRING}}},
