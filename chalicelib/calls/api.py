@@ -39,7 +39,10 @@ def vonage_request() -> Dict[str, Any]:
     signatures.verify(web.header(request, "authorization"), request.raw_body or b"")
     if request.method == "GET":
         return dict(request.query_params or {})
-    return web.json_body(request, allow_empty=True)
+    body = web.json_body(request, allow_empty=True)
+    if not isinstance(body, dict):
+        raise BadRequest("a Vonage webhook body is a JSON object")
+    return body
 
 
 def query() -> Dict[str, str]:
@@ -111,6 +114,8 @@ def list_calls(account_id: str) -> Dict[str, Any]:
     q = dict(request.query_params or {})
     until = timestamp(q.get("until"), "until", clock())
     since = timestamp(q.get("since"), "since", until - DEFAULT_WINDOW_SECONDS)
+    if since > until:
+        raise BadRequest("since must not be after until")
     try:
         limit = min(MAX_LIMIT, max(1, int(q.get("limit") or 50)))
     except ValueError as err:

@@ -59,18 +59,20 @@ def fact_of(payload: Mapping[str, Any], kind: str = "event", leg: Optional[str] 
     """The canonical fact of one webhook, or None when it says nothing we keep."""
     ts = epoch(payload.get("timestamp"))
     uuid = payload.get("uuid") or payload.get("call_uuid")
+    if not isinstance(uuid, (str, type(None))):
+        uuid = str(uuid)
     if kind == "record":
-        if not payload.get("recording_url"):
+        if not isinstance(payload.get("recording_url"), str) or not payload.get("recording_url"):
             return None
         return {"k": "record", "kind": purpose or "call", "url": payload["recording_url"],
-                "rid": payload.get("recording_uuid"), "st": epoch(payload.get("start_time")),
+                "rid": str(payload.get("recording_uuid") or "") or None, "st": epoch(payload.get("start_time")),
                 "et": epoch(payload.get("end_time"))}
     if kind == "input":
-        dtmf = payload.get("dtmf") or {}
+        dtmf = payload.get("dtmf") if isinstance(payload.get("dtmf"), dict) else {}
         return {"k": "input", "p": purpose or "ivr", "u": uuid, "t": ts, "d": str(dtmf.get("digits") or ""),
                 "x": bool(dtmf.get("timed_out"))}
     status = payload.get("status")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         return None
     fact: Fact = {"k": "leg", "r": leg_role(payload, leg), "a": int(attempt or 1), "u": uuid, "s": status, "t": ts}
     if fact["r"] != "caller" and payload.get("to"):

@@ -100,8 +100,15 @@ def decode_cursor(cursor: Optional[str]) -> Optional[Dict[str, Any]]:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, UnicodeDecodeError) as err:
         raise BadRequest("next: not a cursor this API gave out") from err
-    if not isinstance(key, dict):
+    shape = {"call_id": "S", "account_id": "S", "started_at": "N"}
+    if not isinstance(key, dict) or set(key) != set(shape) or any(
+            not isinstance(key[k], dict) or not isinstance(key[k].get(t), str) or len(key[k]) != 1
+            for k, t in shape.items()):
         raise BadRequest("next: not a cursor this API gave out")
+    try:
+        float(key["started_at"]["N"])
+    except ValueError as err:
+        raise BadRequest("next: not a cursor this API gave out") from err
     return key
 
 

@@ -49,18 +49,22 @@ def default_value(account_id: str, category: Optional[Mapping[str, Any]]) -> flo
 
 
 def keyed(payload: Mapping[str, Any]) -> str:
-    dtmf = payload.get("dtmf") or {}
+    dtmf = payload.get("dtmf") if isinstance(payload.get("dtmf"), dict) else {}
     return str(dtmf.get("digits") or "").strip("#")
 
 
 def menu_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links) -> ncco.Ncco:
     """One answer of the tagging menu; returns the next NCCO for the agent's leg."""
     call_id = query.get("call") or ""
+    if not call_id or len(call_id) > 200:
+        return ncco.unknown_number()
     try:
         item = Call.get(call_id)
     except Call.DoesNotExist:
         return ncco.unknown_number()
-    ctx = item.ctx or {}
+    if not item.ctx or item.rec is None:
+        return ncco.unknown_number()
+    ctx = item.ctx
     account_id, plan = ctx.get("account_id"), ctx.get("plan") or {}
     lang, timeout = plan.get("language", "en-US"), plan.get("tagging_timeout", 5)
     digits = keyed(payload)

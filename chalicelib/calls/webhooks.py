@@ -22,6 +22,15 @@ from chalicelib.observability import count, logger
 Clock = Callable[[], float]
 
 
+MAX_ID_LENGTH = 200
+
+
+def call_id_of(query: Mapping[str, Any], payload: Mapping[str, Any]) -> Optional[str]:
+    """Our call id (in the URLs we hand Vonage) or the conversation; None when unusable."""
+    value = query.get("call") or payload.get("conversation_uuid")
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH else None
+
+
 def phone_or_none(raw: Any) -> Optional[str]:
     try:
         return to_e164(str(raw)) if raw else None
@@ -31,7 +40,7 @@ def phone_or_none(raw: Any) -> Optional[str]:
 
 def answer(params: Mapping[str, Any], links: ncco.Links, clock: Clock = time.time) -> ncco.Ncco:
     """The NCCO for an inbound call; a short message for numbers we do not track."""
-    tracking, conversation = phone_or_none(params.get("to")), params.get("conversation_uuid")
+    tracking, conversation = phone_or_none(params.get("to")), call_id_of({}, params)
     if not tracking or not conversation:
         count("CallsUnknownNumber")
         return ncco.unknown_number()
@@ -70,7 +79,7 @@ def event(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Link
     the synchronous result of our `connect` (ring timeout, busy…) → voicemail."""
     attempt = _int(query.get("attempt"))
     fact = state.fact_of(payload, "event", leg=query.get("leg"), attempt=attempt)
-    call_id = query.get("call") or payload.get("conversation_uuid")
+    call_id = call_id_of(query, payload)
     if fact is None or not call_id:
         return None
     item = lifecycle.add_fact(call_id, fact)
@@ -102,7 +111,9 @@ def _side_effects(item: Call, fact: state.Fact, outcome: Mapping[str, Any], link
 def ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links,
               clock: Clock = time.time) -> ncco.Ncco:
     """The caller's menu choice: connect to the department's destination, or say goodbye."""
-    call_id = query.get("call") or payload.get("conversation_uuid")
+    call_id = call_id_of(query, payload)
+    if call_id is None:
+        return ncco.unknown_number()
     fact = state.fact_of(payload, "input", purpose="ivr")
     item = lifecycle.add_fact(call_id, fact)
     lifecycle.refresh(item, clock)
@@ -119,7 +130,7 @@ def ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.
 
 def recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock = time.time) -> None:
     fact = state.fact_of(payload, "record", purpose="voicemail" if query.get("kind") == "voicemail" else "call")
-    call_id = query.get("call") or payload.get("conversation_uuid")
+    call_id = call_id_of(query, payload)
     if fact is None or not call_id:
         return
     lifecycle.refresh(lifecycle.add_fact(call_id, fact), clock)
@@ -127,6 +138,9 @@ def recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock
 
 def _int(raw: Any) -> Optional[int]:
     try:
-        return int(raw) if raw not in (None, "") else None
+        value = int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    if value is not None and not 1 <= value <= 20:
+        return None
+    return value
