@@ -8,7 +8,11 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from chalicelib.calls.routing import ROUTING_SCHEMA
+from chalicelib.integrations.analytics import ANALYTICS_SCHEMA
+from chalicelib.integrations.bi import BI_SCHEMA
+from chalicelib.integrations.bidding import GOOGLE_ADS_SCHEMA, MICROSOFT_ADS_SCHEMA
 from chalicelib.integrations.ga4 import GA4_SCHEMA
+from chalicelib.integrations.hubspot import HUBSPOT_SCHEMA
 from chalicelib.integrations.webhooks import WEBHOOKS_SCHEMA
 from chalicelib.reports.schemas import TAG_CATEGORIES_SCHEMA
 
@@ -25,4 +29,9 @@ SECTIONS: Dict[str, Dict[str, Any]] = {
     "routing": ROUTING_SCHEMA,
     "ga4": GA4_SCHEMA,
     "webhooks": WEBHOOKS_SCHEMA,
+    "hubspot": HUBSPOT_SCHEMA,
+    "google_ads": GOOGLE_ADS_SCHEMA,
+    "microsoft_ads": MICROSOFT_ADS_SCHEMA,
+    "bi": BI_SCHEMA,
+    "analytics": ANALYTICS_SCHEMA,
 }

@@ -53,5 +53,5 @@ def store_call(call: Dict[str, Any]) -> Dict[str, Any]:
 
     started = datetime.fromisoformat(call["started_at"].replace("Z", "+00:00")).timestamp()
     Call(call["call_id"], account_id=call["account_id"], started_at=started, status=call["status"],
-         rec=dict(call)).save()
+         rec=dict(call), tags=list(call.get("tags") or []), value=call.get("value")).save()
     return call

@@ -81,6 +81,14 @@ CONSUMERS: Dict[str, Consumer] = {c.name: c for c in (
     Consumer("webhooks", "chalicelib.integrations.webhooks:handle",
              tuple(t for t in DETAIL_TYPES if t != "Session Started"),
              "CRM webhooks: signed JSON to each account's subscriptions"),
+    Consumer("hubspot", "chalicelib.integrations.hubspot:handle", ("Call Completed",),
+             "HubSpot CRM: contact, deal or note, call-back task for missed calls"),
+    Consumer("bidding", "chalicelib.integrations.bidding:handle", ("Call Completed", "Call Tagged"),
+             "Bid management: Google Ads / Microsoft Ads offline conversions"),
+    Consumer("bi", "chalicelib.integrations.bi:handle", ("Call Completed", "Call Tagged"),
+             "BI export: one NDJSON record per call in S3"),
+    Consumer("analytics", "chalicelib.integrations.analytics:handle", ("Call Completed",),
+             "User analytics: Segment / Kissmetrics / Woopra track calls"),
 )}
 
 
