@@ -256,3 +256,22 @@ def test_lambda_handler_reports_partial_batch_failures(bus, account, stub, clien
     assert dlq_depth("webhooks") == before + 1
     assert dlq.replay("webhooks") >= 1
     drain("webhooks")
+
+
+def test_call_started_screen_pop_gets_the_caller_only_when_opted_in(bus, account, stub):
+    from chalicelib.calls.models import Call
+    from chalicelib.integrations import events
+
+    acc = account(extra_config={"webhooks": [
+        {"id": "pop", "url": stub.url + "/pop", "events": ["call_started"], "secret": SECRET, "include_caller": True},
+        {"id": "plain", "url": stub.url + "/plain", "events": ["call_started"], "secret": SECRET}]})
+    call_id = "c-" + uuid.uuid4().hex[:10]
+    Call(call_id, account_id=acc.account_id, started_at=time.time(),
+         rec={"caller": "+442079460123", "status": "in_progress"}).save()
+    events.publish("Call Started", {"account_id": acc.account_id, "call_id": call_id, "caller": None,
+                                    "caller_hash": "b" * 64, "started_at": "2026-11-26T10:00:00Z",
+                                    "source": "google"})
+    drain("webhooks")
+    by_path = {r.path: r.json()["data"] for r in stub.requests}
+    assert by_path["/pop"]["caller"] == "+442079460123"
+    assert by_path["/plain"]["caller"] is None
