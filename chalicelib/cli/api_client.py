@@ -75,8 +75,9 @@ def path(account_id: str, suffix: str = "") -> str:
 class Progress:
     """`label: 40/120 [#####.........] 33%` redrawn in place on stderr."""
 
-    def __init__(self, label: str, total: int, out: TextIO = sys.stderr, width: int = 30) -> None:
-        self.label, self.total, self.out, self.width = label, max(total, 1), out, width
+    def __init__(self, label: str, total: int, out: Optional[TextIO] = None, width: int = 30) -> None:
+        self.label, self.total, self.width = label, max(total, 1), width
+        self.out = out or sys.stderr
 
     def update(self, done: int) -> None:
         filled = int(self.width * done / self.total)
@@ -87,12 +88,13 @@ class Progress:
         self.out.flush()
 
 
-def print_json(doc: Any, out: TextIO = sys.stdout) -> None:
-    out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+def print_json(doc: Any, out: Optional[TextIO] = None) -> None:
+    (out or sys.stdout).write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
-def table(rows: list, columns: list, out: TextIO = sys.stdout) -> None:
+def table(rows: list, columns: list, out: Optional[TextIO] = None) -> None:
     """A plain aligned text table of dict rows."""
+    out = out or sys.stdout
     cells = [[str(c) for c in columns]] + [["" if r.get(c) is None else str(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     for row in cells:

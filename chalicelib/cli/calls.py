@@ -54,8 +54,9 @@ def line(call: Dict[str, Any]) -> str:
 
 
 def follow(api: Api, account: str, lookback_s: float, interval: float, polls: Optional[int],
-           out: TextIO = sys.stdout, clock: Callable[[], float] = time.time,
+           out: Optional[TextIO] = None, clock: Callable[[], float] = time.time,
            sleep: Callable[[float], None] = time.sleep) -> int:
+    out = out or sys.stdout
     started = clock()
     seen: Dict[str, Any] = {}
     n = 0
