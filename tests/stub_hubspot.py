@@ -65,6 +65,7 @@ class HubSpotStub:
         ]
         self.requests: List[Dict[str, Any]] = []
         self.fail_next: List[int] = []     # statuses to answer the next requests with (outage drills)
+        self.fail_paths: Dict[Tuple[str, str], List[int]] = {}   # (method, path) → statuses, in turn
         self._next_id = 1000
         self._lock = threading.Lock()
 
@@ -94,8 +95,9 @@ class HubSpotStub:
         document = json.loads(body) if body else None
         self.requests.append({"method": method, "path": path, "query": query, "body": document})
         try:
-            if self.fail_next:
-                status = self.fail_next.pop(0)
+            planned = self.fail_paths.get((method, path))
+            if self.fail_next or planned:
+                status = self.fail_next.pop(0) if self.fail_next else planned.pop(0)
                 raise StubError(status, "injected failure", "RATE_LIMITS" if status == 429 else "INTERNAL_ERROR")
             if lower.get("authorization") != f"Bearer {self.token}":
                 raise StubError(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
