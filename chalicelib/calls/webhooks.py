@@ -54,7 +54,10 @@ def answer(params: Mapping[str, Any], links: ncco.Links, clock: Clock = time.tim
     now = clock()
     ctx = inbound_context(account, item, tracking, phone_or_none(params.get("from")), conversation,
                           params.get("uuid"), now)
-    lifecycle.open_call(ctx)
+    item = lifecycle.open_call(ctx)
+    if item.evs and lifecycle.mark_once(item.call_id, "started"):
+        # The caller leg's first event raced ahead of this answer and could not announce the call.
+        lifecycle.publishing.publish("Call Started", lifecycle.started_detail(item.ctx))
     count("CallsAnswered")
     return ncco.answer(ctx["plan"], links, conversation, tracking, ctx["attribution"].get("source"))
 

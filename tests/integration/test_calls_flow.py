@@ -33,6 +33,13 @@ def lease(client, account_id: str, url: str) -> dict:
 
 def call(client, tracking: str, caller: str, at: float, talk: int) -> str:
     """An inbound call at `at`: answer, both legs' events; the agent talks `talk` seconds."""
+    conv, events = ring(client, tracking, caller, at, talk)
+    hang_up(client, events)
+    return conv
+
+
+def ring(client, tracking: str, caller: str, at: float, talk: int) -> tuple:
+    """Answer the call now; return its id and the events Vonage will send about it."""
     conv, leg, agent = "CON-" + str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     to, frm = digits(tracking), digits(caller)
     answer(client, {"to": to, "from": frm, "uuid": leg, "conversation_uuid": conv})
@@ -40,16 +47,20 @@ def call(client, tracking: str, caller: str, at: float, talk: int) -> str:
     inbound = {**base, "from": frm, "to": to, "uuid": leg, "direction": "inbound"}
     outbound = {**base, "from": to, "to": "14155550199", "uuid": agent, "direction": "outbound"}
     agent_q = {"call": conv, "leg": "agent"}
-    send(client, "/vonage/events", {}, {**inbound, "status": "started"})
-    send(client, "/vonage/events", agent_q, {**outbound, "status": "ringing", "timestamp": iso(at + 1)})
-    send(client, "/vonage/events", agent_q, {**outbound, "status": "answered", "timestamp": iso(at + 4)})
-    send(client, "/vonage/events", agent_q, {**outbound, "status": "completed", "duration": str(talk),
-                                             "start_time": iso(at + 4), "end_time": iso(at + 4 + talk),
-                                             "timestamp": iso(at + 4 + talk)})
-    send(client, "/vonage/events", {}, {**inbound, "status": "completed", "duration": str(talk + 4),
-                                        "start_time": iso(at), "end_time": iso(at + 5 + talk),
-                                        "timestamp": iso(at + 5 + talk)})
-    return conv
+    return conv, [
+        ({}, {**inbound, "status": "started"}),
+        (agent_q, {**outbound, "status": "ringing", "timestamp": iso(at + 1)}),
+        (agent_q, {**outbound, "status": "answered", "timestamp": iso(at + 4)}),
+        (agent_q, {**outbound, "status": "completed", "duration": str(talk), "start_time": iso(at + 4),
+                   "end_time": iso(at + 4 + talk), "timestamp": iso(at + 4 + talk)}),
+        ({}, {**inbound, "status": "completed", "duration": str(talk + 4), "start_time": iso(at),
+              "end_time": iso(at + 5 + talk), "timestamp": iso(at + 5 + talk)}),
+    ]
+
+
+def hang_up(client, events) -> None:
+    for query, body in events:
+        send(client, "/vonage/events", query, body)
 
 
 @pytest.fixture()
@@ -116,6 +127,21 @@ def test_a_short_first_call_is_unique_and_a_later_long_one_the_first_target(clie
         "unique": True, "target": False, "repeated": False, "first_target": False, "unique_target": False}
     assert read_call(client, acc.account_id, long, KEY)["classification"] == {
         "unique": False, "target": True, "repeated": False, "first_target": True, "unique_target": False}
+
+
+def test_calls_completing_out_of_order_are_classified_as_if_in_order(client, tracked):
+    acc, session, clock = tracked
+    now = clock["now"]
+    earlier, earlier_events = ring(client, session["number"], "+14155550104", now, talk=50)
+    clock["now"] = now + DAY
+    later, later_events = ring(client, session["number"], "+14155550104", now + DAY, talk=50)
+    hang_up(client, later_events)                       # the later call's events arrive first
+    assert read_call(client, acc.account_id, later, KEY)["classification"]["unique_target"]
+    hang_up(client, earlier_events)
+    assert read_call(client, acc.account_id, earlier, KEY)["classification"] == {
+        "unique": True, "target": True, "repeated": False, "first_target": True, "unique_target": True}
+    assert read_call(client, acc.account_id, later, KEY)["classification"] == {
+        "unique": False, "target": False, "repeated": True, "first_target": False, "unique_target": False}
 
 
 class CountingConnection:
