@@ -1,0 +1,68 @@
+"""The whole path: a visitor leases a number, calls it (Vonage's webhooks into the app), the
+call completes → events on the bus → rules → SQS → the consumers (run by the local worker)
+→ GA4 and CRM stubs on 127.0.0.1 receive exactly the right payloads."""
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib.calls import api as calls_api
+from integrations_stub import StubServer
+from tests.integration.test_calls_flow import ALWAYS_OPEN, call, lease
+
+from test_integrations_bus import SECRET, bus, drain, monkeypatch_module  # noqa: F401 (fixtures)
+
+CALLER = "+14155550177"
+
+
+@pytest.fixture()
+def stubs():
+    ga, crm = StubServer().start(), StubServer().start()
+    yield ga, crm
+    ga.down()
+    crm.down()
+
+
+def test_a_completed_call_reaches_ga4_and_the_crm(client, account, bus, stubs, monkeypatch):  # noqa: F811
+    from chalicelib.integrations import webhooks
+
+    ga, crm = stubs
+    acc = account(api_key="flow-" + str(time.time()), settings={"target_seconds": 30, "sales_cycle_days": 7,
+                                                                 "working_hours": ALWAYS_OPEN},
+                  extra_config={
+                      "ga4": {"measurement_id": "G-FLOW1234", "api_secret": "flow-secret", "endpoint": ga.url},
+                      "webhooks": [{"id": "crm", "url": crm.url, "secret": SECRET,
+                                    "events": ["call_started", "call_routed", "call_completed"]}]})
+    session = lease(client, acc.account_id, "http://localhost/boilers?utm_source=google&utm_medium=cpc"
+                                            "&utm_campaign=winter&utm_term=boiler+repair")
+    now = datetime.now(timezone.utc).timestamp() + 5
+    monkeypatch.setattr(calls_api, "clock", lambda: now)
+    call_id = call(client, session["number"], CALLER, now, talk=45)
+    drain("ga4", "webhooks")
+
+    (hit,) = ga.requests
+    body = hit.json()
+    assert hit.query["measurement_id"] == ["G-FLOW1234"]
+    assert body["client_id"] == "111.222"                      # the visitor's _ga client id
+    assert [e["name"] for e in body["events"]] == ["phone_call", "call_unique", "call_target",
+                                                   "call_first_target", "call_unique_target"]
+    params = body["events"][0]["params"]
+    assert (params["call_status"], params["talk_seconds"], params["call_source"], params["call_medium"]) == \
+        ("answered", 45, "google", "cpc")
+    assert abs(body["timestamp_micros"] / 1e6 - now) < 10
+    assert "4155550177" not in hit.body.decode()
+
+    moments = {r.json()["event"]: r for r in crm.requests}
+    assert set(moments) == {"call_started", "call_routed", "call_completed"} and len(crm.requests) == 3
+    for r in crm.requests:
+        assert webhooks.verify(SECRET, r.headers["x-calltrack-timestamp"], r.body,
+                               r.headers["x-calltrack-signature"], time.time())
+    completed = moments["call_completed"].json()["data"]
+    assert completed["call_id"] == call_id and completed["session_id"] == session["session_id"]
+    assert completed["caller"] is None and completed["caller_hash"] == hashlib.sha256(CALLER.encode()).hexdigest()
+    assert (completed["status"], completed["talk_seconds"], completed["source"]) == ("answered", 45, "google")
+    assert len(completed) >= 30
+    assert moments["call_started"].json()["data"]["call_id"] == call_id
