@@ -1,0 +1,66 @@
+"""What calls announce on the bus: each event once per call however often Vonage
+retries, schema-valid, and without the caller's number unless the account opted in."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from chalicelib.calls import api as calls_api
+from chalicelib.dni.models import Number
+from chalicelib.geo.phone import digits
+from tests.events.loader import load, variants
+from tests.integration.calls_support import answer, replay
+
+
+@pytest.fixture()
+def published(monkeypatch):
+    from chalicelib.integrations import events
+
+    sent = []
+
+    def record(items, events_client=None):
+        for detail_type, detail in items:
+            events.entry(detail_type, detail)          # schema-validated as the real publisher does
+            sent.append((detail_type, detail))
+        return True
+
+    monkeypatch.setattr(events, "publish_safely", record)
+    return sent
+
+
+def tracking_of(account_id: str) -> str:
+    return digits(sorted(n.number for n in Number.pool_index.query(f"{account_id}#main"))[0])
+
+
+@pytest.mark.parametrize("pii_policy", ["hash", "plain"])
+def test_a_retried_answered_call_is_announced_once_per_step(client, account, published, monkeypatch, pii_policy):
+    sc = load("answered")
+    acc = account(extra_config={"routing": sc["routing"]}, settings={**sc["settings"], "pii_policy": pii_policy})
+    sc = load("answered", TO=tracking_of(acc.account_id), FROM="14155550111", DEST="14155550199")
+    monkeypatch.setattr(calls_api, "clock", lambda: sc["clock"])
+    answer(client, sc["answer"])
+    assert published == []                              # nothing on the answer path
+    replay(client, variants(sc["webhooks"])["duplicated"])
+    kinds = Counter(t for t, _ in published)
+    assert kinds == {"Call Started": 1, "Call Routed": 1, "Call Completed": 1}
+    completed = next(d for t, d in published if t == "Call Completed")
+    assert completed["status"] == "answered" and completed["talk_seconds"] == 45
+    assert completed["caller_hash"] and completed["classification"]["unique"]
+    assert completed["caller"] == ("+14155550111" if pii_policy == "plain" else None)
+    started = next(d for t, d in published if t == "Call Started")
+    assert started["call_id"] == completed["call_id"] and started["direction"] == "inbound"
+
+
+def test_a_late_voicemail_recording_settles_the_call_then(client, account, published, monkeypatch):
+    sc = load("voicemail")
+    acc = account(extra_config={"routing": sc["routing"]}, settings=sc["settings"])
+    sc = load("voicemail", TO=tracking_of(acc.account_id), FROM="14155550112", DEST="14155550199")
+    monkeypatch.setattr(calls_api, "clock", lambda: sc["clock"])
+    answer(client, sc["answer"])
+    recording = [w for w in sc["webhooks"] if w["path"] == "/vonage/recording"]
+    replay(client, [w for w in sc["webhooks"] if w not in recording])
+    assert "Call Completed" not in {t for t, _ in published}
+    replay(client, recording)
+    completed = [d for t, d in published if t == "Call Completed"]
+    assert len(completed) == 1 and completed[0]["status"] == "voicemail" and completed[0]["recording_url"]
