@@ -279,7 +279,9 @@ def owner_for(call: Mapping[str, Any], cfg: HubSpotConfig, api: HubSpotApi) -> O
 
 
 def find_or_create_contact(api: HubSpotApi, caller: str, out: Outcome) -> str:
-    groups = [{"filters": [eq(prop, caller)]} for prop in ("phone", "mobilephone")]
+    # HubSpot keeps numbers as typed: try E.164 and the national format people usually type.
+    variants = [("phone", caller), ("mobilephone", caller), ("phone", display(caller)), ("mobilephone", display(caller))]
+    groups = [{"filters": [eq(prop, value)]} for prop, value in dict.fromkeys(variants)]
     found = api.search("contacts", groups, ["phone", "mobilephone", "firstname", "lastname"], limit=1)
     if found:
         return str(found[0]["id"])

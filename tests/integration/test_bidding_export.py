@@ -119,3 +119,16 @@ def test_exports_need_the_accounts_key(acc, client):
     assert bad.status_code == 400 and bad.json_body["error"] == "bad_request"
     assert client.http.get(f"/v1/accounts/{acc}/feeds/conversions?limit=0", headers=auth()).status_code == 400
     assert client.http.get(f"/v1/accounts/{acc}/feeds/conversions?after=zzz", headers=auth()).status_code == 400
+
+
+def test_call_completed_on_the_bus_reaches_the_export(acc, client, moto_endpoint):
+    from chalicelib import aws
+    from chalicelib.integrations import bus, events, worker
+
+    aws.reset_clients()
+    bus.bootstrap()
+    call = call_for(acc, "via-bus", 26, click_ids={"gclid": "G-BUS"})
+    events.publish("Call Completed", event_of(call)["detail"])
+    assert worker.drain(["bidding"], rounds=30)["bidding"][1] == 0
+    lines = csv_lines(client.http.get(f"/v1/accounts/{acc}/exports/google-ads.csv", headers=auth()).body)
+    assert [r[0] for r in lines[2:]] == ["G-BUS"]

@@ -55,6 +55,12 @@ def test_answered_call_with_an_open_deal_adds_a_note_instead_of_a_deal(stub):
     assert CALLER not in note["properties"]["hs_note_body"]         # the contact carries the number
 
 
+def test_a_contact_saved_with_the_national_format_is_found(stub):
+    contact = stub.seed("contacts", {"mobilephone": "(415) 555-0142"})
+    out = run(stub, completed_call())
+    assert out.contact_id == contact and "contact" not in out.created and len(stub.all("contacts")) == 1
+
+
 def test_a_closed_deal_does_not_count_as_open(stub):
     contact = stub.seed("contacts", {"phone": CALLER})
     stub.seed("deals", {"dealname": "Old", "dealstage": "closedwon", "pipeline": "default"}, {"contacts": [contact]})
