@@ -1,13 +1,21 @@
 """Which session held a number at a given time: the question every call asks.
 
-Candidates are the current lease (on the Number item) and archived leases whose
-window [started_at, last_seen + grace] contains the call time. Confidence:
+Candidates are the current lease (on the Number item) and the archived leases (the
+last HISTORY_DEPTH that started before the call). Each weighs how plausible it is
+that the call comes from that visitor (`weight`); the answer is the heaviest, and its
+confidence its share of the total weight, where the total also counts the chance
+that the call is a late call from an earlier holder (`late_risk`). The shapes were
+chosen on the simulator's evidence (chalicelib/sim, docs/accuracy.md):
 
-- 1.0 when exactly one session could have seen the number then;
-- otherwise each candidate weighs by how plausible a call from it is at that time:
-  a visitor still on the page (heartbeat alive) weighs 1; one who left weighs less
-  the longer ago they left (linearly to 0 at the end of the grace window); the
-  confidence of the best candidate is its share of the total weight.
+- a visitor still holding the number (heartbeat + hold) weighs 1, less once the
+  visit has lasted over LIVE_FRESH (a forgotten background tab is a poor caller);
+- a visitor whose lease ended weighs 1 halving every AFTER_HALF_LIFE, until `grace`
+  after the lease ended, then nothing (a call that late is more often from someone
+  else: the simulator showed that keeping even the last holder's claim longer adds
+  more wrong than right answers);
+- every other earlier holder adds its late-call weight (LATE_WEIGHT, halving every
+  LATE_HALF_LIFE, for LATE_WINDOW) to the total only: it lowers the confidence of a
+  number that changed hands recently, and is never the answer itself.
 
 Requests: one GetItem of the number (skipped when the caller has it) and one Query
 of its recent history.
@@ -20,6 +28,13 @@ from typing import Any, Dict, List, Optional
 from chalicelib.dni.models import Lease, Number
 
 HISTORY_DEPTH = 6
+LIVE_FRESH = 1800.0
+LIVE_HALF_LIFE = 1800.0
+LIVE_FLOOR = 0.05
+AFTER_HALF_LIFE = 300.0
+LATE_WEIGHT = 0.12
+LATE_HALF_LIFE = 7200.0
+LATE_WINDOW = 86400.0
 
 
 @dataclass(frozen=True)
@@ -51,23 +66,32 @@ def weight(h: Holding, at: float, grace: float) -> float:
     if at < h.started_at:
         return 0.0
     if at <= h.lease_until:
-        return 1.0
+        stale = at - h.started_at - LIVE_FRESH
+        return 1.0 if stale <= 0 else max(LIVE_FLOOR, 0.5 ** (stale / LIVE_HALF_LIFE))
     late = at - h.lease_until
-    if late > grace:
+    if late <= grace:
+        return 0.5 ** (late / AFTER_HALF_LIFE)
+    return 0.0
+
+
+def late_risk(h: Holding, at: float, grace: float) -> float:
+    """Weight of the chance that `at` is a late call from holder `h`, whose lease ended
+    longer than `grace` ago (someone who noted the number and calls hours later)."""
+    late = at - h.lease_until
+    if late <= grace or late > LATE_WINDOW:
         return 0.0
-    return max(0.0, 1.0 - late / grace) if grace > 0 else 0.0
+    return LATE_WEIGHT * 0.5 ** ((late - grace) / LATE_HALF_LIFE)
 
 
 def best(holdings: List[Holding], at: float, grace: float) -> Match:
     """Pure: the most plausible holding at `at` and its confidence."""
     weighed = [(weight(h, at, grace), h) for h in holdings]
-    weighed = [(w, h) for w, h in weighed if w > 0]
-    if not weighed:
+    live = [(w, h) for w, h in weighed if w > 0]
+    if not live:
         return NO_MATCH
-    total = sum(w for w, _ in weighed)
-    top_w, top = max(weighed, key=lambda wh: (wh[0], wh[1].started_at))
-    confidence = 1.0 if len(weighed) == 1 else top_w / total
-    return Match(top, round(confidence, 4), len(weighed))
+    total = sum(w for w, _ in live) + sum(late_risk(h, at, grace) for w, h in weighed if w == 0)
+    top_w, top = max(live, key=lambda wh: (wh[0], wh[1].started_at))
+    return Match(top, round(top_w / total, 4), len(live))
 
 
 def current_holding(item: Number) -> Optional[Holding]:
@@ -90,6 +114,11 @@ def who_held(number: str, at: float, grace: float, item: Optional[Number] = None
             item = Number.get(number)
         except Number.DoesNotExist:
             return NO_MATCH
-    holdings = [h for h in [current_holding(item)] if h]
-    holdings += [h for h in archived(number, at) if not holdings or h.started_at != holdings[0].started_at]
-    return best(holdings, at, grace)
+    return best(gather(current_holding(item), archived(number, at)), at, grace)
+
+
+def gather(current: Optional[Holding], older: List[Holding]) -> List[Holding]:
+    """Pure: the current lease (if any) and the archived ones, without duplicates.
+    The simulator (chalicelib/sim) feeds this the same two inputs from memory."""
+    holdings = [current] if current else []
+    return holdings + [h for h in older if not holdings or h.started_at != holdings[0].started_at]

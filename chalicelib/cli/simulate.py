@@ -1,0 +1,122 @@
+"""`calltrack simulate` and `calltrack advise`: attribution accuracy by pool size, and
+the pool an account needs.
+
+    calltrack simulate                                  # 2..100 numbers, 28 days, both policies
+    calltrack simulate --sizes 10,30,60 --days 14 --set late_median_s=3600 --setting grace_seconds=3600
+    calltrack advise --account demo --pool main --accuracy 0.99   # through the admin API
+
+`simulate` prints the table and the calibration table, and writes CSV + PNG (default
+bench/results/accuracy.csv and docs/img/accuracy.png). Traffic parameters (`--set`) are
+the fields of chalicelib.sim.traffic.TrafficModel; lease settings (`--setting`) those
+of chalicelib.settings.Settings.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, List
+
+from chalicelib.settings import Settings
+from chalicelib.sim import report, sweep, traffic
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pairs(items: List[str]) -> Dict[str, str]:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"expected name=value, got '{item}'")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _settings(overrides: Dict[str, str]) -> Settings:
+    base = Settings().as_dict()
+    unknown = set(overrides) - set(base)
+    if unknown:
+        raise SystemExit(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return Settings.from_map({**base, **{k: type(base[k])(v) for k, v in overrides.items()}})
+
+
+def simulate(args: argparse.Namespace) -> int:
+    model = traffic.TrafficModel().with_overrides(_pairs(args.set))
+    settings = _settings(_pairs(args.setting))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    started = time.perf_counter()
+    points = sweep.sweep(sizes, args.days, args.seed, model, settings, workers=args.workers)
+    elapsed = time.perf_counter() - started
+    rule = sweep.ctm_rule(model.visits_per_day)
+    print(f"{model.visits_per_day:.0f} visits/day, {args.days:g} days, seed {args.seed}; lease settings: "
+          f"heartbeat {settings.heartbeat_seconds}s, hold {settings.lease_ttl_seconds}s after the last beat, "
+          f"cool-down {settings.cooldown_seconds}s {settings.cooldown_mode}, grace {settings.grace_seconds}s")
+    print(report.table(points, rule))
+    print()
+    print(report.calibration_table(points))
+    print(f"\n{len(points)} runs in {elapsed:.1f} s")
+    if args.csv:
+        report.write_csv(points, Path(args.csv))
+        print(f"CSV: {args.csv}")
+    if args.plot:
+        report.plot(points, rule, Path(args.plot),
+                    f"Calls attributed, {model.visits_per_day:.0f} visits/day, {args.days:g} days simulated")
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def advise(args: argparse.Namespace) -> int:
+    base = (args.api or os.environ.get("CALLTRACK_API") or "http://127.0.0.1:8000").rstrip("/")
+    key = args.key or os.environ.get("CALLTRACK_API_KEY")
+    if not key:
+        raise SystemExit("an API key is needed: --key or $CALLTRACK_API_KEY")
+    query = urllib.parse.urlencode({"accuracy": args.accuracy, "days": args.days})
+    url = f"{base}/v1/accounts/{urllib.parse.quote(args.account)}/pools/{urllib.parse.quote(args.pool)}/advice?{query}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            answer: Dict[str, Any] = json.load(response)
+    except urllib.error.HTTPError as err:
+        print(err.read().decode(errors="replace"), file=sys.stderr)
+        return 1
+    print(format_advice(answer))
+    return 0
+
+
+def format_advice(a: Dict[str, Any]) -> str:
+    lines = [f"pool {a['pool_id']} of {a['account_id']}: {a['sessions']} sessions over {a['days']} days, "
+             f"{a['current_size']} numbers now"]
+    if a.get("note"):
+        lines.append(a["note"])
+    for row in a.get("sizes", []):
+        lines.append(f"  {row['size']:>4} numbers: {100 * row['right_near']:5.1f}% right (≤10 min), "
+                     f"{100 * row['wrong']:4.1f}% wrong overall, {100 * row['exhaustion']:4.1f}% exhausted")
+    rec = a.get("recommended")
+    lines.append(f"smallest pool reaching {100 * a['accuracy']:.1f}%: {rec if rec else 'none up to the limit'}")
+    return "\n".join(lines)
+
+
+def register(subparsers: Any) -> None:
+    sim = subparsers.add_parser("simulate", help="attribution accuracy by pool size (traffic simulator)")
+    sim.add_argument("--sizes", default=",".join(str(s) for s in sweep.DEFAULT_SIZES))
+    sim.add_argument("--days", type=float, default=28.0)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    sim.add_argument("--set", action="append", metavar="NAME=VALUE", help="traffic parameter (TrafficModel)")
+    sim.add_argument("--setting", action="append", metavar="NAME=VALUE", help="lease setting (Settings)")
+    sim.add_argument("--csv", default=str(ROOT / "bench" / "results" / "accuracy.csv"))
+    sim.add_argument("--plot", default=str(ROOT / "docs" / "img" / "accuracy.png"))
+    sim.set_defaults(func=simulate)
+    adv = subparsers.add_parser("advise", help="smallest pool reaching an accuracy, from the account's sessions")
+    adv.add_argument("--account", required=True)
+    adv.add_argument("--pool", default="main")
+    adv.add_argument("--accuracy", type=float, default=0.99)
+    adv.add_argument("--days", type=float, default=14.0)
+    adv.set_defaults(func=advise)

@@ -1,0 +1,151 @@
+"""Pool sizing advisor: the smallest pool that reaches a chosen accuracy on the
+account's OWN traffic.
+
+Input: the account's recorded sessions of the pool (arrival time from
+`Session.account_index`; how long each kept its number from the lease history
+(`Lease.last_seen`) or, for a live lease, the Number item's `last_seen`). That
+trace is replayed through the simulator (chalicelib/sim: the real `pool.candidates`
+and `history.best` over the in-memory lease store) at growing pool sizes, with the
+account's lease settings. Calls are not in the trace: every recorded visitor is
+given one hypothetical call placed by the simulator's default call-timing model
+(traffic.TrafficModel), which never changes the lease traffic. Accuracy is the share
+of calls placed during the visit or within 10 minutes after it that go to the right
+session (late calls cannot be right by design when the number changed hands).
+
+Limitation: a session that got the fallback number because the pool was exhausted
+carries no pool id, so while the pool is exhausted demand is under-counted and the
+advice is a lower bound; `fallback_sessions` in the answer counts sessions given the
+default number (exhaustion among them).
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from chalicelib.settings import Settings
+from chalicelib.sim import engine, sweep, traffic
+
+MIN_SESSIONS = 30
+MAX_POOL = 500
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One recorded session: when it started and how long it kept its number beating."""
+    started_at: float
+    seconds: Optional[float]      # None: unknown (no lease record)
+
+
+@dataclass
+class Advice:
+    accuracy: float
+    sessions: int
+    days: float
+    recommended: Optional[int]
+    rows: List[Dict[str, float]] = field(default_factory=list)
+
+    def as_dict(self) -> Dict[str, object]:
+        return {"accuracy": self.accuracy, "sessions": self.sessions, "days": round(self.days, 2),
+                "recommended": self.recommended, "sizes": self.rows}
+
+
+class NotEnoughData(ValueError):
+    pass
+
+
+def trace(recorded: Sequence[Recorded], seed: int = 7) -> List[traffic.Visit]:
+    """Visits from recorded sessions; unknown durations drawn from the known ones."""
+    known = [r.seconds for r in recorded if r.seconds is not None and r.seconds >= 0]
+    rng = random.Random(seed)
+    model = traffic.TrafficModel()
+    visits = []
+    for vid, r in enumerate(sorted(recorded, key=lambda r: r.started_at)):
+        seconds = r.seconds if r.seconds is not None else (rng.choice(known) if known else model.session_mean_s)
+        visit = traffic.Visit(vid, False, rng.random() < model.mobile_share, [(r.started_at, r.started_at + seconds)])
+        traffic.place_call(model, visit, rng)
+        visits.append(visit)
+    return visits
+
+
+def score(visits: List[traffic.Visit], size: int, settings: Settings) -> sweep.Point:
+    return sweep.summarise(engine.run(engine.CalltrackPolicy(size, settings), visits))
+
+
+def advise(recorded: Sequence[Recorded], accuracy: float, settings: Settings,
+           sizes: Optional[Iterable[int]] = None) -> Advice:
+    """Smallest pool size whose near-call accuracy reaches `accuracy` (None if none up to MAX_POOL)."""
+    if len(recorded) < MIN_SESSIONS:
+        raise NotEnoughData(f"{len(recorded)} recorded session(s); the advisor needs at least {MIN_SESSIONS}")
+    visits = trace(recorded)
+    days = max(1.0, (visits[-1].segments[0][0] - visits[0].segments[0][0]) / traffic.DAY)
+    cache: Dict[int, sweep.Point] = {}
+
+    def at(size: int) -> sweep.Point:
+        if size not in cache:
+            cache[size] = score(visits, size, settings)
+        return cache[size]
+
+    recommended = _smallest(lambda s: at(s).near_right >= accuracy, list(sizes) if sizes else None)
+    rows = [{"size": s, "right_near": round(p.near_right, 4), "right": round(p.right, 4),
+             "wrong": round(p.wrong, 4), "exhaustion": round(p.exhaustion, 4)} for s, p in sorted(cache.items())]
+    return Advice(accuracy, len(recorded), days, recommended, rows)
+
+
+def _smallest(ok: Callable[[int], bool], sizes: Optional[List[int]]) -> Optional[int]:
+    if sizes:
+        return next((s for s in sorted(sizes) if ok(s)), None)
+    hi = 1
+    while not ok(hi):                       # double until good enough …
+        if hi >= MAX_POOL:
+            return None
+        hi = min(MAX_POOL, hi * 2)
+    lo = hi // 2                            # … then bisect (accuracy grows with the pool)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
+
+
+def recorded_sessions(account_id: str, pool_id: str, days: float, clock: Clock = time.time) -> Tuple[List[Recorded], int]:
+    """The pool's sessions of the last `days` days with their lease spans; and how many
+    sessions of the account got a fallback number (possible exhaustion)."""
+    from chalicelib.dni import leases
+    from chalicelib.dni.models import Lease, Session
+
+    since = clock() - days * traffic.DAY
+    spans: Dict[str, float] = {}
+    for item in leases.read_pool(account_id, pool_id):
+        if item.holder:
+            spans[item.holder] = float(item.last_seen or item.leased_at) - float(item.leased_at)
+        for lease in Lease.query(item.number, Lease.started_at >= since):
+            spans[lease.session_id] = float(lease.last_seen or lease.started_at) - float(lease.started_at)
+    recorded, fallback = [], 0
+    for s in Session.account_index.query(account_id, Session.started_at >= since):
+        if s.bot:
+            continue
+        if s.pool_id == pool_id:
+            recorded.append(Recorded(float(s.started_at), spans.get(s.session_id)))
+        elif s.method == "default":
+            fallback += 1
+    return recorded, fallback
+
+
+def advise_account(account_id: str, pool_id: str, accuracy: float, days: float, settings: Settings,
+                   clock: Clock = time.time) -> Dict[str, object]:
+    """The advice for one pool of an account, as the admin API and CLI answer it."""
+    from chalicelib.dni import leases
+
+    recorded, fallback = recorded_sessions(account_id, pool_id, days, clock)
+    current = len([n for n in leases.read_pool(account_id, pool_id) if n.enabled])
+    try:
+        answer = advise(recorded, accuracy, settings).as_dict()
+    except NotEnoughData as err:
+        answer = {"accuracy": accuracy, "sessions": len(recorded), "days": days, "recommended": None,
+                  "sizes": [], "note": str(err)}
+    answer.update({"account_id": account_id, "pool_id": pool_id, "current_size": current,
+                   "fallback_sessions": fallback, "measure": "share of calls during the visit or within "
+                   "10 minutes after it attributed to the right session"})
+    return answer

@@ -1,0 +1,119 @@
+"""Sweep pool sizes for both policies and summarise: shares right / wrong / unattributed,
+pool exhaustion, late calls, and the calibration table (confidence bucket → share right)."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from chalicelib.settings import Settings
+from chalicelib.sim import engine, traffic
+
+DEFAULT_SIZES = (2, 5, 10, 15, 20, 30, 40, 60, 80, 100)
+# Confidence buckets of the calibration table: [low, high).
+BUCKETS: Tuple[Tuple[float, float], ...] = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.01))
+CONFIDENT = 0.9
+
+
+def ctm_rule(visits_per_day: float) -> int:
+    """CallTrackingMetrics' sizing rule: one number per 20 daily visitors."""
+    return max(1, round(visits_per_day / 20))
+
+
+@dataclass
+class Point:
+    policy: str
+    size: int
+    calls: int
+    right: float
+    wrong: float
+    unattributed: float
+    exhaustion: float
+    near_calls: int            # during the visit or within 10 minutes after
+    near_right: float
+    late_calls: int
+    late_right: float
+    late_confident_wrong: float   # late calls given confidence >= 0.9 and wrong
+    confident_calls: int          # calls with confidence >= 0.9
+    confident_right: float
+    calibration: List[Tuple[str, int, Optional[float]]] = field(default_factory=list)
+
+    def as_row(self) -> Dict[str, object]:
+        row = {k: v for k, v in self.__dict__.items() if k != "calibration"}
+        for label, n, share in self.calibration:
+            row[f"cal {label} n"] = n
+            row[f"cal {label} right"] = "" if share is None else round(share, 4)
+        return row
+
+
+def _share(n: int, total: int) -> float:
+    return n / total if total else 0.0
+
+
+def summarise(res: engine.RunResult) -> Point:
+    calls = res.calls
+    near = [c for c in calls if c.kind in ("during", "soon")]
+    late = [c for c in calls if c.kind == "late"]
+    confident = [c for c in calls if c.outcome != "none" and c.confidence >= CONFIDENT]
+    calibration = []
+    for lo, hi in BUCKETS:
+        inside = [c for c in calls if c.outcome != "none" and lo <= c.confidence < hi]
+        label = f"{lo:.2f}-{min(hi, 1.0):.2f}"
+        share = _share(sum(c.outcome == "right" for c in inside), len(inside)) if inside else None
+        calibration.append((label, len(inside), share))
+    count = lambda cs, o: sum(c.outcome == o for c in cs)  # noqa: E731
+    return Point(
+        policy=res.policy, size=res.size, calls=len(calls),
+        right=_share(count(calls, "right"), len(calls)), wrong=_share(count(calls, "wrong"), len(calls)),
+        unattributed=_share(count(calls, "none"), len(calls)),
+        exhaustion=_share(res.exhausted, res.lease_requests),
+        near_calls=len(near), near_right=_share(count(near, "right"), len(near)),
+        late_calls=len(late), late_right=_share(count(late, "right"), len(late)),
+        late_confident_wrong=_share(sum(c.outcome == "wrong" and c.confidence >= CONFIDENT for c in late), len(late)),
+        confident_calls=len(confident), confident_right=_share(count(confident, "right"), len(confident)),
+        calibration=calibration,
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    policy: str
+    size: int
+    days: float
+    seed: int
+    model: traffic.TrafficModel
+    settings: Settings
+
+
+_cache: Dict[Tuple, List[traffic.Visit]] = {}
+
+
+def _visits(model: traffic.TrafficModel, days: float, seed: int) -> List[traffic.Visit]:
+    key = (model, days, seed)
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = traffic.generate(model, days, seed)
+    return _cache[key]
+
+
+def run_job(job: Job) -> Point:
+    visits = _visits(job.model, job.days, job.seed)
+    if job.policy == "naive":
+        policy = engine.NaivePolicy(job.size, job.seed)
+    else:
+        policy = engine.CalltrackPolicy(job.size, job.settings)
+    return summarise(engine.run(policy, visits))
+
+
+def sweep(sizes: Sequence[int] = DEFAULT_SIZES, days: float = 14, seed: int = 1,
+          model: Optional[traffic.TrafficModel] = None, settings: Optional[Settings] = None,
+          policies: Sequence[str] = ("calltrack", "naive"), workers: Optional[int] = None) -> List[Point]:
+    model = model or traffic.TrafficModel()
+    settings = settings or Settings()
+    jobs = [Job(p, s, days, seed, model, settings) for s in sizes for p in policies]
+    workers = workers or min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1:
+        return [run_job(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
