@@ -30,6 +30,11 @@ DEMO_RULES: List[Dict[str, Any]] = [
     {"id": "google-organic", "match": {"source": "google", "medium": "organic"}, "number": GOOGLE_ORGANIC_NUMBER},
 ]
 DEMO_GEO: List[Dict[str, Any]] = [{"country": "DE", "number": GERMAN_NUMBER}]
+# How the demo business takes calls (the `routing` section, chalicelib/calls/routing.py).
+DEMO_ROUTING: Dict[str, Any] = {
+    "destination": BUSINESS_LINE, "greeting": "Thanks for calling Demo Plumbing.", "whisper": True,
+    "voicemail": {"enabled": True}, "callback": {"retries": 1}, "tagging": {"enabled": True},
+}
 
 
 def ensure_number(number: str, account_id: str, kind: str, pool_id: Optional[str] = None,
@@ -49,7 +54,7 @@ def seed_account(account_id: str = DEMO_ACCOUNT, domains: Iterable[str] = ("loca
                  api_key: Optional[str] = None, extra_config: Optional[Dict[str, Any]] = None) -> Account:
     """An account shaped like the demo one (tests make many, with their own ids and pools)."""
     cfg: Dict[str, Any] = {"default_pool": "main", "page_numbers": [UK_OFFICE_NUMBER],
-                           "routing": {"destination": BUSINESS_LINE}}
+                           "routing": dict(DEMO_ROUTING)}
     cfg.update(extra_config or {})
     account = Account(account_id, name="Demo Plumbing Co." if account_id == DEMO_ACCOUNT else account_id,
                       domains=list(domains), default_number=DEFAULT_NUMBER, settings=settings or {},

@@ -64,3 +64,11 @@ def test_sdk_accepts_our_nccos():
     dumped = [a.model_dump(by_alias=True, exclude_none=True, mode="json") for a in sdk_ncco(actions)]
     assert [d["action"] for d in dumped] == [a["action"] for a in actions]
     assert dumped[2]["from"] == "14155550131"
+
+
+def test_the_demo_routing_is_a_valid_routing_section():
+    from chalicelib import demo, web
+
+    web.validate(demo.DEMO_ROUTING, routing.ROUTING_SCHEMA)
+    p = routing.plan(routing.routing_of({"routing": demo.DEMO_ROUTING}), True)
+    assert p["greeting"] and p["tagging"] and p["voicemail"]["enabled"]
