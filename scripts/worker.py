@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,8 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("CALLTRACK_RETRY_BASE_SECONDS", "2")
+# Outside Lambda nothing collects EMF metrics; Powertools would warn on every empty flush.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def main() -> int:

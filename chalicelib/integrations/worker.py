@@ -93,13 +93,26 @@ def drain(names: Optional[Iterable[str]] = None, rounds: int = 20, idle_rounds: 
     return totals
 
 
-def run(stop: Optional[threading.Event] = None, wait_seconds: int = 1) -> None:
-    """Poll every consumer forever (until `stop` is set); errors are logged, never fatal."""
+def run(stop: Optional[threading.Event] = None, wait_seconds: int = 2) -> None:
+    """Poll every consumer's queue (one long-polling thread each, as Lambda's pollers do)
+    until `stop` is set; errors are logged, never fatal. `wait_seconds` stays under the
+    AWS client's 5 s read timeout."""
     stop = stop or threading.Event()
-    while not stop.is_set():
-        for consumer in registry.CONSUMERS.values():
+
+    def loop(consumer: registry.Consumer) -> None:
+        while not stop.is_set():
             try:
                 poll_once(consumer, wait_seconds=wait_seconds)
             except Exception:  # noqa: BLE001 — the emulator restarting must not kill the worker
                 logger.exception("worker poll failed", extra={"consumer": consumer.name})
                 stop.wait(1.0)
+
+    lambda_handler(next(iter(registry.CONSUMERS.values())))  # import the app once, up front
+    threads = [threading.Thread(target=loop, args=(c,), name=f"worker-{c.name}", daemon=True)
+               for c in registry.CONSUMERS.values()]
+    for thread in threads:
+        thread.start()
+    while not stop.is_set():
+        stop.wait(0.5)
+    for thread in threads:
+        thread.join(timeout=wait_seconds + 2)
