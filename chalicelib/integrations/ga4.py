@@ -93,7 +93,7 @@ GA4_SCHEMA: Dict[str, Any] = {
         "enabled": {"type": "boolean"},
         "measurement_id": {"type": "string", "pattern": "^G-[A-Z0-9]{4,20}$"},
         "api_secret": {"type": "string", "minLength": 8, "maxLength": 100},
-        "api_secret_parameter": {"type": "string", "pattern": "^/[A-Za-z0-9_./-]{1,200}$"},
+        "api_secret_parameter": {"type": "string", "pattern": "^/calltrack/[A-Za-z0-9_./-]{1,200}$"},
         "endpoint": {"type": "string", "pattern": "^https?://[^/?#]+/?$", "maxLength": 200},
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     },

@@ -70,7 +70,7 @@ SUBSCRIPTION_SCHEMA: Dict[str, Any] = {
             },
         },
         "secret": {"type": "string", "minLength": 16, "maxLength": 200},
-        "secret_parameter": {"type": "string", "pattern": "^/[A-Za-z0-9_./-]{1,200}$"},
+        "secret_parameter": {"type": "string", "pattern": "^/calltrack/[A-Za-z0-9_./-]{1,200}$"},
         "include_caller": {"type": "boolean"},
         "enabled": {"type": "boolean"},
         "description": {"type": "string", "maxLength": 200},

@@ -275,3 +275,44 @@ def test_call_started_screen_pop_gets_the_caller_only_when_opted_in(bus, account
     by_path = {r.path: r.json()["data"] for r in stub.requests}
     assert by_path["/pop"]["caller"] == "+442079460123"
     assert by_path["/plain"]["caller"] is None
+
+
+def test_configured_through_the_admin_api_with_the_secret_in_ssm(bus, account, stub, client):
+    from chalicelib import aws
+    from chalicelib.integrations import events
+
+    key = "key-" + uuid.uuid4().hex
+    acc = account(api_key=key)
+    name = f"/calltrack/{acc.account_id}/ga4"
+    aws.client("ssm").put_parameter(Name=name, Value="from-ssm-secret", Type="SecureString", Overwrite=True)
+    auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    bad = client.http.put(f"/v1/accounts/{acc.account_id}/config/ga4", headers=auth,
+                          body=json.dumps({"value": {"measurement_id": "UA-123", "api_secret": "x"}}))
+    assert bad.status_code == 400 and bad.json_body["error"] == "validation_failed"
+    good = client.http.put(f"/v1/accounts/{acc.account_id}/config/ga4", headers=auth, body=json.dumps(
+        {"value": {"measurement_id": "G-SSM12345", "api_secret_parameter": name, "endpoint": stub.url}}))
+    assert good.status_code == 200, good.body
+    bad_hook = client.http.put(f"/v1/accounts/{acc.account_id}/config/webhooks", headers=auth, body=json.dumps(
+        {"value": [{"id": "crm", "url": stub.url, "events": ["call_exploded"], "secret": SECRET}]}))
+    assert bad_hook.status_code == 400
+
+    events.publish("Call Completed", call_detail(acc.account_id))
+    drain("ga4")
+    (got,) = stub.requests
+    assert got.query["api_secret"] == ["from-ssm-secret"]
+
+
+def test_delivery_log_route_refuses_unknown_subscriptions_bad_limits_and_other_tenants(account, client):
+    key, other_key = "key-" + uuid.uuid4().hex, "key-" + uuid.uuid4().hex
+    acc = account(api_key=key, extra_config={"webhooks": [
+        {"id": "crm", "url": "https://crm.example/h", "events": ["call_completed"], "secret": SECRET}]})
+    path = f"/v1/accounts/{acc.account_id}/webhooks"
+    auth = {"Authorization": f"Bearer {key}"}
+    assert client.http.get(f"{path}/crm/deliveries", headers=auth).json_body == {"subscription_id": "crm",
+                                                                                 "deliveries": []}
+    assert client.http.get(f"{path}/nope/deliveries", headers=auth).status_code == 404
+    assert client.http.get(f"{path}/crm/deliveries?limit=0", headers=auth).status_code == 400
+    assert client.http.get(f"{path}/crm/deliveries?limit=abc", headers=auth).status_code == 400
+    assert client.http.get(f"{path}/crm/deliveries").status_code == 401
+    assert client.http.get(f"{path}/crm/deliveries",
+                           headers={"Authorization": f"Bearer {other_key}"}).status_code in (401, 403)
