@@ -33,9 +33,10 @@ def pool_numbers(size: int) -> List[str]:
 class CalltrackPolicy:
     name = "calltrack"
 
-    def __init__(self, size: int, settings: Settings) -> None:
+    def __init__(self, size: int, settings: Settings, numbers: Optional[List[str]] = None) -> None:
         self.s = settings
-        self.store = MemoryStore(pool_numbers(size))
+        self.size = size
+        self.store = MemoryStore(numbers or pool_numbers(size))
         self.heartbeat = float(settings.heartbeat_seconds)
 
     def lease(self, sid: str, now: float) -> Optional[str]:
@@ -64,6 +65,7 @@ class NaivePolicy:
 
     def __init__(self, size: int, seed: int) -> None:
         self.rng = random.Random(seed)
+        self.size = size
         self.until: Dict[str, float] = {n: 0.0 for n in pool_numbers(size)}
         self.holder: Dict[str, Optional[str]] = {n: None for n in self.until}
         self.log: Dict[str, List[Tuple[float, str]]] = {n: [] for n in self.until}
@@ -117,7 +119,7 @@ class _Shown:
 
 def run(policy, visits: List[Visit]) -> RunResult:
     """Replay the visits through the policy in time order; score each call."""
-    result = RunResult(policy.name, len(getattr(policy, "until", None) or policy.store.numbers))
+    result = RunResult(policy.name, policy.size)
     shown: Dict[int, _Shown] = {}
     events: List[Tuple[float, int, str, int, int]] = []
     seq = 0
