@@ -10,6 +10,7 @@ credentials); defaults point at the emulator `make run` starts.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -21,6 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 os.environ.setdefault("CALLTRACK_STAGE", "local")
+
+
+def chalice_environment(stage: str) -> dict:
+    """The environment Chalice gives the functions on `stage` (top level, then the stage's)."""
+    cfg = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return {**cfg.get("environment_variables", {}),
+            **cfg.get("stages", {}).get(stage, {}).get("environment_variables", {})}
+
+
+for _name, _value in chalice_environment(os.environ["CALLTRACK_STAGE"]).items():
+    os.environ.setdefault(_name, _value)
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
