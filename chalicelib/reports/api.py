@@ -1,6 +1,7 @@
 """Routes of reports, manual tags, recordings, pool health and the dashboard."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from chalice import Blueprint, Response
@@ -12,6 +13,7 @@ from chalicelib.reports import export, pools, recordings, schemas, service, tags
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parent / "dashboard_static"
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8"}
 
@@ -69,6 +71,8 @@ def get_pool_health(account_id: str) -> dict:
 
 
 def _static(name: str) -> Response:
+    if not SAFE_NAME.fullmatch(name):  # NUL bytes or over-long names made the filesystem raise (500)
+        raise NotFound(f"no dashboard file '{name[:80]}'")
     path = (STATIC / name).resolve()
     if path.parent != STATIC or not path.is_file() or path.suffix not in STATIC_TYPES:
         raise NotFound(f"no dashboard file '{name}'")
