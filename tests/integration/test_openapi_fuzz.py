@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = 12
+EXAMPLES = 8
 ADMIN_TOKEN = "local-admin-token"
 
 schema = schemathesis.openapi.from_path(str(ROOT / "openapi.yaml"))
