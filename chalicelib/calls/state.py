@@ -19,8 +19,11 @@ STATUSES = frozenset({"started", "ringing", "answered", "busy", "cancelled", "un
                       "rejected", "failed", "timeout", "machine", "human", "completed"})
 TERMINAL = frozenset({"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout"})
 NO_ANSWER = frozenset({"timeout", "unanswered", "busy", "rejected", "failed"})
-# A caller who stays this long after voicemail was offered is expected to leave a recording.
-VOICEMAIL_MIN_STAY = 5.0
+# A caller still on the line this long after the voicemail prompt (its spoken length estimated
+# at WORDS_PER_SECOND) reached the `record` action, and Vonage will post a recording; one who
+# hung up sooner may not have (then the call settles without waiting for one).
+VOICEMAIL_MIN_STAY = 2.0
+WORDS_PER_SECOND = 2.5
 FINAL_STATUSES = ("answered", "missed", "busy", "voicemail", "ivr_no_input", "ivr_abandoned",
                   "abandoned_in_greeting", "failed", "rejected", "callback_agent_no_answer",
                   "callback_client_no_answer")
@@ -249,10 +252,16 @@ def voicemail_offered_at(plan: Mapping[str, Any], agents: List[Leg], start: floa
     """When the caller was sent to voicemail (connect failed, or the plan goes there directly)."""
     if not plan.get("voicemail"):
         return None
+    prompt = speech_seconds((plan.get("voicemail") or {}).get("prompt"))
     if plan.get("action") == "voicemail":
-        return start
+        return start + speech_seconds(plan.get("greeting")) + prompt
     ends = [l.end() or l.first() or start for l in agents if l.outcome in NO_ANSWER]
-    return min(ends) if ends else None
+    return min(ends) + prompt if ends else None
+
+
+def speech_seconds(text: Optional[str]) -> float:
+    """About how long text-to-speech takes to say `text`."""
+    return len((text or "").split()) / WORDS_PER_SECOND
 
 
 def _recordings_in(plan: Mapping[str, Any], status: str, agents: List[Leg], voicemail_url: Optional[str],

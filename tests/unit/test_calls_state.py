@@ -118,3 +118,13 @@ def test_vonage_sends_durations_as_strings_or_numbers():
 def test_unknown_statuses_and_payloads_are_ignored():
     assert state.fact_of({"status": "transfer", "uuid": "u"}) is None
     assert state.fact_of({"recording_uuid": "r"}, "record") is None
+
+
+def test_hanging_up_during_the_voicemail_prompt_is_missed_without_waiting_for_a_recording():
+    sc = scenario("voicemail")
+    hooks = [w for w in sc["webhooks"] if w["path"] != "/vonage/recording"]
+    caller_end = hooks[-1]
+    early = dict(caller_end, body={**caller_end["body"], "end_time": "2026-01-05T10:00:23.500Z",
+                                   "timestamp": "2026-01-05T10:00:23.500Z", "duration": "23"})
+    outcome = replay(sc, hooks[:-1] + [early])
+    assert outcome["settled"] and outcome["status"] == "missed"
