@@ -2,6 +2,8 @@
 SQS → the deployed consumer handler (run by the local worker) → the HubSpot stub over HTTP."""
 from __future__ import annotations
 
+import json
+import time
 import uuid
 
 import pytest
@@ -121,3 +123,78 @@ def test_token_from_ssm_and_refusals_go_straight_to_the_dlq(account, stub, moto_
                                               "base_url": stub.url}}).account_id
     with pytest.raises(PermanentError):                                 # 401: retrying cannot help
         hubspot.handle(event_of(store_call(completed_call(account_id=wrong, call_id="hs-401"))))
+
+
+# --- the whole product path: a visit, a call through Vonage's webhooks, every consumer ------
+
+def _iso(ts):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _phone_call(client, tracking, caller, at, talk):
+    """Vonage's answer webhook and both legs' events for an answered inbound call."""
+    from chalicelib.geo.phone import digits
+
+    conv, leg, agent = "CON-" + str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    to, frm = digits(tracking), digits(caller)
+    assert client.http.get(f"/vonage/answer?to={to}&from={frm}&uuid={leg}&conversation_uuid={conv}").status_code == 200
+    inbound = {"conversation_uuid": conv, "from": frm, "to": to, "uuid": leg, "direction": "inbound"}
+    outbound = {"conversation_uuid": conv, "from": to, "to": "14155550199", "uuid": agent, "direction": "outbound"}
+    for query, body in [
+        ("", {**inbound, "status": "started", "timestamp": _iso(at)}),
+        ("?call=%s&leg=agent" % conv, {**outbound, "status": "ringing", "timestamp": _iso(at + 1)}),
+        ("?call=%s&leg=agent" % conv, {**outbound, "status": "answered", "timestamp": _iso(at + 4)}),
+        ("?call=%s&leg=agent" % conv, {**outbound, "status": "completed", "duration": str(talk),
+                                       "start_time": _iso(at + 4), "end_time": _iso(at + 4 + talk),
+                                       "timestamp": _iso(at + 4 + talk)}),
+        ("", {**inbound, "status": "completed", "duration": str(talk + 4), "start_time": _iso(at),
+              "end_time": _iso(at + 5 + talk), "timestamp": _iso(at + 5 + talk)}),
+    ]:
+        answer = client.http.post("/vonage/events" + query, headers={"Content-Type": "application/json"},
+                                  body=json.dumps(body))
+        assert answer.status_code in (200, 204), answer.body
+    return conv
+
+
+def test_a_visit_and_a_phone_call_reach_hubspot_google_ads_and_s3(bus, account, stub, client, monkeypatch):
+    from chalicelib import aws
+    from chalicelib.calls import api as calls_api
+    from chalicelib.integrations import worker
+
+    bucket = "calltrack-bi-e2e"
+    aws.client("s3").create_bucket(Bucket=bucket)
+    key = "e2e-" + uuid.uuid4().hex
+    always = {d: ["00:00", "24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    acc = account(api_key=key, settings={"target_seconds": 30, "working_hours": always}, extra_config={
+        "hubspot": {"enabled": True, "token": TOKEN, "base_url": stub.url, "default_owner_id": "101"},
+        "google_ads": {"enabled": True},
+        "bi": {"enabled": True, "bucket": bucket},
+    }).account_id
+    session = client.http.post("/v1/sessions", headers={"Content-Type": "text/plain", "User-Agent": (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36")},
+        body=json.dumps({"account": acc, "ga_client_id": "111.222", "url": (
+            "http://localhost/boilers?utm_source=google&utm_medium=cpc&utm_campaign=winter&gclid=Cj0-e2e")})).json_body
+    now = time.time() + 5
+    monkeypatch.setattr(calls_api, "clock", lambda: now)
+    call_id = _phone_call(client, session["number"], "+14155550163", now, talk=45)
+
+    totals = worker.drain(["hubspot", "bidding", "bi"], rounds=40)
+    assert all(failed == 0 for _, failed in totals.values()), totals
+
+    [contact] = stub.all("contacts")
+    [deal] = stub.all("deals")
+    assert contact["properties"]["phone"] == "+14155550163"
+    assert (deal["properties"]["calltrack_gclid"], deal["properties"]["calltrack_utm_campaign"]) == ("Cj0-e2e", "winter")
+    assert deal["properties"]["calltrack_call_id"] == call_id
+
+    export = client.http.get(f"/v1/accounts/{acc}/exports/google-ads.csv?until={int(now) + 120}",
+                             headers={"Authorization": f"Bearer {key}"}).body.decode().splitlines()
+    assert export[2].startswith("Cj0-e2e,Calltrack target call,")
+
+    listed = aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"calltrack/calls/account_id={acc}/")
+    [obj] = listed["Contents"]
+    row = json.loads(aws.client("s3").get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+    assert row["call_id"] == call_id and row["caller"] is None and row["click_ids"]["gclid"] == "Cj0-e2e"
+    assert row["talk_seconds"] == 45 and row["classification"]["target"] is True
