@@ -126,9 +126,18 @@ def classify_call(ctx: Mapping[str, Any], outcome: Mapping[str, Any]) -> Dict[st
     entry = classify.entry(ctx["started_at"], ctx["call_id"], outcome.get("talk_seconds"), settings["target_seconds"])
     history.update(actions=[CallerHistory.entries.add({entry}),
                             CallerHistory.expires.set(ttl(ctx["started_at"] + settings["retention_days"] * 86400))])
+    _forget_expired(history, ctx["started_at"] - settings["retention_days"] * 86400)
     cycle = settings["sales_cycle_days"] * 86400
     _reclassify(ctx, classify.changed_by(history.entries, ctx["call_id"], cycle))
     return classify.classify(history.entries, ctx["call_id"], cycle)
+
+
+def _forget_expired(history: CallerHistory, horizon: float) -> None:
+    """Calls older than the account's retention leave the caller's history too (privacy:
+    the history would otherwise outlive the calls it describes)."""
+    expired = {e for e in history.entries or () if float(e.split("|", 1)[0]) < horizon}
+    if expired:
+        history.update(actions=[CallerHistory.entries.delete(expired)])
 
 
 def _callback_classes(ctx: Mapping[str, Any], outcome: Mapping[str, Any]) -> Dict[str, bool]:

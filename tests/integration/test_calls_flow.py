@@ -186,3 +186,26 @@ def test_calls_are_read_only_with_the_accounts_key(client, tracked):
     bad = client.http.get(f"/v1/accounts/{acc.account_id}/calls?since=yesterday",
                           headers={"Authorization": f"Bearer {KEY}"})
     assert bad.status_code == 400
+
+
+def test_a_callers_history_forgets_calls_older_than_the_retention(client, account, monkeypatch):
+    from chalicelib.calls.models import CallerHistory
+    from chalicelib.calls.record import caller_hash
+
+    acc = account(api_key=KEY + "r", settings={"working_hours": ALWAYS_OPEN, "retention_days": 30})
+    number = sorted(acc_numbers(acc.account_id))[0]
+    now = datetime.now(timezone.utc).timestamp()
+    clock = {"now": now}
+    monkeypatch.setattr(calls_api, "clock", lambda: clock["now"])
+    call(client, number, "+14155550105", now, talk=45)
+    clock["now"] = now + 40 * DAY
+    late = call(client, number, "+14155550105", now + 40 * DAY, talk=45)
+    history = CallerHistory.get(f"{acc.account_id}#{caller_hash('+14155550105')}")
+    assert len(history.entries) == 1 and late in next(iter(history.entries))
+    assert read_call(client, acc.account_id, late, KEY + "r")["classification"]["unique"]
+
+
+def acc_numbers(account_id):
+    from chalicelib.dni.models import Number
+
+    return {n.number for n in Number.pool_index.query(f"{account_id}#main")}
