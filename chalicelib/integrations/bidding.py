@@ -10,8 +10,9 @@ records one conversion per (platform, call, action) — see `conversions.py`; th
 endpoint renders the platforms' upload templates and the feed serves bid tools.
 
 Google refuses call conversions younger than about 12 hours (`TOO_RECENT_CALL`): the export
-holds them back until they are old enough. Times are `yyyy-mm-dd hh:mm:ss+hh:mm` in the
-configured time zone, which the template's `Parameters:TimeZone=` row also names.
+holds them back until they are old enough. Google times are `yyyy-mm-dd hh:mm:ss+hh:mm` in the
+configured time zone, which the template's `Parameters:TimeZone=` row also names; Microsoft's
+file is in UTC (`Parameters:TimeZone=+0000`, its template takes an HHMM offset only).
 """
 from __future__ import annotations
 
@@ -73,8 +74,11 @@ GOOGLE_ADS_SCHEMA: Dict[str, Any] = {
     "properties": {**_COMMON, "call_conversions": {
         "type": "boolean", "description": "upload calls without a gclid as call conversions (caller id)"}},
 }
+# Microsoft's template takes the time zone as an HHMM offset in the Parameters row: its file is
+# always written in UTC, without per-row offsets, so daylight saving time cannot shift a row.
 MICROSOFT_ADS_SCHEMA: Dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["enabled"], "properties": dict(_COMMON),
+    "type": "object", "additionalProperties": False, "required": ["enabled"],
+    "properties": {k: v for k, v in _COMMON.items() if k not in ("timezone", "time_format")},
 }
 DEFAULT_ACTIONS = [{"name": "Calltrack target call", "when": "target"}]
 
@@ -258,8 +262,10 @@ def google_ads_csv(items: Sequence[Mapping[str, Any]], tz: ZoneInfo, kind: str, 
     return Export(text, n, held, skipped)
 
 
-def microsoft_ads_csv(items: Sequence[Mapping[str, Any]], tz: ZoneInfo, with_offset: bool = True) -> Export:
-    text, n = render(MICROSOFT_CLICK_COLUMNS, click_rows(items, tz, with_offset), tz)
+def microsoft_ads_csv(items: Sequence[Mapping[str, Any]]) -> Export:
+    """Microsoft Advertising's offline conversion template: UTC, `Parameters:TimeZone=+0000`."""
+    utc = zone("UTC")
+    text, n = render(MICROSOFT_CLICK_COLUMNS, click_rows(items, utc, with_offset=False), utc)
     return Export(text, n, 0, 0)
 
 
@@ -299,7 +305,7 @@ def export(account_id: str, platform: str, kind: str, since: Optional[str], unti
     start, end = window(since, until, now)
     items = list(conversions.by_call_time(account_id, start, end, platform))
     if platform == MICROSOFT:
-        return microsoft_ads_csv(items, tz, with_offset)
+        return microsoft_ads_csv(items)
     reader = get_call or default_get_call
 
     def caller_of(acc: str, call_id: str) -> Optional[str]:

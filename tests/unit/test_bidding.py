@@ -127,7 +127,8 @@ def test_call_conversions_whose_caller_is_gone_are_skipped_not_blank():
 def test_microsoft_template_and_csv_quoting():
     section = {"enabled": True, "conversion_actions": [{"name": "Call, qualified", "when": "answered"}]}
     items = as_items([completed_call(click_ids={"msclkid": "ms-9"})], bidding.MICROSOFT, section)
-    out = bidding.microsoft_ads_csv(items, bidding.zone("UTC"), with_offset=False)
+    out = bidding.microsoft_ads_csv(items)
+    assert out.text.splitlines()[0] == "Parameters:TimeZone=+0000"
     assert out.text.splitlines()[1] == "Microsoft Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency"
     assert out.text.splitlines()[2] == 'ms-9,"Call, qualified",2026-11-20 14:04:12,120.00,USD'
 
