@@ -81,6 +81,8 @@ def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
         if item.ctx is None:
             return None
         outcome = state.derive(item.ctx, item.evs or ())
+        if _unchanged_since_settled(item, outcome):
+            return outcome
         classes = classify_call(item.ctx, outcome) if outcome["settled"] else None
         rec = record.build(item.ctx, outcome, classes)
         sig = record.signature(rec)
@@ -94,6 +96,15 @@ def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
         item.refresh(consistent_read=True)
     logger.warning("call record not written after retries", extra={"call_id": item.call_id})
     return None
+
+
+def _unchanged_since_settled(item: Call, outcome: Mapping[str, Any]) -> bool:
+    """A retried webhook after the call settled: the stored record still holds, so the
+    caller's history (which already has this call) needs no new request."""
+    stored = (item.rec or {}).get("classification")
+    if not outcome["settled"] or stored is None or not item.completed_sig:
+        return False
+    return record.signature(record.build(item.ctx, outcome, stored)) == item.rec_sig == item.completed_sig
 
 
 def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: Optional[Dict[str, bool]]) -> bool:
