@@ -88,6 +88,8 @@ HUBSPOT_SCHEMA: Dict[str, Any] = {
         "min_talk_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
         "task_due_minutes": {"type": "integer", "minimum": 0, "maximum": 43200},
         "create_companies": {"type": "boolean"},
+        "deal_currency": {"type": "boolean",
+                          "description": "set deal_currency_code from the call (portals with multiple currencies)"},
     },
     "required": ["enabled"],
 }
@@ -107,6 +109,7 @@ class HubSpotConfig:
     min_talk_seconds: int = 0
     task_due_minutes: int = 60
     create_companies: bool = True
+    deal_currency: bool = False
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any], token: str) -> "HubSpotConfig":
@@ -116,7 +119,8 @@ class HubSpotConfig:
                    owners=dict(section.get("owners") or {}), default_owner_id=section.get("default_owner_id"),
                    min_talk_seconds=int(section.get("min_talk_seconds", 0)),
                    task_due_minutes=int(section.get("task_due_minutes", 60)),
-                   create_companies=bool(section.get("create_companies", True)))
+                   create_companies=bool(section.get("create_companies", True)),
+                   deal_currency=bool(section.get("deal_currency", False)))
 
 
 @dataclass
@@ -335,7 +339,8 @@ def deal_properties(call: Mapping[str, Any], cfg: HubSpotConfig, owner: Optional
         "dealname": f"Call from {display(caller)}" + (f" ({source})" if source else ""),
         "pipeline": cfg.pipeline, "dealstage": cfg.dealstage, "hubspot_owner_id": owner,
         "amount": call.get("value") if call.get("value") else None,
-        "deal_currency_code": call.get("currency") if call.get("value") else None,
+        # Only portals with that currency enabled accept it: opt-in, else the portal's currency.
+        "deal_currency_code": call.get("currency") if cfg.deal_currency and call.get("value") else None,
         "description": "\n".join(summary_lines(call)),
     }
     for name, (_, path) in DEAL_FIELDS.items():

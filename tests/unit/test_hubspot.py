@@ -36,7 +36,7 @@ def test_answered_call_from_new_caller_creates_contact_and_deal_owned_by_the_age
     assert props["calltrack_utm_campaign"] == "winter-boilers" and props["calltrack_utm_term"] == "boiler repair"
     assert props["calltrack_gclid"] == "Cj0abc" and props["calltrack_call_id"] == "call-0001"
     assert props["dealstage"] == "appointmentscheduled" and props["pipeline"] == "default"
-    assert float(props["amount"]) == 120.0
+    assert float(props["amount"]) == 120.0 and "deal_currency_code" not in props
     assert stub.associated("deals", deal["id"], "contacts") == [contact["id"]]
     assert "calltrack_gclid" in stub.custom_properties["deals"]    # created through the properties API
 
@@ -59,6 +59,11 @@ def test_a_contact_saved_with_the_national_format_is_found(stub):
     contact = stub.seed("contacts", {"mobilephone": "(415) 555-0142"})
     out = run(stub, completed_call())
     assert out.contact_id == contact and "contact" not in out.created and len(stub.all("contacts")) == 1
+
+
+def test_deal_currency_is_opt_in(stub):
+    run(stub, completed_call(currency="EUR"), deal_currency=True)
+    assert stub.all("deals")[0]["properties"]["deal_currency_code"] == "EUR"
 
 
 def test_a_closed_deal_does_not_count_as_open(stub):
