@@ -1,0 +1,127 @@
+"""`make bench` (python -m bench): one table of what the app costs per operation, with
+the machine it ran on; written to bench/results/latest.md and latest.json.
+
+Starts its own emulator (scripts/emulator.py, moto) on a free port in a separate
+process; the app runs in this process through chalice.test.Client. "app time" is the
+wall time per request including the round trips to the local emulator (moto is far
+slower than DynamoDB, and its transactions copy whole tables); "without AWS wait"
+subtracts the time spent inside botocore calls (DynamoDB, EventBridge, SQS), leaving
+what the code itself costs.
+
+    python -m bench            # full run
+    python -m bench --quick    # fewer iterations (smoke)
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from bench import env
+
+RESULTS = env.ROOT / "bench" / "results"
+NOT_YET = "not available yet"
+
+
+def _ms(x: Optional[float]) -> str:
+    return "–" if x is None else f"{x:.1f} ms"
+
+
+def table(machine: Dict[str, str], rows: List[Dict[str, Any]], extra: Dict[str, Any]) -> str:
+    lines = [
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram']} RAM; "
+        f"Python {machine['python']}; {machine['os']}",
+        "",
+        "| operation | n | app time p50 | app time p99 | without AWS wait p50 / p99 | DynamoDB requests / op | notes |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        if r.get("missing"):
+            lines.append(f"| {r['name']} | – | {NOT_YET} | {NOT_YET} | {NOT_YET} | {NOT_YET} | {r['missing']} |")
+            continue
+        ops = ", ".join(f"{k} {v / r['n']:.2f}" for k, v in sorted(r["dynamodb_ops"].items()))
+        per = "–" if r["dynamodb_per_op"] is None else f"{r['dynamodb_per_op']:.2f}"
+        note = "; ".join(x for x in (r.get("note"), ops) if x)
+        own = f"{_ms(r['own_p50_ms'])} / {_ms(r['own_p99_ms'])}"
+        lines.append(f"| {r['name']} | {r['n']} | {_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | {own} | {per} | {note} |")
+    t = extra["throughput"]
+    lines.append(f"| leases/s against the emulator | {t['leases']} | {t['per_second']} leases/s | | | | "
+                 f"{t['threads']} threads, {t['seconds']} s; DynamoDB writes serialised by the emulator |")
+    c = extra["cold_start"]
+    lines.append(f"| cold start: `import app` | {c['runs']} | {c['app']} ms | | | | median of {c['runs']} fresh interpreters; "
+                 f"bare Chalice app: {c['bare']} ms |")
+    for name, s in extra["snippet"].items() or []:
+        lines.append(f"| snippet {name} | | {s['gzip']} B gzip | | | | {s['raw']} B minified |")
+    if not extra["snippet"]:
+        lines.append(f"| snippet | | {NOT_YET} | | | | snippet/dist missing: run `make snippet` |")
+    a = extra["sim_agreement"]
+    lines.append(f"| simulator vs emulator | {a['calls']} calls | {a['same']}/{a['calls']} same answer | | | | "
+                 f"one trace through the in-memory model and through sessions.start/heartbeat + who_held |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few iterations (smoke run)")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    n_lease, n_calls, per_thread = (40, 8, 10) if args.quick else (300, 60, 40)
+
+    port = env.free_port()
+    environment = env.prepare(port)
+    machine = env.machine()
+    sys.path.insert(0, str(env.ROOT))
+    with env.Emulator(port):
+        from bench import ops
+
+        ops.COUNTER.install()
+        from chalice.test import Client
+
+        import chalicelib.all_models  # noqa: F401
+        from app import app
+        from chalicelib import db
+
+        from chalicelib.integrations import bus
+
+        db.create_tables()
+        bus.bootstrap(visibility_timeout=0)      # sessions and calls announce themselves on the bus
+        started = time.perf_counter()
+        quiet = contextlib.redirect_stdout(io.StringIO())   # Powertools' metric flushes
+        with quiet, Client(app, stage_name="local") as client:
+            os.environ.update(environment)        # the stage config must not move us off our emulator
+            lease, beat = ops.leases_and_heartbeats(client, n_lease)
+            rows = [lease.as_dict(), beat.as_dict()]
+            if ops.available("chalicelib.calls.api") and ops.available("chalicelib.integrations.consumers"):
+                rows += [m.as_dict() for m in ops.vonage_and_consumer(client, n_calls)]
+            else:
+                rows += [{"name": name, "missing": "calls/integrations code not in the tree"}
+                         for name in ("Vonage answer", "Vonage event", "consumer delivery")]
+        with contextlib.redirect_stdout(io.StringIO()):
+            extra = {
+                "throughput": ops.throughput(per_thread=per_thread),
+                "cold_start": ops.cold_start({**os.environ, **environment}, runs=3 if args.quick else 7),
+                "snippet": ops.snippet_sizes(),
+                "sim_agreement": ops.sim_agreement(),
+            }
+        elapsed = time.perf_counter() - started
+    text = table(machine, rows, extra)
+    print(text)
+    print(f"\n(bench ran {elapsed:.0f} s)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    (out / "latest.md").write_text(f"# Calltrack benchmark ({stamp})\n\n{text}\n")
+    (out / "latest.json").write_text(json.dumps({"when": stamp, "machine": machine, "operations": rows, **extra},
+                                                indent=2, default=str) + "\n")
+    print(f"written: {out / 'latest.md'}, {out / 'latest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

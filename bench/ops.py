@@ -1,0 +1,330 @@
+"""The measured operations. Each runs in-process (chalice.test.Client, or the consumer's
+own entry point) against the bench's emulator; DynamoDB requests are counted at
+botocore's client, which both PynamoDB and boto3 go through."""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, Iterator, List, Optional
+from urllib.parse import urlencode
+
+import botocore.client
+
+from bench.env import ROOT
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+JSON = {"Content-Type": "application/json"}
+
+
+# Counting DynamoDB requests -------------------------------------------------------------
+class RequestCounter:
+    """Counts every API call made through any botocore client, by service and operation."""
+
+    def __init__(self) -> None:
+        self.calls: Counter = Counter()
+        self.aws_seconds = 0.0
+        self._lock = threading.Lock()
+        self._original = botocore.client.BaseClient._make_api_call
+
+    def install(self) -> None:
+        counter, original = self, self._original
+
+        def counted(client: Any, operation_name: str, api_params: Dict[str, Any]) -> Any:
+            service = client.meta.service_model.service_name
+            with counter._lock:
+                counter.calls[(service, operation_name)] += 1
+            start = time.perf_counter()
+            try:
+                return original(client, operation_name, api_params)
+            finally:
+                with counter._lock:                 # every AWS call: DynamoDB, EventBridge, SQS
+                    counter.aws_seconds += time.perf_counter() - start
+
+        botocore.client.BaseClient._make_api_call = counted
+
+    def dynamodb(self) -> int:
+        return sum(n for (service, _), n in self.calls.items() if service == "dynamodb")
+
+    def dynamodb_ops(self) -> Dict[str, int]:
+        return {op: n for (service, op), n in self.calls.items() if service == "dynamodb"}
+
+
+COUNTER = RequestCounter()
+
+
+@dataclass
+class Measured:
+    name: str
+    times_ms: List[float] = field(default_factory=list)
+    own_ms: List[float] = field(default_factory=list)      # minus the wait on AWS (emulator)
+    dynamodb: int = 0
+    ops: Dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def n(self) -> int:
+        return len(self.times_ms)
+
+    def p(self, q: float, own: bool = False) -> Optional[float]:
+        xs = sorted(self.own_ms if own else self.times_ms)
+        if not xs:
+            return None
+        return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+    @property
+    def per_op(self) -> Optional[float]:
+        return self.dynamodb / self.n if self.n else None
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"name": self.name, "n": self.n, "p50_ms": self.p(0.5), "p99_ms": self.p(0.99),
+                "own_p50_ms": self.p(0.5, own=True), "own_p99_ms": self.p(0.99, own=True),
+                "dynamodb_per_op": self.per_op, "dynamodb_ops": self.ops, "note": self.note}
+
+
+@contextmanager
+def timed(m: Measured) -> Iterator[None]:
+    before, ops_before = COUNTER.dynamodb(), dict(COUNTER.dynamodb_ops())
+    waited = COUNTER.aws_seconds
+    start = time.perf_counter()
+    yield
+    m.times_ms.append((time.perf_counter() - start) * 1000)
+    m.own_ms.append(m.times_ms[-1] - (COUNTER.aws_seconds - waited) * 1000)
+    m.dynamodb += COUNTER.dynamodb() - before
+    for op, n in COUNTER.dynamodb_ops().items():
+        if n - ops_before.get(op, 0):
+            m.ops[op] = m.ops.get(op, 0) + n - ops_before.get(op, 0)
+
+
+# Accounts ---------------------------------------------------------------------------------
+_next_number = 0            # numbers are global keys: every bench account gets its own
+
+
+def fresh_account(pool_size: int, api_key: Optional[str] = None, extra_config: Optional[Dict[str, Any]] = None) -> tuple:
+    from chalicelib import accounts, demo
+
+    global _next_number
+    account_id = "b-" + uuid.uuid4().hex[:12]
+    numbers = [f"+1415{2000000 + _next_number + i:07d}" for i in range(pool_size)]
+    _next_number += pool_size
+    always = {d: ["00:00", "24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    demo.seed_account(account_id, pool=numbers, api_key=api_key, settings={"working_hours": always},
+                      extra_config=extra_config)
+    accounts.get_account(account_id)           # warm the container cache, as a busy Lambda has it
+    return account_id, numbers
+
+
+def lease_body(account_id: str, session_id: Optional[str] = None) -> str:
+    body = {"account": account_id, "url": "http://localhost/boilers?utm_source=google&utm_medium=cpc",
+            "referrer": "https://www.google.com/", "ga_client_id": "111.222"}
+    if session_id:
+        body["session_id"] = session_id
+    return json.dumps(body)
+
+
+def post_lease(client: Any, account_id: str) -> Dict[str, Any]:
+    r = client.http.post("/v1/sessions", headers={"Content-Type": "text/plain", "User-Agent": BROWSER},
+                         body=lease_body(account_id))
+    assert r.status_code == 200, r.body
+    return r.json_body
+
+
+# Lease and heartbeat -------------------------------------------------------------------------
+def leases_and_heartbeats(client: Any, n: int, pool_size: int = 30, batch: int = 25) -> tuple:
+    """`n` leases, `batch` per fresh account of `pool_size` numbers (pool never exhausted),
+    then two heartbeats per session (with a page URL, as the snippet sends them)."""
+    lease, beat = Measured("lease (POST /v1/sessions)"), Measured("heartbeat")
+    sessions: List[str] = []
+    while lease.n < n:
+        account_id, _ = fresh_account(pool_size)
+        for _ in range(min(batch, n - lease.n)):
+            with timed(lease):
+                got = post_lease(client, account_id)
+            assert got["method"] == "dynamic", got
+            sessions.append(got["session_id"])
+    for round_ in range(2):
+        for sid in sessions:
+            with timed(beat):
+                r = client.http.post(f"/v1/sessions/{sid}/heartbeat", headers={"Content-Type": "text/plain"},
+                                     body=json.dumps({"url": f"http://localhost/page-{round_}"}))
+            assert r.status_code == 200, r.body
+    lease.note = f"pool of {pool_size}, {batch} leases per fresh account"
+    return lease, beat
+
+
+# Vonage webhooks and the consumer ------------------------------------------------------------
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def call_webhooks(tracking: str, caller: str, at: float, talk: int) -> tuple:
+    conv, leg, agent = "CON-" + str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    to, frm = tracking.lstrip("+"), caller.lstrip("+")
+    answer = {"to": to, "from": frm, "uuid": leg, "conversation_uuid": conv}
+    base = {"conversation_uuid": conv, "timestamp": iso(at)}
+    inbound = {**base, "from": frm, "to": to, "uuid": leg, "direction": "inbound"}
+    outbound = {**base, "from": to, "to": "14155550199", "uuid": agent, "direction": "outbound"}
+    agent_q = {"call": conv, "leg": "agent"}
+    events = [
+        ({}, {**inbound, "status": "started"}),
+        (agent_q, {**outbound, "status": "ringing", "timestamp": iso(at + 1)}),
+        (agent_q, {**outbound, "status": "answered", "timestamp": iso(at + 4)}),
+        (agent_q, {**outbound, "status": "completed", "duration": str(talk), "start_time": iso(at + 4),
+                   "end_time": iso(at + 4 + talk), "timestamp": iso(at + 4 + talk)}),
+        ({}, {**inbound, "status": "completed", "duration": str(talk + 4), "start_time": iso(at),
+              "end_time": iso(at + 5 + talk), "timestamp": iso(at + 5 + talk)}),
+    ]
+    return answer, events
+
+
+class _Sink(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+def vonage_and_consumer(client: Any, n: int) -> tuple:
+    """`n` calls to leased numbers: the answer webhook, the five event webhooks of an
+    answered call, then the webhooks consumer delivering each `Call Completed` to a
+    local HTTP endpoint (signed POST), as its Lambda would from SQS."""
+    from chalicelib import aws
+    from chalicelib.integrations import bus, consumers, registry, worker
+
+    answer_m, event_m, consumer_m = Measured("Vonage answer"), Measured("Vonage event"), Measured("consumer delivery")
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    urls = bus.bootstrap(visibility_timeout=0)
+    sub = {"id": "bench", "url": f"http://127.0.0.1:{sink.server_port}/hook", "events": ["call_completed"],
+           "secret": "bench-secret-0123456789"}
+    account_id, _ = fresh_account(max(30, n), extra_config={"webhooks": [sub]})
+    now = time.time()
+    for i in range(n):
+        session = post_lease(client, account_id)
+        answer, events = call_webhooks(session["number"], f"+1415555{i:04d}", now + i, talk=40)
+        with timed(answer_m):
+            r = client.http.get("/vonage/answer?" + urlencode(answer))
+        assert r.status_code == 200, r.body
+        for query, body in events:
+            with timed(event_m):
+                r = client.http.post("/vonage/events" + ("?" + urlencode(query) if query else ""), headers=JSON,
+                                     body=json.dumps(body))
+            assert r.status_code in (200, 204), r.body
+    sqs = aws.client("sqs")
+    consumer = registry.get("webhooks")
+    url = urls["webhooks"]["queue"]
+    arn = worker.queue_arn(url, sqs)
+    seen = 0
+    for _ in range(50):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
+                                       MessageAttributeNames=["All"]).get("Messages") or []
+        if not messages:
+            break
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            if envelope.get("detail", {}).get("account_id") != account_id:
+                continue
+            with timed(consumer_m):
+                result = consumers.consume(consumer.name, {"Records": [worker.sqs_record(message, arn)]})
+            assert not result.get("batchItemFailures"), result
+            seen += 1
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                        for i, m in enumerate(messages)])
+    sink.shutdown()
+    event_m.note = "5 webhooks per answered call"
+    consumer_m.note = "webhooks consumer: idempotency claim, signed POST to 127.0.0.1, delivery log"
+    return answer_m, event_m, consumer_m
+
+
+# Throughput --------------------------------------------------------------------------------
+def throughput(threads: int = 8, per_thread: int = 40, pool_size: int = 60) -> Dict[str, Any]:
+    """Leases per second against the emulator: `threads` concurrent visitors each leasing
+    `per_thread` times on its own account's pool (direct function calls, no HTTP)."""
+    from chalicelib.dni import sessions
+
+    account_ids = [fresh_account(pool_size)[0] for _ in range(threads)]
+    errors: List[BaseException] = []
+
+    def worker_loop(account_id: str) -> None:
+        try:
+            for _ in range(per_thread):
+                got = sessions.start(sessions.SessionRequest(account=account_id, url="http://localhost/",
+                                                             user_agent=BROWSER))
+                assert got.method == "dynamic"
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    workers = [threading.Thread(target=worker_loop, args=(a,)) for a in account_ids]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    total = threads * per_thread
+    return {"leases": total, "threads": threads, "seconds": round(elapsed, 2), "per_second": round(total / elapsed, 1)}
+
+
+# Cold start and snippet -------------------------------------------------------------------
+COLD_APP = "import time; t = time.perf_counter(); import app; print(time.perf_counter() - t)"
+COLD_BARE = ("import time; t = time.perf_counter(); from chalice import Chalice; "
+             "app = Chalice(app_name='bare'); print(time.perf_counter() - t)")
+
+
+def cold_start(env: Dict[str, str], runs: int = 7) -> Dict[str, float]:
+    out = {}
+    for name, code in (("app", COLD_APP), ("bare", COLD_BARE)):
+        samples = []
+        for _ in range(runs):
+            got = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                                 check=True)
+            samples.append(float(got.stdout.strip().splitlines()[-1]) * 1000)
+        out[name] = round(statistics.median(samples), 1)
+    out["runs"] = runs
+    return out
+
+
+def snippet_sizes() -> Dict[str, Dict[str, int]]:
+    import gzip
+
+    dist = ROOT / "snippet" / "dist"
+    sizes = {}
+    for name in ("dni.js", "callback.js"):
+        path = dist / name
+        if path.exists():
+            raw = path.read_bytes()
+            sizes[name] = {"raw": len(raw), "gzip": len(gzip.compress(raw, compresslevel=9, mtime=0))}
+    return sizes
+
+
+def sim_agreement() -> Dict[str, Any]:
+    from chalicelib.sim import replay
+
+    account_id, numbers = fresh_account(3)
+    visits = replay.small_trace(seed=3, hours=1.5, visits_per_day=1200.0)
+    result = replay.agreement(account_id, numbers, visits, t0=time.time())
+    return {"calls": result.calls, "same": result.same}
+
+
+def available(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+Timer = Callable[[], None]
