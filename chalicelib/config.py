@@ -125,3 +125,20 @@ def vonage_api_host() -> str:
 
 def public_base_url() -> Optional[str]:
     return os.environ.get(PUBLIC_BASE_URL) or None
+
+
+# Buying and linking numbers through Vonage's Numbers API (basic auth: the Vonage
+# account's API key and secret, or their `_SSM` parameter names). Off unless
+# CALLTRACK_NUMBER_PURCHASES is on: buying a number costs money.
+NUMBER_PURCHASES = "CALLTRACK_NUMBER_PURCHASES"
+VONAGE_API_KEY = "VONAGE_API_KEY"
+VONAGE_API_SECRET = "VONAGE_API_SECRET"
+VONAGE_REST_HOST = "VONAGE_REST_HOST"
+
+
+def number_purchases_enabled() -> bool:
+    return os.environ.get(NUMBER_PURCHASES, "").strip().lower() in ("1", "on", "true", "yes")
+
+
+def vonage_rest_host() -> str:
+    return os.environ.get(VONAGE_REST_HOST) or "rest.nexmo.com"
