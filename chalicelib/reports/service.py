@@ -3,7 +3,7 @@ sessions (through `Session.account_index`) for the date range, then aggregate.""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from chalicelib.accounts import get_account
 from chalicelib.calls import store
@@ -18,13 +18,38 @@ SESSION_KEYS = ("session_id", "started_at", "source", "medium", "campaign", "key
 MAX_LISTED_CALLS = 1000
 
 
-def sessions_between(account_id: str, since: float, until: float) -> Iterator[Dict[str, Any]]:
-    """The account's sessions as dicts keyed like calls (`tracking_number` for `number`)."""
+def _query_sessions(account_id: str, since: float, until: float) -> List[Dict[str, Any]]:
+    out = []
     for s in Session.account_index.query(account_id, Session.started_at.between(since, until),
                                          attributes_to_get=[*SESSION_KEYS, "number", "account_id"]):
         item = {k: getattr(s, k, None) for k in SESSION_KEYS}
         item["tracking_number"] = s.number
-        yield item
+        out.append(item)
+    return out
+
+
+# A session item never changes after it is written, so sessions that started before
+# yesterday are kept per container for a while: drilling down re-reads the same month
+# again and again, and only the last day or two is read afresh each time.
+_settled: Dict[Tuple[str, float, float], Tuple[float, List[Dict[str, Any]]]] = {}
+SETTLED_CACHE_SECONDS = 600
+SETTLED_CACHE_ENTRIES = 32
+
+
+def sessions_between(account_id: str, since: float, until: float, clock: Clock = time.time) -> List[Dict[str, Any]]:
+    """The account's sessions as dicts keyed like calls (`tracking_number` for `number`);
+    may include a little before `since` (callers filter by time)."""
+    now = clock()
+    settled_until = (now // 86400 - 1) * 86400  # the start of yesterday, UTC
+    if until <= settled_until or since >= settled_until:
+        return _query_sessions(account_id, since, until)
+    key = (account_id, since // 3600 * 3600, settled_until)
+    hit = _settled.get(key)
+    if hit is None or hit[0] < now:
+        if len(_settled) >= SETTLED_CACHE_ENTRIES:
+            _settled.clear()
+        hit = _settled[key] = (now + SETTLED_CACHE_SECONDS, _query_sessions(account_id, key[1], settled_until - 0.001))
+    return hit[1] + _query_sessions(account_id, settled_until, until)
 
 
 def _limit(params: Mapping[str, str]) -> int:
@@ -47,7 +72,7 @@ def run_report(account_id: str, params: Optional[Mapping[str, str]], clock: Cloc
     listing = params.get("include") == "calls"
     limit = _limit(params) if listing else 0
     calls: List[Dict[str, Any]] = list(store.query_calls(account_id, filters.since, filters.until))
-    sessions = list(sessions_between(account_id, filters.since, filters.until))
+    sessions = sessions_between(account_id, filters.since, filters.until, clock)
     report = aggregate(calls, sessions, filters, group, tz, series)
     # Further groupings of the same data in one answer (the dashboard's several charts).
     extra = [check_group(g.strip()) for g in (params.get("breakdowns") or "").split(",") if g.strip()]

@@ -128,8 +128,9 @@
       renderCharts(rep);
       renderTable(group, group === "day" ? rep.rows : rep.breakdowns[group], rep.totals);
       renderCalls(rep.calls, rep.calls_total);
-      $("status-line").textContent = rep.totals.calls + " calls, " + rep.from.slice(0, 10) + " to " +
-        rep.to.slice(0, 10) + " (" + rep.timezone + "), in " + ((Date.now() - started) / 1000).toFixed(1) + " s";
+      var last = new Date(Date.parse(rep.to) - 1000).toISOString().slice(0, 10);  // `to` is exclusive
+      $("status-line").textContent = rep.totals.calls + " calls, " + rep.from.slice(0, 10) + " to " + last +
+        " (" + rep.timezone + "), in " + ((Date.now() - started) / 1000).toFixed(1) + " s";
       document.body.dataset.loads = String(state.loads);
       busy("ready");
     }).catch(function (err) {
