@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 import uuid
 
@@ -132,3 +133,22 @@ def test_call_completed_on_the_bus_reaches_the_export(acc, client, moto_endpoint
     assert worker.drain(["bidding"], rounds=30)["bidding"][1] == 0
     lines = csv_lines(client.http.get(f"/v1/accounts/{acc}/exports/google-ads.csv", headers=auth()).body)
     assert [r[0] for r in lines[2:]] == ["G-BUS"]
+
+
+@pytest.mark.parametrize("section,good,bad", [
+    ("google_ads", {"enabled": True, "conversion_actions": [{"name": "Call", "when": "target"}]},
+     {"enabled": True, "conversion_actions": [{"name": "Call", "when": "sometimes"}]}),
+    ("microsoft_ads", {"enabled": True}, {"enabled": True, "timezone": "Europe/Berlin"}),
+    ("hubspot", {"enabled": True, "token_ssm_parameter": "/calltrack/hubspot/x", "owners": {"alice": "101"}},
+     {"enabled": True, "owners": {"alice": "not-an-id"}}),
+    ("bi", {"enabled": True, "bucket": "calltrack-bi-1"}, {"enabled": True}),
+    ("analytics", {"enabled": True, "format": "woopra", "project": "plumbing.example"},
+     {"enabled": True, "format": "segment"}),
+])
+def test_integration_sections_are_validated_by_the_admin_api(acc, client, section, good, bad):
+    path = f"/v1/accounts/{acc}/config/{section}"
+    headers = {**auth(), "Content-Type": "application/json"}
+    put = client.http.put(path, headers=headers, body=json.dumps({"value": good}))
+    assert put.status_code == 200 and put.json_body["value"] == good
+    refused = client.http.put(path, headers=headers, body=json.dumps({"value": bad}))
+    assert refused.status_code == 400 and refused.json_body["error"] == "validation_failed"
