@@ -129,9 +129,12 @@ def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: O
 
 
 def classify_call(ctx: Mapping[str, Any], outcome: Mapping[str, Any]) -> Dict[str, bool]:
-    """Add the settled call to its caller's history (idempotent) and classify it: one UpdateItem."""
-    if not ctx.get("caller_hash") or ctx.get("direction") == "callback":
-        return classify.none() if ctx.get("direction") != "callback" else _callback_classes(ctx, outcome)
+    """Add the settled call to its caller's history (idempotent) and classify it: one UpdateItem.
+
+    Callbacks count in the visitor's history like calls from them; anonymous callers
+    have no history and no classes."""
+    if not ctx.get("caller_hash"):
+        return classify.none()
     settings = ctx["settings"]
     history = CallerHistory(f"{ctx['account_id']}#{ctx['caller_hash']}")
     entry = classify.entry(ctx["started_at"], ctx["call_id"], outcome.get("talk_seconds"), settings["target_seconds"])
@@ -149,13 +152,6 @@ def _forget_expired(history: CallerHistory, horizon: float) -> None:
     expired = {e for e in history.entries or () if float(e.split("|", 1)[0]) < horizon}
     if expired:
         history.update(actions=[CallerHistory.entries.delete(expired)])
-
-
-def _callback_classes(ctx: Mapping[str, Any], outcome: Mapping[str, Any]) -> Dict[str, bool]:
-    """Callbacks are classified in the client's history like calls (the client is the caller)."""
-    if not ctx.get("caller_hash"):
-        return classify.none()
-    return classify_call({**ctx, "direction": "inbound"}, outcome)
 
 
 def _reclassify(ctx: Mapping[str, Any], changed: Dict[str, Dict[str, bool]]) -> None:
