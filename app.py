@@ -5,6 +5,7 @@ from chalice import Chalice, ConvertToMiddleware
 from chalicelib import web
 from chalicelib.admin.api import bp as admin_api
 from chalicelib.calls.api import bp as calls_api
+from chalicelib.dni.advisor_api import bp as advisor_api
 from chalicelib.dni.api import bp as dni_api
 from chalicelib.integrations.api import bp as integrations_api
 from chalicelib.integrations.exports_api import bp as exports_api
@@ -22,3 +23,4 @@ app.register_blueprint(admin_api)
 app.register_blueprint(reports_api)
 app.register_blueprint(integrations_api)
 app.register_blueprint(exports_api)
+app.register_blueprint(advisor_api)
