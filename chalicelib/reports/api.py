@@ -16,10 +16,19 @@ STATIC = Path(__file__).resolve().parent / "dashboard_static"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8"}
+CALL_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def _authorised(account_id: str) -> None:
     require_account(web.header(bp.current_request, "authorization"), account_id)
+
+
+def _call_id(call_id: str) -> str:
+    """Ids we hand out are short and plain; anything else names no call (and never
+    reaches DynamoDB, which refuses keys over 2 KB)."""
+    if not CALL_ID.match(call_id):
+        raise NotFound(f"no call '{call_id[:64]}'")
+    return call_id
 
 
 @bp.route("/v1/accounts/{account_id}/reports", methods=["GET"])
@@ -42,13 +51,13 @@ def get_report(account_id: str) -> Response:
 def put_call_tags(account_id: str, call_id: str) -> dict:
     _authorised(account_id)
     body = web.json_body(bp.current_request, schemas.TAGS_REQUEST)
-    return tags.tag_call(account_id, call_id, body)
+    return tags.tag_call(account_id, _call_id(call_id), body)
 
 
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/recording", methods=["GET"])
 def get_call_recording(account_id: str, call_id: str) -> Response:
     _authorised(account_id)
-    recording = recordings.recording_of(account_id, call_id)
+    recording = recordings.recording_of(account_id, _call_id(call_id))
     return Response(body=recording.body, headers={"Content-Type": recording.content_type,
                                                   "Cache-Control": "private, max-age=300"})
 

@@ -170,11 +170,11 @@ def _instant(raw: str, name: str, tz: ZoneInfo, end: bool) -> float:
                 day += timedelta(days=1)
             return datetime.combine(day, dtime(0), tzinfo=tz).timestamp()
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as err:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        return parsed.timestamp()
+    except (ValueError, OverflowError, OSError) as err:
         raise BadRequest(f"{name}: '{raw}' is not a date (YYYY-MM-DD) or an ISO 8601 time") from err
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.timestamp()
 
 
 def parse(params: Optional[Mapping[str, str]], now: float, tz_name: str = "UTC") -> Filters:

@@ -144,6 +144,9 @@ def test_manual_tags_validated_and_keypad_tags_kept(client, acc):
     missing = client.http.put(f"/v1/accounts/{account_id}/calls/nope/tags", headers=headers,
                               body=json.dumps({"tags": []}))
     assert missing.status_code == 404
+    too_long = client.http.put(f"/v1/accounts/{account_id}/calls/{'x' * 3000}/tags", headers=headers,
+                               body=json.dumps({"tags": []}))
+    assert too_long.status_code == 404
 
 
 class _Recordings(BaseHTTPRequestHandler):

@@ -157,7 +157,8 @@ def test_min_talk_class_and_status_filters():
     ({"direction": "sideways"}, "direction"), ({"status": "lost"}, "status"), ({"outcome": "maybe"}, "outcome"),
     ({"min_wait": "ten"}, "min_wait"), ({"within_working_hours": "perhaps"}, "within_working_hours"),
     ({"from": "yesterday"}, "from"), ({"from": "2026-11-10", "to": "2026-11-01"}, "before"),
-    ({"class": "gold"}, "class"), ({"from": "2020-01-01"}, "at most"),
+    ({"class": "gold"}, "class"), ({"from": "2020-01-01"}, "at most"), ({"to": "9999-12-31"}, "to"),
+    ({"from": "0001-01-01T00:00:00-23:59"}, "at most"),
 ])
 def test_bad_filters_are_refused_in_words(params, message):
     with pytest.raises(BadRequest, match=message):
