@@ -325,9 +325,14 @@ def deal_of_call(api: HubSpotApi, call_id: str) -> Optional[str]:
     return str(deals[0]["id"]) if deals else None
 
 
+TASK_MARK = "Calltrack"     # a word in the subject of the tasks this adapter opens (and may close)
+
+
 def open_call_tasks(api: HubSpotApi, contact_id: str) -> List[str]:
+    """The contact's open call-back tasks opened by this adapter (reps' own tasks stay theirs)."""
     filters = [eq("associations.contact", contact_id), eq("hs_task_type", "CALL"),
-               {"propertyName": "hs_task_status", "operator": "NEQ", "value": "COMPLETED"}]
+               {"propertyName": "hs_task_status", "operator": "NEQ", "value": "COMPLETED"},
+               {"propertyName": "hs_task_subject", "operator": "CONTAINS_TOKEN", "value": TASK_MARK}]
     return [str(t["id"]) for t in api.search("tasks", [{"filters": filters}], ["hs_task_status", "hs_task_subject"],
                                             limit=100)]
 
@@ -384,7 +389,8 @@ def _reached(api: HubSpotApi, call: Mapping[str, Any], cfg: HubSpotConfig, out: 
         out.action, out.deal_id = "already_synced", already
         return out
     open_deal = open_deal_of(api, contact_id)
-    if open_deal or (call.get("talk_seconds") or 0) < cfg.min_talk_seconds:
+    # Outbound calls (an agent calling) follow up; leads come in (inbound calls, callbacks).
+    if open_deal or call.get("direction") == "outbound" or (call.get("talk_seconds") or 0) < cfg.min_talk_seconds:
         out.deal_id = open_deal
         out.note_id = add_note(api, call, when, owner, [(contact_id, NOTE_TO_CONTACT), (open_deal or "", NOTE_TO_DEAL),
                                                         (out.company_id or "", NOTE_TO_COMPANY)])
@@ -414,7 +420,7 @@ def _missed(api: HubSpotApi, call: Mapping[str, Any], cfg: HubSpotConfig, out: O
     due = (epoch(call.get("ended_at")) or when) + timedelta(minutes=cfg.task_due_minutes).total_seconds()
     caller = call.get("caller") or ""
     task = api.create("tasks", {
-        "hs_timestamp": hs_time(due), "hs_task_subject": f"Call back {display(caller)} ({call.get('status')} call)",
+        "hs_timestamp": hs_time(due), "hs_task_subject": f"Call back {display(caller)}: {call.get('status')} call ({TASK_MARK})",
         "hs_task_body": html_body(summary_lines(call)), "hs_task_status": "NOT_STARTED",
         "hs_task_priority": "HIGH", "hs_task_type": "CALL", "hubspot_owner_id": owner,
     }, [association(i, t) for i, t in targets if i])

@@ -95,6 +95,21 @@ def test_the_task_is_completed_when_the_caller_is_reached(stub):
     assert reached.action == "deal_created"
 
 
+def test_reps_own_call_tasks_are_left_open(stub):
+    contact = stub.seed("contacts", {"phone": CALLER})
+    own = stub.seed("tasks", {"hs_task_subject": "Call about the quote", "hs_task_type": "CALL",
+                              "hs_task_status": "NOT_STARTED", "hs_timestamp": "2026-11-21T09:00:00.000Z"},
+                    {"contacts": [contact]})
+    assert run(stub, completed_call()).closed_tasks == []
+    assert stub.objects["tasks"][own]["properties"]["hs_task_status"] == "NOT_STARTED"
+
+
+def test_an_answered_outbound_call_closes_the_task_and_notes_but_opens_no_deal(stub):
+    missed = run(stub, completed_call(call_id="in-1", status="missed", agent=None))
+    out = run(stub, completed_call(call_id="out-1", direction="outbound"))
+    assert out.closed_tasks == [missed.task_id] and out.action == "note_on_contact" and not stub.all("deals")
+
+
 def test_a_second_missed_call_notes_the_open_task_instead_of_duplicating_it(stub):
     first = run(stub, completed_call(call_id="m1", status="missed", agent=None))
     second = run(stub, completed_call(call_id="m2", status="voicemail", agent=None))
