@@ -113,7 +113,8 @@ def action_slug(name: str) -> str:
 def conversion_rows(call: Mapping[str, Any], platform: str, section: Mapping[str, Any],
                     default_value: float, default_currency: str) -> List[Dict[str, Any]]:
     """The conversions one completed call yields for one platform (pure)."""
-    if not section.get("enabled") or call.get("status") == "in_progress":
+    # Ads bring calls in (inbound, or a callback the visitor asked for); agents' own calls are not conversions.
+    if not section.get("enabled") or call.get("status") == "in_progress" or call.get("direction") == "outbound":
         return []
     started = epoch(call.get("started_at"))
     if started is None:

@@ -42,9 +42,11 @@ def test_microsoft_needs_an_msclkid():
     assert row["kind"] == "click" and row["click_id"] == "ms-1" and row["key"].startswith("microsoft_ads#")
 
 
-def test_disabled_sections_and_calls_in_progress_give_nothing():
+def test_disabled_sections_calls_in_progress_and_outbound_calls_give_nothing():
     assert rows(completed_call(), section={"enabled": False}) == []
     assert rows(completed_call(status="in_progress")) == []
+    assert rows(completed_call(direction="outbound")) == []
+    assert len(rows(completed_call(direction="callback"))) == 1
 
 
 def test_conversion_actions_pick_calls_by_class_answer_or_tag():
