@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import auth, web
-from chalicelib.admin import accounts, configuration, keys, numbers, schemas
+from chalicelib.admin import accounts, configuration, keys, numbers, purchases, schemas
 
 bp = Blueprint(__name__)
 ACCOUNT = "/v1/accounts/{account_id}"
@@ -184,3 +184,17 @@ def add_pool_numbers(account_id: str, pool_id: str) -> dict:
 def remove_pool_number(account_id: str, pool_id: str, number: str) -> dict:
     _authorised(account_id)
     return numbers.remove_number(account_id, numbers.parse_path_number(number), pool_id=pool_id)
+
+
+# Buying numbers from Vonage (off unless CALLTRACK_NUMBER_PURCHASES is on) -------------
+@bp.route(ACCOUNT + "/vonage/numbers", methods=["GET"])
+def search_vonage_numbers(account_id: str) -> dict:
+    _authorised(account_id)
+    query = web.validate(dict(bp.current_request.query_params or {}), schemas.VONAGE_SEARCH_QUERY, what="query")
+    return {"numbers": purchases.search(query)}
+
+
+@bp.route(ACCOUNT + "/vonage/numbers", methods=["POST"])
+def buy_vonage_number(account_id: str) -> Response:
+    _authorised(account_id)
+    return created(purchases.buy(account_id, _body(schemas.BUY_NUMBER)))

@@ -57,6 +57,7 @@ class Op:
     response: Mapping[str, Any] = field(default_factory=lambda: ANY_OBJECT)
     response_type: str = "application/json"
     query: Sequence[Tuple[str, Mapping[str, Any], str]] = ()
+    required_query: Tuple[str, ...] = ()
     errors: Tuple[int, ...] = (400, 404)
 
 
@@ -224,6 +225,12 @@ OPERATIONS: List[Op] = [
                                                   "existing": {"type": "array"}, "pool": POOL_VIEW}}),
     Op("DELETE", ACCOUNT + "/pools/{pool_id}/numbers/{number}", "Remove a number from a pool", "numbers",
        errors=(400, 404, 409)),
+    Op("GET", ACCOUNT + "/vonage/numbers", "Search numbers Vonage sells (CALLTRACK_NUMBER_PURCHASES)", "numbers",
+       query=tuple((name, dict(schema), name) for name, schema in schemas.VONAGE_SEARCH_QUERY["properties"].items()),
+       required_query=("country",), errors=(400, 404, 502)),
+    Op("POST", ACCOUNT + "/vonage/numbers", "Buy a number from Vonage, link it to the Calltrack application and "
+       "add it to a pool or as a static number (CALLTRACK_NUMBER_PURCHASES)", "numbers", body=schemas.BUY_NUMBER,
+       status=201, response=NUMBER_VIEW, errors=(400, 404, 409, 502)),
     # Reports, tags, recordings, pool health, dashboard (issue 6, reports).
     Op("GET", ACCOUNT + "/reports", "Calls and sessions grouped, with drill-down filters; CSV with format=csv",
        "reports", query=REPORT_QUERY),
@@ -266,7 +273,7 @@ def _error_response(status: int) -> Dict[str, Any]:
 def _operation(op: Op) -> Dict[str, Any]:
     names = [seg[1:-1] for seg in op.path.split("/") if seg.startswith("{")]
     params = [{"name": n, "in": "path", "required": True, "schema": PATH_PARAMS[n]} for n in names]
-    params += [{"name": n, "in": "query", "required": False, "schema": dict(s), "description": d}
+    params += [{"name": n, "in": "query", "required": n in op.required_query, "schema": dict(s), "description": d}
                for n, s, d in op.query]
     out: Dict[str, Any] = {"summary": op.summary, "tags": [op.tag],
                            "operationId": f"{op.method.lower()}_{'_'.join(s.strip('{}') for s in op.path.split('/') if s)}"}

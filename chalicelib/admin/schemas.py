@@ -87,3 +87,27 @@ GEO: Dict[str, Any] = {
 SECTION_VALUE: Dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["value"], "properties": {"value": {}},
 }
+
+VONAGE_SEARCH_QUERY: Dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["country"],
+    "properties": {
+        "country": COUNTRY,
+        "pattern": {"type": "string", "pattern": "^[0-9]{1,10}$"},
+        "type": {"enum": ["landline", "mobile-lvn", "landline-toll-free"]},
+        "size": {"type": "string", "pattern": "^([1-9]|[1-9][0-9]|100)$"},
+    },
+}
+
+BUY_NUMBER: Dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["number", "country"],
+    "properties": {
+        "number": E164, "country": COUNTRY,
+        "kind": {"enum": ["pool", "static"]}, "pool_id": POOL_ID,
+        "source": {"type": "string", "minLength": 1, "maxLength": 100},
+    },
+    "allOf": [
+        {"if": {"properties": {"kind": {"const": "static"}}, "required": ["kind"]},
+         "then": {"required": ["source"], "not": {"required": ["pool_id"]}},
+         "else": {"required": ["pool_id"], "not": {"required": ["source"]}}},
+    ],
+}
