@@ -1,8 +1,9 @@
 """The bus, its rules and the consumer queues, from one definition (registry.CONSUMERS).
 
 - `cloudformation()` is the `infra/events.json` fragment `scripts/package.sh` merges into the
-  template `chalice package` writes: the custom bus, per consumer a DLQ, a queue with a
-  RedrivePolicy, a queue policy letting the rule's EventBridge send, the rule, and
+  template `chalice package` writes: the custom bus, per consumer a DLQ (and an alarm when
+  it is not empty), a queue with a RedrivePolicy, a queue policy letting the rule's
+  EventBridge send, the rule, and
   `FunctionResponseTypes: [ReportBatchItemFailures]` merged onto Chalice's generated SQS
   event source (`ConsumeGa4` → `ConsumeGa4SqsEventSource`).
 - `bootstrap()` creates the same things on the emulator, idempotently (`make run`, tests).
@@ -69,6 +70,18 @@ def cloudformation(consumers: Iterable[Consumer] = ()) -> Dict[str, Any]:
                     "Resource": {"Fn::GetAtt": [f"{base}Queue", "Arn"]},
                     "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [f"{base}Rule", "Arn"]}}},
                 }]},
+            },
+        }
+        resources[f"{base}DeadLetterAlarm"] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": f"{c.dlq}-not-empty",
+                "AlarmDescription": f"{c.name}: events in the DLQ; fix the cause, then `calltrack dlq replay "
+                                    f"--consumer {c.name}`",
+                "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [f"{base}DeadLetterQueue", "QueueName"]}}],
+                "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
             },
         }
         # Merged onto the function `chalice package` generates for @bp.on_sqs_message(name=...).

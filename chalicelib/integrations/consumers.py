@@ -95,17 +95,17 @@ def process_record(consumer: registry.Consumer, handler: registry.Handler, recor
             if fresh:
                 handler(event)
             else:
-                count("ConsumerDuplicateSkipped")
+                count(f"ConsumerDuplicateSkipped_{consumer.name}")
                 logger.info("duplicate event skipped", extra={"consumer": consumer.name, "event_id": event_id})
     except PermanentError as err:
         logger.warning("permanent failure: to the DLQ", extra={"consumer": consumer.name, "event_id": event_id,
                                                                "reason": str(err)})
-        count("ConsumerPermanentFailure")
+        count(f"ConsumerPermanentFailure_{consumer.name}")
         send_to_dlq(consumer, record, str(err))
     except Exception as err:
         logger.warning("retryable failure", extra={"consumer": consumer.name, "event_id": event_id,
                                                    "receive_count": receives, "reason": repr(err)})
-        count("ConsumerRetry")
+        count(f"ConsumerRetry_{consumer.name}")
         backoff(consumer, record, receives)
         raise
 
