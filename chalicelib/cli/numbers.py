@@ -5,6 +5,8 @@
     calltrack numbers add --account acme --static --source billboard +14155550170
     calltrack numbers list --account acme
     calltrack numbers remove --account acme +14155550101
+    calltrack numbers search --account acme --country US --pattern 415     # Vonage's offer
+    calltrack numbers buy --account acme --country US --pool main +14155550188
 
 Pools are filled in batches (the API takes up to 100 numbers a request); progress is
 shown on stderr. A number that is already in the pool is kept as it is (its lease too).
@@ -44,6 +46,19 @@ def register(sub: Any) -> None:
     add_account_option(remove)
     remove.add_argument("numbers", nargs="+")
     remove.set_defaults(func=remove_numbers)
+    search = actions.add_parser("search", help="numbers Vonage sells (needs CALLTRACK_NUMBER_PURCHASES on the API)")
+    add_account_option(search)
+    search.add_argument("--country", required=True, help="ISO country code, e.g. US")
+    search.add_argument("--pattern", help="digits the number contains")
+    search.add_argument("--type", choices=["landline", "mobile-lvn", "landline-toll-free"])
+    search.add_argument("--size", type=int, default=10)
+    search.set_defaults(func=search_numbers)
+    buy = actions.add_parser("buy", help="buy numbers from Vonage, link them, add them to a pool")
+    add_account_option(buy)
+    buy.add_argument("numbers", nargs="+")
+    buy.add_argument("--country", required=True)
+    buy.add_argument("--pool", default="main")
+    buy.set_defaults(func=buy_numbers)
 
 
 def read_numbers(args: argparse.Namespace) -> List[str]:
@@ -112,3 +127,23 @@ def remove_numbers(args: argparse.Namespace) -> int:
             failed += 1
             sys.stderr.write(f"{number}  not removed: {err}\n")
     return 1 if failed else 0
+
+
+@run
+def search_numbers(args: argparse.Namespace) -> int:
+    query = {"country": args.country, "pattern": args.pattern, "type": args.type, "size": str(args.size)}
+    found = api_of(args).get(path(account_of(args), "/vonage/numbers"), **query)["numbers"]
+    table(found, ["number", "country", "type", "monthly_cost_eur", "features"])
+    return 0
+
+
+@run
+def buy_numbers(args: argparse.Namespace) -> int:
+    api, account = api_of(args), account_of(args)
+    progress = Progress("buying", len(args.numbers))
+    for i, number in enumerate(args.numbers, 1):
+        api.request("POST", path(account, "/vonage/numbers"), {"number": number, "country": args.country,
+                                                               "pool_id": args.pool})
+        progress.update(i)
+    sys.stdout.write(f"bought {len(args.numbers)} numbers into pool {args.pool}\n")
+    return 0

@@ -168,3 +168,10 @@ def test_report_exports_csv_with_filters(api_server, seeded, tmp_path, capsys):
     assert any(line.split()[:2] == ["missed", "3"] for line in out.splitlines())
     assert cli(api_server, key, "report", "--account", account_id, "--filter", "nonsense") == 1
     assert "NAME=VALUE" in capsys.readouterr().err
+
+
+def test_numbers_search_says_when_buying_is_switched_off(api_server, seeded, capsys):
+    account_id, key = seeded
+    code = cli(api_server, key, "numbers", "search", "--account", account_id, "--country", "US")
+    err = capsys.readouterr().err
+    assert code == 1 and "404" in err and "CALLTRACK_NUMBER_PURCHASES" in err
