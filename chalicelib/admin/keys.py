@@ -32,6 +32,8 @@ def create(account_id: str, label: str, clock: Clock = time.time) -> Dict[str, A
     try:
         item.save(condition=ApiKey.key_hash.does_not_exist())
     except PutError as err:  # a 256-bit collision: never in practice, but never overwrite
+        if err.cause_response_code != "ConditionalCheckFailedException":
+            raise
         raise Conflict("could not create a unique key; try again") from err
     return {**view(item), "key": plaintext}
 
