@@ -241,8 +241,9 @@ def generate(account_id: str, now: float, days: int = DAYS, pool: Optional[List[
     calls: List[Dict[str, Any]] = []
     for back in range(days - 1, -1, -1):
         day = Day(account_id, today - timedelta(days=back), pool).generate(callers)
-        sessions += [s for s in day.sessions if s["started_at"] <= now]
-        calls += [c for c in day.calls if c["started_at"] <= now]
+        # Nothing in the last hour: a demo lease must never overlap the live pool's leases.
+        sessions += [s for s in day.sessions if s["started_at"] + s["stay"] + LEASE_TTL <= now - 3600]
+        calls += [c for c in day.calls if c["ended_at"] <= now - 3600]
     leases, exhausted = _assign_numbers(sessions, pool, calls)
     _classify(calls)
     _tag(calls, random.Random(f"{account_id}:tags"))
