@@ -1,0 +1,49 @@
+"""The attribution policy (chalicelib/dni/history.py) the simulator tuned."""
+from __future__ import annotations
+
+from chalicelib.dni import history
+from chalicelib.dni.history import Holding
+
+GRACE = 1200.0
+
+
+def h(sid, start, last_seen, until):
+    return Holding(sid, start, last_seen, until)
+
+
+def test_the_only_holder_on_the_page_is_certain():
+    m = history.best([h("a", 0, 100, 400)], at=200, grace=GRACE)
+    assert (m.session_id, m.confidence) == ("a", 1.0)
+
+
+def test_a_visitor_on_the_page_beats_one_who_left_and_the_one_who_left_fades_fast():
+    gone, here = h("a", 0, 100, 400), h("b", 500, 500, 800)
+    soon = history.best([gone, here], at=520, grace=GRACE)
+    assert soon.session_id == "b" and 0.5 < soon.confidence < 0.7
+    later = history.best([gone, h("b", 1300, 1300, 1600)], at=1320, grace=GRACE)
+    assert later.session_id == "b" and later.confidence > soon.confidence
+
+
+def test_a_holder_gone_past_grace_is_never_the_answer():
+    assert history.best([h("a", 0, 100, 400)], at=400 + GRACE + 1, grace=GRACE).holding is None
+
+
+def test_recent_earlier_holders_lower_the_confidence_of_a_new_one():
+    here = h("c", 10_000, 10_000, 10_300)
+    alone = history.best([here], at=10_100, grace=GRACE)
+    after_churn = history.best([here, h("b", 7000, 7200, 7500), h("a", 5000, 5100, 5400)], at=10_100, grace=GRACE)
+    long_ago = history.best([here, h("a", 0, 100, 400)], at=10_100 + 86_400, grace=GRACE)
+    assert alone.confidence == 1.0
+    assert after_churn.session_id == "c" and after_churn.confidence < 0.9
+    assert long_ago.holding is None or long_ago.session_id == "c"
+
+
+def test_a_tab_open_for_hours_weighs_less_than_a_fresh_visitor():
+    fresh = history.weight(h("a", 0, 60, 360), at=120, grace=GRACE)
+    stale = history.weight(h("a", 0, 4 * 3600, 4 * 3600 + 300), at=4 * 3600, grace=GRACE)
+    assert fresh == 1.0 and stale < 0.2
+
+
+def test_gather_drops_the_archived_copy_of_the_current_lease():
+    cur = h("b", 500, 600, 900)
+    assert [x.session_id for x in history.gather(cur, [cur, h("a", 0, 100, 400)])] == ["b", "a"]
