@@ -66,7 +66,10 @@ def moto_endpoint() -> Iterator[str]:
     from chalicelib import db, demo
     import chalicelib.all_models  # noqa: F401  every domain's tables
 
+    from chalicelib.integrations import bus
+
     db.create_tables()
+    bus.bootstrap()  # the bus, rules and consumer queues: events publish as in AWS
     demo.seed_account()
     yield endpoint
     server.stop()
