@@ -15,6 +15,7 @@ EVENT_BUS = "CALLTRACK_EVENT_BUS"
 DEMO_API_KEY = "DEMO_API_KEY"
 ACCOUNT_CACHE_SECONDS = "CALLTRACK_ACCOUNT_CACHE_SECONDS"
 REGION = "AWS_DEFAULT_REGION"
+RETRY_BASE_SECONDS = "CALLTRACK_RETRY_BASE_SECONDS"
 # Bootstrap operator token: creates accounts (POST /v1/accounts). Required outside local.
 ADMIN_TOKEN = "CALLTRACK_ADMIN_TOKEN"
 
@@ -142,3 +143,8 @@ def number_purchases_enabled() -> bool:
 
 def vonage_rest_host() -> str:
     return os.environ.get(VONAGE_REST_HOST) or "rest.nexmo.com"
+
+
+def retry_base_seconds() -> float:
+    """First backoff of a consumer whose target failed; doubles per receive (default 10 s)."""
+    return float(os.environ.get(RETRY_BASE_SECONDS, "10"))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextvars
 import json
-import os
 import time
 from functools import lru_cache
 from typing import Any, Callable, Dict, Optional
@@ -29,13 +28,12 @@ from typing import Any, Callable, Dict, Optional
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from chalicelib import aws
+from chalicelib import aws, config
 from chalicelib.integrations import idempotency, registry
 from chalicelib.integrations.errors import PermanentError
 from chalicelib.observability import count, logger
 
 # Seconds before the first redelivery; doubles per receive (capped). Tests set it to 0.
-RETRY_BASE_SECONDS = "CALLTRACK_RETRY_BASE_SECONDS"
 RETRY_MAX_SECONDS = 900
 _receive_count: contextvars.ContextVar[int] = contextvars.ContextVar("receive_count", default=1)
 
@@ -48,7 +46,7 @@ def current_receive_count() -> int:
 def retry_delay(receive_count: int, base: Optional[float] = None) -> int:
     """Exponential backoff: base·2^(n-1) seconds for the n-th receive, capped at 15 minutes."""
     if base is None:
-        base = float(os.environ.get(RETRY_BASE_SECONDS, "10"))
+        base = config.retry_base_seconds()
     return int(min(RETRY_MAX_SECONDS, base * 2 ** max(0, receive_count - 1)))
 
 
