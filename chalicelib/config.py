@@ -108,8 +108,13 @@ VONAGE_API_HOST = "VONAGE_API_HOST"
 PUBLIC_BASE_URL = "CALLTRACK_PUBLIC_BASE_URL"
 
 
+def optional(name: str) -> Optional[str]:
+    """An optional setting, from the environment or the SSM parameter named by `<NAME>_SSM`."""
+    return os.environ.get(name) or _from_ssm(os.environ.get(f"{name}_SSM")) or None
+
+
 def vonage_signature_secret() -> Optional[str]:
-    return os.environ.get(VONAGE_SIGNATURE_SECRET) or None
+    return optional(VONAGE_SIGNATURE_SECRET)
 
 
 def vonage_private_key() -> str:
