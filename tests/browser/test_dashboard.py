@@ -188,4 +188,21 @@ def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_serve
         time.sleep(0.05)
     assert text(d, "settings-status") == "Saved."
     assert Account.get(acc["account_id"]).settings.get("greeting_seconds") == 14
+
+    # A configuration section as JSON: refused in words when its schema says no, then saved.
+    Select(d.find_element(By.ID, "c-section")).select_by_value("page_numbers")
+    editor = d.find_element(By.ID, "c-value")
+
+    def save_section(value: str, shown: str) -> str:
+        editor.clear()
+        editor.send_keys(value)
+        d.find_element(By.ID, "c-save").click()
+        deadline = time.time() + 10
+        while not text(d, shown) and time.time() < deadline:
+            time.sleep(0.05)
+        return text(d, shown)
+
+    assert "not a number" in save_section('["not a number"]', "c-error")
+    assert save_section('["+442079460959"]', "c-status") == "Saved." and text(d, "c-error") == ""
+    assert Account.get(acc["account_id"]).config["page_numbers"] == ["+442079460959"]
     assert [e for e in d.get_log("browser") if e["level"] == "SEVERE" and e.get("source") != "network"] == []

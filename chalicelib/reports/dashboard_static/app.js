@@ -18,7 +18,7 @@
   var COLOURS = ["#1f6feb", "#2da44e", "#d4a72c", "#cf222e", "#8250df", "#1b7c83", "#bc4c00", "#6e7781"];
   var charts = {};
   var state = { account: sessionStorage.getItem("calltrack.account"), key: sessionStorage.getItem("calltrack.key"),
-    tab: "reports", categories: [], settings: null, loads: 0, blobUrl: null };
+    tab: "reports", categories: [], settings: null, sections: {}, loads: 0, blobUrl: null };
 
   function $(id) { return document.getElementById(id); }
   function el(tag, text, cls) {
@@ -389,7 +389,7 @@
     hoursFields();
     $("settings-error").textContent = "";
     busy("loading");
-    Promise.all([api("/settings"), loadCategories()]).then(function (res) {
+    Promise.all([api("/settings"), loadCategories(), loadSections()]).then(function (res) {
       var s = res[0];
       state.settings = s;
       $("s-timezone").value = s.timezone; $("s-target").value = s.target_seconds; $("s-cycle").value = s.sales_cycle_days;
@@ -443,6 +443,48 @@
     }).catch(function (err) { $("settings-error").textContent = err.message; busy("error"); });
   }
 
+  function loadSections() {
+    return api("/config").then(function (c) {
+      state.sections = c.sections || {};
+      var select = $("c-section");
+      var current = select.value;
+      select.textContent = "";
+      Object.keys(state.sections).forEach(function (name) {
+        var o = el("option", name);
+        o.value = name;
+        select.appendChild(o);
+      });
+      if (current && state.sections.hasOwnProperty(current)) select.value = current;
+      showSection();
+    }).catch(function (err) { $("c-error").textContent = err.message; });
+  }
+
+  function showSection() {
+    var value = state.sections[$("c-section").value];
+    $("c-value").value = value === null || value === undefined ? "" : JSON.stringify(value, null, 2);
+    $("c-status").textContent = "";
+    $("c-error").textContent = "";
+  }
+
+  function saveSection(ev) {
+    ev.preventDefault();
+    var name = $("c-section").value;
+    var value;
+    $("c-status").textContent = "";
+    $("c-error").textContent = "";
+    try {
+      value = JSON.parse($("c-value").value);
+    } catch (e) {
+      $("c-error").textContent = "Not valid JSON: " + e.message;
+      return;
+    }
+    api("/config/" + encodeURIComponent(name), { method: "PUT", body: { value: value } }).then(function (r) {
+      state.sections[name] = r.value;
+      if (name === "tag_categories") { state.categories = r.value || []; }
+      $("c-status").textContent = "Saved.";
+    }).catch(function (err) { $("c-error").textContent = err.message; });
+  }
+
   // --- tabs and wiring ----------------------------------------------------------------
   function switchTab(tab) {
     state.tab = tab;
@@ -466,6 +508,8 @@
     });
     $("pool-days").addEventListener("change", loadPools);
     $("settings-form").addEventListener("submit", saveSettings);
+    $("section-form").addEventListener("submit", saveSection);
+    $("c-section").addEventListener("change", showSection);
     $("tag-category").addEventListener("change", fillLabels);
     $("tag-save").addEventListener("click", function () { saveTags(false); });
     $("tag-clear").addEventListener("click", function () { saveTags(true); });
