@@ -24,14 +24,16 @@ def call(client, method, path, key=None, body=None):
 
 
 def fresh_number() -> str:
-    return "+1415557" + f"{secrets.randbelow(10000):04d}"
+    """A number no other test uses (the shared fixture's pool numbers may collide across
+    accounts, so these tests bring their own)."""
+    return f"+1628{uuid.uuid4().int % 10 ** 7:07d}"
 
 
 @pytest.fixture()
 def owned(account):
     """A fresh account with a known API key: (account_id, key)."""
     key = "k-" + uuid.uuid4().hex
-    acc = account(api_key=key)
+    acc = account(api_key=key, pool=[fresh_number() for _ in range(5)])
     return acc.account_id, key
 
 

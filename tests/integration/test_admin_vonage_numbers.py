@@ -96,7 +96,8 @@ def vonage(tmp_path, monkeypatch, offer):
 @pytest.fixture()
 def owned(account):
     key = "vn-" + uuid.uuid4().hex
-    return account(api_key=key).account_id, key
+    pool = [f"+1628{uuid.uuid4().int % 10 ** 7:07d}" for _ in range(5)]
+    return account(api_key=key, pool=pool).account_id, key
 
 
 def call(client, method, path, key, body=None):

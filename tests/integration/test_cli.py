@@ -15,10 +15,14 @@ from chalicelib.cli import main
 ADMIN = "local-admin-token"
 
 
+def unique_number() -> str:
+    return f"+1628{uuid.uuid4().int % 10 ** 7:07d}"
+
+
 @pytest.fixture()
 def seeded(account):
     key = "cli-" + uuid.uuid4().hex
-    acc = account(api_key=key)
+    acc = account(api_key=key, pool=[unique_number() for _ in range(5)])
     return acc.account_id, key
 
 
@@ -47,7 +51,7 @@ def put_call(account_id, minutes_ago, status="answered", source="google", medium
 
 
 def test_accounts_create_prints_a_key_that_works(api_server, capsys):
-    number = f"+1415559{uuid.uuid4().int % 10000:04d}"
+    number = unique_number()
     code = cli(api_server, ADMIN, "accounts", "create", "--name", "Cli Plumbing", "--domain", "cli.example",
                "--default-number", number, "--timezone", "Europe/London")
     out, err = capsys.readouterr()
@@ -94,7 +98,7 @@ def test_numbers_add_in_batches_with_progress_and_is_idempotent(api_server, seed
 
 def test_numbers_static_list_and_remove(api_server, seeded, capsys):
     account_id, key = seeded
-    radio = f"+1415559{uuid.uuid4().int % 10000:04d}"
+    radio = unique_number()
     assert cli(api_server, key, "numbers", "add", "--account", account_id, "--static", "--source", "radio", radio) == 0
     assert cli(api_server, key, "numbers", "list", "--account", account_id) == 0
     out = capsys.readouterr().out
