@@ -237,6 +237,8 @@ def vonage_and_consumer(client: Any, n: int) -> tuple:
             envelope = json.loads(message["Body"])
             if envelope.get("detail", {}).get("account_id") != account_id:
                 continue
+            if envelope.get("detail-type") != "Call Completed":     # the subscription's moment only
+                continue
             with timed(consumer_m):
                 result = consumers.consume(consumer.name, {"Records": [worker.sqs_record(message, arn)]})
             assert not result.get("batchItemFailures"), result
@@ -244,8 +246,10 @@ def vonage_and_consumer(client: Any, n: int) -> tuple:
         sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                                                         for i, m in enumerate(messages)])
     sink.shutdown()
+    assert seen == n, f"{seen} Call Completed deliveries for {n} calls"
     event_m.note = "5 webhooks per answered call"
-    consumer_m.note = "webhooks consumer: idempotency claim, signed POST to 127.0.0.1, delivery log"
+    consumer_m.note = ("webhooks consumer, one `Call Completed` from its SQS queue: idempotency claims, "
+                       "signed POST to 127.0.0.1, delivery log")
     return answer_m, event_m, consumer_m
 
 
