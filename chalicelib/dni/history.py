@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional
 from chalicelib.dni.models import Lease, Number
 
 HISTORY_DEPTH = 6
+# Seconds. Chosen on the simulator's evidence (docs/accuracy.md, "What was tuned").
 LIVE_FRESH = 1800.0
 LIVE_HALF_LIFE = 1800.0
 LIVE_FLOOR = 0.05
