@@ -58,6 +58,7 @@ class Op:
     response_type: str = "application/json"
     query: Sequence[Tuple[str, Mapping[str, Any], str]] = ()
     required_query: Tuple[str, ...] = ()
+    also: Tuple[int, ...] = ()              # other success statuses (204: nothing to say)
     errors: Tuple[int, ...] = (400, 404)
 
 
@@ -143,21 +144,21 @@ OPERATIONS: List[Op] = [
        errors=(400, 404)),
     # Vonage Voice API webhooks (issue 3), as Vonage sends them; signed JWT when configured.
     Op("GET", "/vonage/answer", "Answer URL: the call's NCCO", "vonage", auth="vonage", query=VONAGE_QUERY,
-       response=NCCO),
+       response=NCCO, also=(204,)),
     Op("POST", "/vonage/answer", "Answer URL: the call's NCCO", "vonage", auth="vonage", body=VONAGE_BODY,
-       body_types=VONAGE_TYPES, response=NCCO),
+       body_types=VONAGE_TYPES, response=NCCO, also=(204,)),
     Op("POST", "/vonage/events", "Event URL: call status changes", "vonage", auth="vonage", body=VONAGE_BODY,
-       body_types=VONAGE_TYPES, response=NCCO, query=VONAGE_QUERY),
+       body_types=VONAGE_TYPES, response=NCCO, also=(204,), query=VONAGE_QUERY),
     Op("POST", "/vonage/ivr", "Voice menu input", "vonage", auth="vonage", body=VONAGE_BODY,
-       body_types=VONAGE_TYPES, response=NCCO, query=VONAGE_QUERY),
+       body_types=VONAGE_TYPES, response=NCCO, also=(204,), query=VONAGE_QUERY),
     Op("POST", "/vonage/recording", "Recording ready", "vonage", auth="vonage", body=VONAGE_BODY,
        body_types=VONAGE_TYPES, status=204, response=NCCO, query=VONAGE_QUERY),
     Op("POST", "/vonage/tagging", "Post-call tagging keypad input", "vonage", auth="vonage", body=VONAGE_BODY,
-       body_types=VONAGE_TYPES, response=NCCO, query=VONAGE_QUERY),
+       body_types=VONAGE_TYPES, response=NCCO, also=(204,), query=VONAGE_QUERY),
     Op("GET", "/vonage/whisper", "Whisper to the agent: the call's source", "vonage", auth="vonage",
-       query=VONAGE_QUERY + WHISPER_QUERY, response=NCCO),
+       query=VONAGE_QUERY + WHISPER_QUERY, response=NCCO, also=(204,)),
     Op("POST", "/vonage/whisper", "Whisper to the agent: the call's source", "vonage", auth="vonage",
-       body=VONAGE_BODY, body_types=VONAGE_TYPES, query=WHISPER_QUERY, response=NCCO),
+       body=VONAGE_BODY, body_types=VONAGE_TYPES, query=WHISPER_QUERY, response=NCCO, also=(204,)),
     # Calls (issue 3).
     Op("GET", ACCOUNT + "/calls", "Calls, newest first, paginated", "calls",
        query=(("since", DATE, "ISO 8601 or epoch seconds (default: 31 days before until)"),
@@ -206,7 +207,7 @@ OPERATIONS: List[Op] = [
     Op("GET", ACCOUNT + "/numbers", "Every number of the account with its lease state", "numbers",
        response={"type": "object", "properties": {"numbers": {"type": "array", "items": NUMBER_VIEW}}}),
     Op("POST", ACCOUNT + "/numbers", "Add one number (pool, static or default); 200 if it already was", "numbers",
-       body=schemas.ADD_NUMBER, status=201, response=NUMBER_VIEW, errors=(400, 404, 409)),
+       body=schemas.ADD_NUMBER, status=201, also=(200,), response=NUMBER_VIEW, errors=(400, 404, 409)),
     Op("GET", ACCOUNT + "/numbers/{number}", "One number", "numbers", response=NUMBER_VIEW),
     Op("PATCH", ACCOUNT + "/numbers/{number}", "Enable/disable (a lease in progress is kept), source, country",
        "numbers", body=schemas.UPDATE_NUMBER, response=NUMBER_VIEW),
@@ -270,6 +271,13 @@ def _error_response(status: int) -> Dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+def _success(op: Op, status: int) -> Dict[str, Any]:
+    if status == 204:
+        return {"description": "No content"}
+    return {"description": "Created" if status == 201 else "OK",
+            "content": {op.response_type: {"schema": dict(op.response)}}}
+
+
 def _operation(op: Op) -> Dict[str, Any]:
     names = [seg[1:-1] for seg in op.path.split("/") if seg.startswith("{")]
     params = [{"name": n, "in": "path", "required": True, "schema": PATH_PARAMS[n]} for n in names]
@@ -282,10 +290,9 @@ def _operation(op: Op) -> Dict[str, Any]:
     if op.body is not None:
         out["requestBody"] = {"required": not op.body_optional,
                               "content": {t: {"schema": dict(op.body)} for t in op.body_types}}
-    ok = {"description": "OK" if op.status == 200 else "Created",
-          "content": {op.response_type: {"schema": dict(op.response)}}}
     errors = set(op.errors) | {"key": {401, 403}, "admin": {401}, "vonage": {401}}.get(op.auth, set())
-    out["responses"] = {str(op.status): ok, **{str(s): _error_response(s) for s in sorted(errors)}}
+    successes = {str(s): _success(op, s) for s in (op.status, *op.also)}
+    out["responses"] = {**successes, **{str(s): _error_response(s) for s in sorted(errors)}}
     security = {"key": [{"apiKey": []}], "admin": [{"adminToken": []}], "vonage": [{"vonageSignature": []}],
                 "none": []}[op.auth]
     out["security"] = security
