@@ -14,10 +14,13 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from pynamodb.exceptions import PynamoDBException
+
 from chalicelib.accounts import AccountView, get_account
 from chalicelib.db import ttl
 from chalicelib.dni.leases import pool_key
 from chalicelib.dni.models import Counter, Lease, Number
+from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
 Interval = Tuple[float, float]
@@ -84,9 +87,15 @@ def _day(ts: float) -> str:
 
 
 def record_exhaustion(account_id: str, pool_id: str, now: float, keep_days: int = 400) -> None:
-    """Count one visitor refused a pool number (the DNI side calls this when the pool ran out)."""
-    Counter(exhaustion_key(account_id, pool_id, _day(now))).update(
-        actions=[Counter.n.add(1), Counter.expires.set(ttl(now + keep_days * 86400))])
+    """Count one visitor refused a pool number (the DNI side calls this when the pool ran
+    out). A failed count is logged, never raised: the visitor's answer matters more."""
+    try:
+        Counter(exhaustion_key(account_id, pool_id, _day(now))).update(
+            actions=[Counter.n.add(1), Counter.expires.set(ttl(now + keep_days * 86400))])
+    except PynamoDBException as err:
+        logger.warning("pool exhaustion not counted", extra={"account": account_id, "pool": pool_id,
+                                                             "error": str(err)})
+        count("ExhaustionCountFailed")
 
 
 def exhaustions(account_id: str, pool_id: str, since: float, until: float) -> int:
