@@ -21,7 +21,7 @@ from chalicelib.calls.store import CALL_KEYS, iso
 from chalicelib.db import ttl
 from chalicelib.dni.leases import pool_key
 from chalicelib.dni.models import Account, Counter, Lease, Number, Session
-from chalicelib.reports.pools import exhaustion_key
+from chalicelib.dni.usage import exhaustion_key
 
 Clock = Callable[[], float]
 DAYS = 30

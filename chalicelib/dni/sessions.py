@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from chalicelib.accounts import AccountView, get_account
 from chalicelib.db import ttl
-from chalicelib.dni import leases, pool, rules, sources, useragent
+from chalicelib.dni import leases, pool, rules, sources, usage, useragent
 from chalicelib.dni.models import Session
 from chalicelib.errors import LeaseConflict, LeaseGone, UnknownSession
 from chalicelib.geo import countries, phone
@@ -120,6 +120,7 @@ def start(req: SessionRequest, clock: Clock = time.time) -> Lease:
     if leased:
         return leased
     count("PoolExhausted")
+    usage.record_exhaustion(account.account_id, plan.pool_id, now)
     logger.info("pool exhausted", extra={"account": account.account_id, "pool": plan.pool_id})
     number = plan.number or account.default_number
     return _record_unleased(account, req, visit, country, number, plan.fallback_method, now)

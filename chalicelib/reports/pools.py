@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.accounts import AccountView, get_account
-from chalicelib.db import ttl
 from chalicelib.dni.leases import pool_key
-from chalicelib.dni.models import Counter, Lease, Number
+from chalicelib.dni.models import Lease, Number
+from chalicelib.dni.usage import exhaustions
 from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
@@ -77,32 +75,6 @@ def health(pool_id: str, numbers: Sequence[Mapping[str, Any]], history: Iterable
 
 
 # --- DynamoDB reads (and the one write the DNI side calls) --------------------------
-
-def exhaustion_key(account_id: str, pool_id: str, day: str) -> str:
-    return f"exhausted#{account_id}#{pool_id}#{day}"
-
-
-def _day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).date().isoformat()
-
-
-def record_exhaustion(account_id: str, pool_id: str, now: float, keep_days: int = 400) -> None:
-    """Count one visitor refused a pool number (the DNI side calls this when the pool ran
-    out). A failed count is logged, never raised: the visitor's answer matters more."""
-    try:
-        Counter(exhaustion_key(account_id, pool_id, _day(now))).update(
-            actions=[Counter.n.add(1), Counter.expires.set(ttl(now + keep_days * 86400))])
-    except PynamoDBException as err:
-        logger.warning("pool exhaustion not counted", extra={"account": account_id, "pool": pool_id,
-                                                             "error": str(err)})
-        count("ExhaustionCountFailed")
-
-
-def exhaustions(account_id: str, pool_id: str, since: float, until: float) -> int:
-    days = {_day(t) for t in range(int(since), int(until) + 1, 86400)} | {_day(until)}
-    keys = [exhaustion_key(account_id, pool_id, d) for d in sorted(days)]
-    return int(sum(c.n or 0 for c in Counter.batch_get(keys)))
-
 
 def pool_ids(account: AccountView, extra: Optional[str] = None) -> List[str]:
     """Every pool the account leases from (configuration) or has numbers in (a filtered

@@ -193,7 +193,7 @@ def test_recording_streams_for_the_account_only(client, acc, recording_store):
 def test_pool_health_from_leases_and_exhaustion_counters(client, acc):
     from chalicelib.dni.leases import pool_key
     from chalicelib.dni.models import Lease, Number
-    from chalicelib.reports.pools import record_exhaustion
+    from chalicelib.dni.usage import record_exhaustion
 
     account_id, key = acc
     numbers = sorted(n.number for n in Number.pool_index.query(pool_key(account_id, "main")))

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from chalicelib import accounts
-from chalicelib.dni import history, sessions
+from chalicelib.dni import history, sessions, usage
 from chalicelib.dni.models import Account, Number, Session
 from chalicelib.errors import LeaseGone
 
@@ -80,6 +80,7 @@ def test_exhausted_pool_shows_the_static_number_of_the_visit_source(account):
     assert (first.method, first.number) == ("dynamic", "+14155557001")
     assert (second.method, second.number, second.visit["source"]) == ("static", "+14155550180", "google")
     assert (direct.method, direct.number) == ("default", acc.default_number)
+    assert usage.exhaustions(acc.account_id, "main", clock.t - 1, clock.t) == 2, "both refusals counted"
 
 
 def test_returning_visitor_keeps_the_number_and_heartbeat_extends_the_lease(account):
