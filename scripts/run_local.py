@@ -128,9 +128,10 @@ def main() -> None:
 
 def banner() -> None:
     api = f"http://{HOST}:{PORT}"
+    demo = f"http://{HOST}:{DEMO_PORT}/demo/" + ("" if PORT == 8000 else f"?api={api}")
     print(f"""
 Calltrack is running.
-  demo page (number swap + attribution): http://{HOST}:{DEMO_PORT}/demo/
+  demo page (number swap + attribution): {demo}
   dashboard (sign in with demo-secret-key): {api}/dashboard
   API:                                    {api}
 Try a lease:
