@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 from urllib.parse import urlencode
 
 import botocore.client
@@ -330,5 +330,3 @@ def available(module: str) -> bool:
 
     return importlib.util.find_spec(module) is not None
 
-
-Timer = Callable[[], None]
