@@ -5,6 +5,7 @@ Environment is set at import, before any chalicelib module reads configuration.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -82,24 +83,24 @@ def demo_account(moto_endpoint: str) -> str:
     return demo.DEMO_ACCOUNT
 
 
+# Numbers are global keys: every test account gets pool numbers no other account has.
+_next_numbers = itertools.count(0, 5)
+
+
 @pytest.fixture()
 def account(moto_endpoint: str):
     """A fresh account shaped like the demo one, with its own id and pool: tests don't share leases."""
     from chalicelib import demo
 
     account_id = "t-" + uuid.uuid4().hex[:12]
-    pool = [f"+1415556{n:04d}" for n in _pool_numbers(account_id)]
+    first = next(_next_numbers)
+    pool = [f"+1415556{n:04d}" for n in range(first, first + 5)]
 
     def make(**kwargs):
         kwargs.setdefault("pool", pool)
         return demo.seed_account(account_id, **kwargs)
 
     return make
-
-
-def _pool_numbers(account_id: str, size: int = 5) -> list:
-    base = int(account_id[2:10], 16) % 9000
-    return [base + i for i in range(size)]
 
 
 @pytest.fixture()
