@@ -16,7 +16,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
 
 from chalicelib.calls import classify, publishing, record, state
-from chalicelib.calls.models import Call, CallerHistory
+from chalicelib.calls.models import UNSETTLED, Call, CallerHistory
 from chalicelib.calls.store import CONDITION_FAILED, iso
 from chalicelib.db import ttl
 from chalicelib.observability import count, logger
@@ -47,6 +47,7 @@ def open_call(ctx: Dict[str, Any]) -> Call:
         Call.rec.set(Call.rec | rec),
         Call.status.set(Call.status | rec["status"]),
         Call.expires.set(Call.expires | expires),
+        Call.unsettled.set(Call.unsettled | UNSETTLED),
     ]
     if rec.get("source"):
         actions.append(Call.source.set(Call.source | rec["source"]))
@@ -86,7 +87,10 @@ def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
         classes = classify_call(item.ctx, outcome) if outcome["settled"] else None
         rec = record.build(item.ctx, outcome, classes)
         sig = record.signature(rec)
-        announce = outcome["settled"] and item.completed_sig != sig
+        announce = outcome["settled"] and item.completed_sig != sig and (
+            # A call the sweep settled (and announced) is announced again once its real facts
+            # are complete, not at every late webhook on the way there.
+            not item.completed_sig or state.complete(item.ctx, item.evs or ()))
         if sig == item.rec_sig and not announce:
             return outcome
         if _write(item, rec, sig, announce, classes):
@@ -116,6 +120,9 @@ def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: O
         actions.append(Call.source.set(rec["source"]))
     if announce:
         actions.append(Call.completed_sig.set(sig))
+    # Membership of the sweep's sparse index follows the record: settled calls leave it.
+    settled = classes is not None   # `refresh` classifies settled calls only
+    actions.append(Call.unsettled.remove() if settled else Call.unsettled.set(UNSETTLED))
     unchanged = (size(Call.evs) == n) if n else Call.evs.does_not_exist()
     if announce:
         unchanged &= Call.completed_sig.does_not_exist() | (Call.completed_sig != sig)
@@ -165,9 +172,24 @@ def _reclassify(ctx: Mapping[str, Any], changed: Dict[str, Dict[str, bool]]) -> 
             continue
         rec = {**other.rec, "classification": classes}
         names = classify.names(classes)
-        other.update(actions=[Call.rec.set(rec), Call.classes.set(set(names)) if names else Call.classes.remove()],
-                     condition=Call.rec_sig == other.rec_sig if other.rec_sig else Call.rec_sig.does_not_exist())
+        sig = record.signature(rec)
+        announce = bool(other.completed_sig) and other.completed_sig != sig
+        actions = [Call.rec.set(rec), Call.rec_sig.set(sig),
+                   Call.classes.set(set(names)) if names else Call.classes.remove()]
+        if announce:
+            actions.append(Call.completed_sig.set(sig))
+        try:
+            other.update(actions=actions, condition=Call.rec_sig == other.rec_sig if other.rec_sig
+                         else Call.rec_sig.does_not_exist())
+        except UpdateError as err:
+            if err.cause_response_code != CONDITION_FAILED:
+                raise
+            continue   # a webhook rewrote it meanwhile: that writer classified it from the history
         count("CallsReclassified")
+        if announce:
+            # Its partners learn the new classes now, not at the call's next webhook (if any).
+            policy = ((other.ctx or {}).get("settings") or {}).get("pii_policy", "hash")
+            publishing.publish("Call Completed", publishing.without_pii(rec, policy))
 
 
 def _announce(item: Call, rec: Dict[str, Any], outcome: Mapping[str, Any]) -> None:

@@ -27,6 +27,21 @@ class AccountCallsIndex(GlobalSecondaryIndex):
     started_at = NumberAttribute(range_key=True)
 
 
+class UnsettledCallsIndex(GlobalSecondaryIndex):
+    """Calls not settled yet, oldest first (sparse: `unsettled` exists only until the call
+    settles), so the settlement sweep reads the few live or stuck calls, never the table."""
+
+    class Meta:
+        index_name = "unsettled-started-index"
+        projection = AllProjection()
+
+    unsettled = UnicodeAttribute(hash_key=True)
+    started_at = NumberAttribute(range_key=True)
+
+
+UNSETTLED = "1"   # the one partition of the sparse index (open calls are few at any moment)
+
+
 @register
 class Call(Model):
     """One call. `call_id` is Vonage's `conversation_uuid` for inbound calls (both legs
@@ -52,7 +67,9 @@ class Call(Model):
     attempts = NumberAttribute(null=True)               # callbacks: Vonage calls created so far
     marks = UnicodeSetAttribute(null=True)              # one-off side effects already done ("started"…)
     expires = TTLAttribute(null=True)
+    unsettled = UnicodeAttribute(null=True)             # UNSETTLED while the call is not settled
     account_index = AccountCallsIndex()
+    unsettled_index = UnsettledCallsIndex()
 
 
 @register

@@ -24,6 +24,24 @@ NO_ANSWER = frozenset({"timeout", "unanswered", "busy", "rejected", "failed"})
 # hung up sooner may not have (then the call settles without waiting for one).
 VOICEMAIL_MIN_STAY = 2.0
 WORDS_PER_SECOND = 2.5
+# Settlement sweep (`overdue`): how long to wait for a webhook that may never come before the
+# call is settled with the facts known (a `sweep` fact; see `derive`). Vonage stops retrying a
+# webhook our endpoint failed to take, and our endpoint may be down: without these bounds the
+# call would stay `in_progress` forever and `Call Completed` would never be sent.
+# - Before anyone answered, every NCCO step is bounded by the routing schema: greeting and IVR
+#   prompts (≤ 1500 characters each, about 100 s spoken), IVR input (≤ 10 s), ringing
+#   (≤ 120 s), voicemail prompt + recording (≤ 300 s). Half an hour without a new fact is far
+#   beyond all of them together, so the caller has gone and the event was lost.
+QUIET_SECONDS = 30 * 60
+# - Once an agent answered, Vonage sends nothing until the conversation ends, and a `connect`
+#   without `limit` lasts at most 7200 s (Vonage's default and maximum for `limit`).
+CONNECT_LIMIT_SECONDS = 7200
+# - After the caller hung up, what we still wait for (the recording Vonage posts once it has
+#   processed the file, the agent leg's last events, the post-call tagging menu ≤ 2 × 10 s)
+#   normally arrives within seconds; a quarter of an hour covers slow processing.
+AFTER_END_SECONDS = 15 * 60
+# Added to the talking bound: Vonage's clock vs ours, and the last webhook's own delivery.
+SETTLE_MARGIN_SECONDS = 10 * 60
 FINAL_STATUSES = ("answered", "missed", "busy", "voicemail", "ivr_no_input", "ivr_abandoned",
                   "abandoned_in_greeting", "failed", "rejected", "callback_agent_no_answer",
                   "callback_client_no_answer")
@@ -104,6 +122,7 @@ class Leg:
         self.at: Dict[str, float] = {}
         self.completed: Fact = {}
         self.to: Optional[str] = None
+        self.cut: Optional[float] = None    # set by a sweep: assumed over, at its last known time
 
     def add(self, fact: Fact) -> None:
         ts, prev = fact.get("t"), self.at.get(fact["s"])
@@ -116,7 +135,7 @@ class Leg:
 
     @property
     def terminal(self) -> bool:
-        return any(s in TERMINAL for s in self.at)
+        return self.cut is not None or any(s in TERMINAL for s in self.at)
 
     @property
     def answered(self) -> bool:
@@ -138,13 +157,13 @@ class Leg:
         if self.completed.get("et"):
             return self.completed["et"]
         ends = [self.at[s] for s in TERMINAL if self.at.get(s)]
-        return max(ends) if ends else None
+        return max(ends) if ends else self.cut
 
     def talk(self) -> Optional[int]:
         if self.completed.get("d") is not None:
             return int(self.completed["d"])
         start, end = self.at.get("answered"), self.end()
-        return int(round(end - start)) if start and end else None
+        return max(0, int(round(end - start))) if start and end else None
 
 
 def legs_of(facts: List[Fact]) -> List[Leg]:
@@ -154,7 +173,70 @@ def legs_of(facts: List[Fact]) -> List[Leg]:
             continue
         key = (fact["r"], fact.get("a", 1), fact.get("u") or "")
         legs.setdefault(key, Leg(*key)).add(fact)
-    return [legs[k] for k in sorted(legs)]
+    out = [legs[k] for k in sorted(legs)]
+    if any(f["k"] == "sweep" for f in facts):
+        # Settled by the sweep: a leg whose end never arrived is taken as over at the last
+        # moment the call is known to have been alive (a lower bound of its end).
+        last = last_seen(facts)
+        for leg in out:
+            if not any(s in TERMINAL for s in leg.at):
+                leg.cut = max([t for t in (last, leg.first()) if t is not None], default=0.0)
+    return out
+
+
+def last_seen(facts: List[Fact]) -> Optional[float]:
+    """The latest timestamp among the facts Vonage sent (sweep facts excluded)."""
+    times = [t for f in facts if f["k"] != "sweep" for t in (f.get("t"), f.get("et")) if t is not None]
+    return max(times) if times else None
+
+
+def sweep_fact(reason: str, at: float) -> Fact:
+    """The fact the sweep adds to settle an overdue call. `at` is the deadline computed from
+    the facts (not the sweep's clock), so concurrent sweeps add the same fact."""
+    return {"k": "sweep", "why": reason, "t": round(at, 3)}
+
+
+def swept(facts: List[Fact]) -> bool:
+    return any(f["k"] == "sweep" for f in facts)
+
+
+def complete(ctx: Mapping[str, Any], raw_facts: Iterable[str]) -> bool:
+    """Settled on Vonage's facts alone (sweep facts ignored)."""
+    real = [raw for raw in raw_facts or () if json.loads(raw).get("k") != "sweep"]
+    return bool(derive(ctx, real)["settled"])
+
+
+def overdue(ctx: Mapping[str, Any], raw_facts: Iterable[str], now: float) -> Optional[Fact]:
+    """The sweep fact that settles the call now, or None while its facts may still come.
+
+    Pure. The deadline depends on where the call stands (see the constants): caller hung up
+    → AFTER_END_SECONDS after the caller's end; an agent (or a callback's visitor) answered
+    and no end yet → CONNECT_LIMIT_SECONDS + SETTLE_MARGIN_SECONDS after the answer; otherwise
+    QUIET_SECONDS after the last fact (or the call's start when there is none)."""
+    if not ctx:
+        return None
+    facts = decode(raw_facts)
+    if swept(facts) or derive(ctx, raw_facts)["settled"]:
+        return None
+    reason, deadline = deadline_of(ctx, facts)
+    return sweep_fact(reason, deadline) if now >= deadline else None
+
+
+def deadline_of(ctx: Mapping[str, Any], facts: List[Fact]) -> Tuple[str, float]:
+    legs = legs_of(facts)
+    start = ctx.get("started_at") or 0.0
+    last = max(t for t in (last_seen(facts), start) if t is not None)
+    first_role = "agent" if ctx.get("direction") == "callback" else "caller"
+    talking_role = "client" if ctx.get("direction") == "callback" else "agent"
+    firsts = [l for l in legs if l.role == first_role]
+    if ctx.get("direction") != "callback" and firsts and all(l.terminal for l in firsts):
+        end = max([e for e in (l.end() for l in firsts) if e] or [last])
+        return "after_end", end + AFTER_END_SECONDS
+    talking = [l.at["answered"] for l in legs if l.role == talking_role and l.at.get("answered")
+               and not l.terminal]
+    if talking:
+        return "no_end", max(talking) + CONNECT_LIMIT_SECONDS + SETTLE_MARGIN_SECONDS
+    return "quiet", last + QUIET_SECONDS
 
 
 def _secs(a: Optional[float], b: Optional[float]) -> Optional[int]:
@@ -199,14 +281,15 @@ def _inbound(ctx: Mapping[str, Any], facts: List[Fact], legs: List[Leg]) -> Dict
     path, choice, had_input = _ivr(ctx, facts)
     voicemail_url = _recording(facts, "voicemail")
     call_url = _recording(facts, "call")
-    caller_terminal = bool(callers) and all(l.terminal for l in callers)
+    done = swept(facts)   # the sweep gave up waiting: settle with what is known
+    caller_terminal = done or (bool(callers) and all(l.terminal for l in callers))
 
     status = "in_progress"
     if caller_terminal:
         status = _inbound_status(ctx, plan, callers, agents, answered, voicemail_url, path, choice, had_input,
                                  start, caller_end)
-    settled = caller_terminal and all(l.terminal for l in agents) and _recordings_in(
-        plan, status, agents, voicemail_url, call_url, start, caller_end)
+    settled = done or (caller_terminal and all(l.terminal for l in agents) and _recordings_in(
+        plan, status, agents, voicemail_url, call_url, start, caller_end))
     talk = sum(l.talk() or 0 for l in answered) if answered else 0
     destination = (choice or {}).get("destination") or plan.get("destination")
     duration = next((l.completed.get("d") for l in callers if l.completed.get("d") is not None), None)
@@ -287,7 +370,7 @@ def _callback(ctx: Mapping[str, Any], facts: List[Fact], legs: List[Leg]) -> Dic
     agent_answered = any(l.answered for l in legs if l.role == "agent")
     if answered:
         status, settled = "answered", all(l.terminal for l in legs)
-    elif exhausted:
+    elif exhausted or swept(facts):
         status, settled = ("callback_client_no_answer" if agent_answered else "callback_agent_no_answer"), True
     else:
         status, settled = "in_progress", False
@@ -320,9 +403,10 @@ def attempt_done(legs: List[Leg], attempt: int) -> bool:
 
 def next_callback_attempt(ctx: Mapping[str, Any], raw_facts: Iterable[str]) -> Optional[int]:
     """The attempt to start now, when the last one ended without the visitor answering."""
-    legs = legs_of(decode(raw_facts))
-    if not legs or any(l.answered for l in legs if l.role == "client"):
-        return None
+    facts = decode(raw_facts)
+    legs = legs_of(facts)
+    if not legs or swept(facts) or any(l.answered for l in legs if l.role == "client"):
+        return None   # (a swept callback is settled: a late webhook must not dial again)
     last = max(l.attempt for l in legs)
     max_attempts = int((ctx.get("plan") or {}).get("retries", 0)) + 1
     if last < max_attempts and attempt_done(legs, last):
