@@ -53,8 +53,21 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threading.Thread(target=sweep_calls, args=(stop,), name="calls-sweeper", daemon=True).start()
     worker.run(stop)
     return 0
+
+
+def sweep_calls(stop: threading.Event, every: float = 300.0) -> None:
+    """Locally, the calls settlement sweep the deployment schedules every 5 minutes."""
+    from chalicelib.calls import sweeper
+    from chalicelib.observability import logger
+
+    while not stop.wait(every):
+        try:
+            sweeper.sweep()
+        except Exception:  # noqa: BLE001 — the emulator restarting must not kill the worker
+            logger.exception("calls sweep failed")
 
 
 if __name__ == "__main__":
