@@ -158,3 +158,4 @@ def test_a_call_reclassified_by_a_late_earlier_call_is_announced_again_without_a
     again = by_call[later["values"]["CONV"]]                   # re-announced with its new classes
     assert again["classification"]["repeated"] and not again["classification"]["unique"]
     assert store.get_call(acc.account_id, later["values"]["CONV"])["classification"] == again["classification"]
+    assert not {earlier["values"]["CONV"], later["values"]["CONV"]} & unsettled_ids()   # settled calls leave the index
