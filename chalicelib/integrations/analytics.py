@@ -19,9 +19,7 @@ import time
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode
 
-from chalicelib import accounts
-from chalicelib.errors import UnknownAccount
-from chalicelib.integrations.errors import PermanentError
+from chalicelib.integrations.errors import account_of
 from chalicelib.integrations.transport import (
     DeliveryFailed, Transport, consumer_error, send_json, urllib_transport,
 )
@@ -126,10 +124,7 @@ def handle(event: Mapping[str, Any], transport: Transport = urllib_transport) ->
     """Consumer of `Call Completed`: the event detail is enough (no PII needed). Returns the
     service's HTTP status, None when nothing was sent."""
     call = event.get("detail") or {}
-    try:
-        section = accounts.get_account(call.get("account_id")).config.get(SECTION) or {}
-    except UnknownAccount as err:
-        raise PermanentError(str(err)) from err
+    section = account_of(call.get("account_id")).config.get(SECTION) or {}
     if not section.get("enabled") or call.get("status") == "in_progress":
         return None
     if section.get("statuses") and call.get("status") not in section["statuses"]:

@@ -19,9 +19,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import accounts, aws
-from chalicelib.errors import NotFound, UnknownAccount
-from chalicelib.integrations.errors import PermanentError, RetryableError
+from chalicelib import aws
+from chalicelib.errors import NotFound
+from chalicelib.integrations.errors import PermanentError, RetryableError, account_of
 from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
@@ -121,10 +121,7 @@ def handle(event: Mapping[str, Any], get_call: Optional[GetCall] = None, s3: Any
     Returns the S3 key written, None when BI export is off for the account."""
     detail = event.get("detail") or {}
     account_id, call_id = detail.get("account_id"), detail.get("call_id")
-    try:
-        account = accounts.get_account(account_id)
-    except UnknownAccount as err:
-        raise PermanentError(str(err)) from err
+    account = account_of(account_id)
     section = account.config.get(SECTION) or {}
     if not section.get("enabled"):
         return None

@@ -26,9 +26,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib import accounts
-from chalicelib.errors import BadRequest, NotFound, UnknownAccount
+from chalicelib.errors import BadRequest, NotFound
 from chalicelib.integrations import conversions
-from chalicelib.integrations.errors import PermanentError, RetryableError
+from chalicelib.integrations.errors import RetryableError, account_of
 from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
@@ -160,10 +160,7 @@ def handle(event: Mapping[str, Any], get_call: Optional[GetCall] = None, clock: 
     """Consumer of `Call Completed` and `Call Tagged`: (re)records the call's conversions."""
     detail = event.get("detail") or {}
     account_id, call_id = detail.get("account_id"), detail.get("call_id")
-    try:
-        account = accounts.get_account(account_id)
-    except UnknownAccount as err:
-        raise PermanentError(str(err)) from err
+    account = account_of(account_id)
     sections = {p: account.config.get(p) or {} for p in PLATFORMS}
     if not any(s.get("enabled") for s in sections.values()):
         return {}

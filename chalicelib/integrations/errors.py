@@ -10,6 +10,10 @@
 """
 from __future__ import annotations
 
+from chalicelib import accounts
+from chalicelib.accounts import AccountView
+from chalicelib.errors import UnknownAccount
+
 
 class ConsumerError(Exception):
     """Base of the errors a consumer handler raises on purpose."""
@@ -21,3 +25,12 @@ class RetryableError(ConsumerError):
 
 class PermanentError(ConsumerError):
     pass
+
+
+def account_of(account_id: object) -> AccountView:
+    """The account an event belongs to. An event of an unknown (deleted) account can never
+    be delivered: PermanentError, so it goes to the DLQ at once instead of retrying."""
+    try:
+        return accounts.get_account(str(account_id))
+    except UnknownAccount as err:
+        raise PermanentError(str(err)) from err

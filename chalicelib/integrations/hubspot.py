@@ -23,10 +23,10 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from chalicelib import accounts, aws
+from chalicelib import aws
 from chalicelib.geo.phone import display
-from chalicelib.errors import NotFound, UnknownAccount
-from chalicelib.integrations.errors import PermanentError, RetryableError
+from chalicelib.errors import NotFound
+from chalicelib.integrations.errors import PermanentError, RetryableError, account_of
 from chalicelib.integrations.transport import (
     DeliveryFailed, Transport, consumer_error, send_json, urllib_transport,
 )
@@ -458,10 +458,7 @@ def handle(event: Mapping[str, Any], get_call: Optional[GetCall] = None, transpo
     Vendor refusals become PermanentError (DLQ), outages RetryableError (retried, then DLQ)."""
     detail = event.get("detail") or {}
     account_id, call_id = detail.get("account_id"), detail.get("call_id")
-    try:
-        section = accounts.get_account(account_id).config.get(SECTION) or {}
-    except UnknownAccount as err:
-        raise PermanentError(str(err)) from err
+    section = account_of(account_id).config.get(SECTION) or {}
     if not section.get("enabled"):
         return None
     token = token_of(section)
