@@ -18,7 +18,6 @@ from chalicelib.accounts import AccountView, get_account
 from chalicelib.dni.leases import pool_key
 from chalicelib.dni.models import Lease, Number
 from chalicelib.dni.usage import exhaustions
-from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
 Interval = Tuple[float, float]

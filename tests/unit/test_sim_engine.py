@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.dni.pool import PoolNumber
+
 from chalicelib.settings import Settings
 from chalicelib.sim import engine, sweep
 from chalicelib.sim.store import MemoryStore, StaleRead
