@@ -186,7 +186,7 @@ def _lease(account: AccountView, req: SessionRequest, visit: sources.Visit, coun
     s = account.settings
     items = {n.number: n for n in leases.read_pool(account.account_id, plan.pool_id)}
     order = pool.candidates((leases.as_pool_number(n) for n in items.values()), now,
-                            s.cooldown_seconds, s.cooldown_mode)
+                            s.cooldown_seconds, s.cooldown_mode, min_rest=s.lease_ttl_seconds)
     rate_key = f"ip#{account.account_id}#{req.ip}#{int(now // 3600)}" if s.ip_lease_limit and req.ip else None
     for candidate in order[:MAX_CLAIM_ATTEMPTS]:
         sid = str(SessionId.new(account.account_id, plan.pool_id, candidate.number))

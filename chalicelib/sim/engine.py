@@ -40,7 +40,8 @@ class CalltrackPolicy:
         self.heartbeat = float(settings.heartbeat_seconds)
 
     def lease(self, sid: str, now: float) -> Optional[str]:
-        order = pool.candidates(self.store.read_pool(), now, self.s.cooldown_seconds, self.s.cooldown_mode)
+        order = pool.candidates(self.store.read_pool(), now, self.s.cooldown_seconds, self.s.cooldown_mode,
+                                min_rest=self.s.lease_ttl_seconds)
         if not order:
             return None
         self.store.claim(order[0].number, order[0], sid, now, now + self.s.lease_ttl_seconds)

@@ -126,8 +126,18 @@ def test_hard_cooldown_refuses_a_resting_number_soft_reuses_it(account):
         acc = account(pool=["+14155557201"], settings={"cooldown_mode": mode, "cooldown_seconds": 600})
         clock = Clock()
         sessions.start(req(acc.account_id), clock)
-        clock.t += 400                # lease ended at +300, resting until +900
+        clock.t += 700                # lease ended at +300, resting until +900
         assert sessions.start(req(acc.account_id), clock).method == expected
+
+
+def test_under_pressure_a_released_number_rests_at_least_the_hold(account):
+    acc = account(pool=["+14155557211"], settings={"cooldown_seconds": 600, "lease_ttl_seconds": 300})
+    clock = Clock()
+    sessions.start(req(acc.account_id), clock)
+    clock.t += 400                    # lease ended at +300: rested 100 s < the 300 s hold
+    assert sessions.start(req(acc.account_id), clock).method == "default"
+    clock.t += 200                    # rested 300 s: handed on although still cooling down
+    assert sessions.start(req(acc.account_id), clock).method == "dynamic"
 
 
 def test_bots_get_the_default_number_and_no_lease(client, account):

@@ -26,3 +26,15 @@ def test_hard_cooldown_never_hands_out_a_resting_number():
 def test_disabled_numbers_are_never_leased():
     pool = [PoolNumber("+1", None, 0, 0, enabled=False), n("+2", 0)]
     assert [c.number for c in candidates(pool, NOW, cooldown=600)] == ["+2"]
+
+
+def test_soft_cooldown_hands_on_a_resting_number_only_after_min_rest():
+    pool = [n("+1", NOW - 100), n("+2", NOW - 400), n("+3", NOW + 100)]
+    assert [c.number for c in candidates(pool, NOW, cooldown=600, min_rest=300)] == ["+2"]
+    assert [c.number for c in candidates(pool, NOW, cooldown=600, min_rest=0)] == ["+2", "+1"]
+
+
+def test_min_rest_never_exceeds_the_cooldown():
+    pool = [n("+1", NOW - 150), n("+2", NOW - 50)]
+    assert [c.number for c in candidates(pool, NOW, cooldown=0, min_rest=300)] == ["+1", "+2"]
+    assert [c.number for c in candidates(pool, NOW, cooldown=120, min_rest=300)] == ["+1"]
