@@ -12,7 +12,7 @@ visitor's leg). Callback legs carry their attempt number.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 STATUSES = frozenset({"started", "ringing", "answered", "busy", "cancelled", "unanswered", "disconnected",
@@ -198,6 +198,41 @@ def sweep_fact(reason: str, at: float) -> Fact:
 
 def swept(facts: List[Fact]) -> bool:
     return any(f["k"] == "sweep" for f in facts)
+
+
+def open_legs(ctx: Mapping[str, Any], raw_facts: Iterable[str]) -> List[Tuple[str, int, str]]:
+    """(role, attempt, uuid) of the legs whose end we never heard of (the caller's from the
+    answer, when none of its events came): what the sweep asks Vonage about."""
+    legs = legs_of([f for f in decode(raw_facts) if f["k"] != "sweep"])
+    out = [(l.role, l.attempt, l.uuid) for l in legs
+           if l.uuid and not l.uuid.startswith("not-dialled") and not l.terminal]
+    if ctx.get("direction") == "inbound" and ctx.get("caller_uuid") and not any(l.role == "caller" for l in legs):
+        out.insert(0, ("caller", 1, str(ctx["caller_uuid"])))
+    return out
+
+
+def vonage_time(value: Any) -> Optional[str]:
+    """Vonage's call-detail times ('2026-01-05 10:00:50', or ISO 8601) as our ISO 'Z' form;
+    a time without zone is UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def leg_fact(info: Mapping[str, Any], role: str, attempt: int) -> Optional[Fact]:
+    """The fact of a leg's final state as Vonage's call detail (GET /v1/calls/{uuid}) gives
+    it — what its lost last event would have said — or None while the leg is not over."""
+    if info.get("status") not in TERMINAL:
+        return None
+    start, end = vonage_time(info.get("start_time")), vonage_time(info.get("end_time"))
+    payload = {**info, "start_time": start, "end_time": end, "timestamp": end or start}
+    return fact_of(payload, "event", leg=role, attempt=attempt)
 
 
 def complete(ctx: Mapping[str, Any], raw_facts: Iterable[str]) -> bool:

@@ -18,11 +18,12 @@ once per distinct final record, as for every call.
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from chalice import Blueprint, Rate
 
-from chalicelib.calls import lifecycle, state
+from chalicelib.calls import lifecycle, state, vonage_client
+from chalicelib.calls.vonage_client import VonageUnavailable
 from chalicelib.calls.models import UNSETTLED, Call
 from chalicelib.observability import count, logger
 
@@ -33,6 +34,13 @@ SKEW_SECONDS = 60
 MIN_AGE_SECONDS = min(state.AFTER_END_SECONDS, state.QUIET_SECONDS) - SKEW_SECONDS
 # At most this many calls per run (oldest first); the next run takes the rest.
 MAX_PER_SWEEP = 500
+# Asking Vonage for lost ends (≤ 5 s a request) stops after this long in one run, or at its
+# first failure, so a run stays well inside the function's 60 s; the calls left are settled
+# with the facts known.
+VONAGE_BUDGET_SECONDS = 20.0
+# A leg Vonage still calls live postpones the sweep, up to this long after the call's start
+# (a cap of ours: no Vonage leg we create can last this long, see state.CONNECT_LIMIT_SECONDS).
+LIVE_CAP_SECONDS = 6 * 3600
 
 bp = Blueprint(__name__)
 # "Now" for the scheduled sweep; tests replace it.
@@ -42,11 +50,12 @@ clock: Clock = time.time
 def sweep(now: Optional[float] = None, clock: Clock = time.time, limit: int = MAX_PER_SWEEP) -> Dict[str, int]:
     """Settle every overdue call; returns counts (examined, settled, refreshed, failed)."""
     now = clock() if now is None else now
-    counts = {"examined": 0, "settled": 0, "refreshed": 0, "failed": 0}
+    counts = {"examined": 0, "settled": 0, "recovered": 0, "refreshed": 0, "live": 0, "failed": 0}
+    lookups = VonageLookups()
     for item in Call.unsettled_index.query(UNSETTLED, Call.started_at <= now - MIN_AGE_SECONDS, limit=limit):
         counts["examined"] += 1
         try:
-            outcome = settle_if_overdue(item, now, clock)
+            outcome = settle_if_overdue(item, now, clock, lookups)
         except Exception:  # one bad call must not keep the others unsettled
             logger.exception("sweep failed for a call", extra={"call_id": item.call_id})
             count("CallsSweepFailed")
@@ -60,9 +69,12 @@ def sweep(now: Optional[float] = None, clock: Clock = time.time, limit: int = MA
     return counts
 
 
-def settle_if_overdue(item: Call, now: float, clock: Clock = time.time) -> Optional[str]:
-    """"settled" (the sweep settled it), "refreshed" (its facts were complete but the record
-    was never written, e.g. the webhook's Lambda died mid-way), or None (not overdue)."""
+def settle_if_overdue(item: Call, now: float, clock: Clock = time.time,
+                      lookups: Optional["VonageLookups"] = None) -> Optional[str]:
+    """"settled" (the sweep settled it), "recovered" (Vonage's call details gave the lost
+    ends: settled, or waiting again, on real facts), "refreshed" (its facts were complete but
+    the record was never written, e.g. the webhook's Lambda died mid-way), "live" (Vonage
+    says a leg is still up), or None (not overdue)."""
     if item.ctx is None:
         return None
     if not _needs_work(item, now):
@@ -74,10 +86,52 @@ def settle_if_overdue(item: Call, now: float, clock: Clock = time.time) -> Optio
     fact = state.overdue(item.ctx, item.evs or (), now)
     if fact is None:
         return None
+    recovered, live = (lookups or VonageLookups()).ends(item)
+    for leg in recovered:
+        item = lifecycle.add_fact(item.call_id, leg)
+    if recovered:
+        count("CallsEndRecovered", len(recovered))
+        fact = state.overdue(item.ctx, item.evs or (), now)
+        if fact is None:                                    # settled, or a new deadline, on real facts
+            lifecycle.refresh(item, clock)
+            return "recovered"
+    if live and now - (item.ctx.get("started_at") or 0.0) < LIVE_CAP_SECONDS:
+        if recovered:
+            lifecycle.refresh(item, clock)
+        return "live"
     logger.info("settling an overdue call", extra={"call_id": item.call_id, "why": fact["why"]})
     count(f"CallsSwept_{fact['why']}")
     lifecycle.refresh(lifecycle.add_fact(item.call_id, fact), clock)
     return "settled"
+
+
+class VonageLookups:
+    """Asks Vonage (GET /v1/calls/{uuid}) how the legs whose end we missed ended, within one
+    run's time budget; the first failure (not configured, unreachable) stops it for the run."""
+
+    def __init__(self, budget: float = VONAGE_BUDGET_SECONDS) -> None:
+        self.deadline = time.monotonic() + budget
+        self.off = False
+
+    def ends(self, item: Call) -> Tuple[List[state.Fact], bool]:
+        """Facts of the legs Vonage says are over, and whether one is still live."""
+        facts: List[state.Fact] = []
+        live = False
+        for role, attempt, uuid in state.open_legs(item.ctx, item.evs or ()):
+            if self.off or time.monotonic() > self.deadline:
+                break
+            try:
+                info = vonage_client.calls().get(uuid)
+            except VonageUnavailable as err:
+                logger.info("vonage call details unavailable; settling on known facts", extra={"error": str(err)})
+                self.off = True
+                break
+            fact = state.leg_fact(info, role, attempt)
+            if fact is not None:
+                facts.append(fact)
+            elif info.get("status") in state.STATUSES:
+                live = True
+        return facts, live
 
 
 def _needs_work(item: Call, now: float) -> bool:

@@ -34,7 +34,7 @@ def sdk_ncco(actions: List[Dict[str, Any]]) -> List[Any]:
 
 
 class VonageCalls:
-    """The two outbound operations calls need: create a call, transfer a leg to an NCCO."""
+    """The outbound operations calls need: create a call, read a leg, transfer a leg to an NCCO."""
 
     def __init__(self, vonage: Any) -> None:
         self.vonage = vonage
@@ -50,6 +50,23 @@ class VonageCalls:
         except Exception as err:  # the SDK raises its own tree and requests' errors
             raise VonageUnavailable(f"create call failed: {err}") from err
         return response.uuid, response.conversation_uuid
+
+    def get(self, uuid: str) -> Dict[str, Any]:
+        """One leg as Vonage knows it now (GET /v1/calls/{uuid}): status, direction, duration,
+        start_time, end_time, to (the number), uuid, conversation_uuid; {} for a leg Vonage
+        does not know."""
+        from vonage_http_client.errors import NotFoundError
+
+        try:
+            info = self.vonage.voice.get_call(uuid)
+        except NotFoundError:
+            return {}
+        except Exception as err:
+            raise VonageUnavailable(f"get call {uuid} failed: {err}") from err
+        out = info.model_dump(exclude_none=True)
+        out.pop("from_", None)
+        out["to"] = getattr(info.to, "number", None)
+        return out
 
     def transfer(self, uuid: str, ncco: List[Dict[str, Any]]) -> None:
         try:

@@ -159,3 +159,66 @@ def test_a_call_reclassified_by_a_late_earlier_call_is_announced_again_without_a
     assert again["classification"]["repeated"] and not again["classification"]["unique"]
     assert store.get_call(acc.account_id, later["values"]["CONV"])["classification"] == again["classification"]
     assert not {earlier["values"]["CONV"], later["values"]["CONV"]} & unsettled_ids()   # settled calls leave the index
+
+
+def vonage_leg(uuid_: str, conv: str, status: str, direction: str, to: str, start: str, end: str = None,
+               duration: str = None) -> Dict[str, Any]:
+    """A call-detail body as Vonage's GET /v1/calls/{uuid} documents it (times without zone)."""
+    body = {"uuid": uuid_, "conversation_uuid": conv, "status": status, "direction": direction,
+            "to": {"type": "phone", "number": to}, "from": {"type": "phone", "number": "14155550164"},
+            "start_time": start, "network": "310260"}
+    if end:
+        body.update(end_time=end, duration=duration, rate="0.00450000", price="0.00360000")
+    return body
+
+
+@pytest.fixture()
+def vonage(tmp_path):
+    from tests.integration.calls_support import vonage_stub
+
+    with vonage_stub(tmp_path) as stub:
+        yield stub
+
+
+def test_the_lost_ends_are_read_from_vonage_before_settling_on_known_facts(client, inbound, vonage):
+    acc, sc = inbound("answered", caller="14155550164")
+    queue = completed_queue(acc.account_id)
+    v, call_id = sc["values"], sc["values"]["CONV"]
+    until_answered = [w for w in sc["webhooks"] if w["body"]["status"] in ("started", "ringing", "answered")]
+    replay(client, until_answered)
+    answered_at = max(at(w["body"]["timestamp"]) for w in until_answered if w["query"].get("leg") == "agent")
+    vonage.legs[v["CALLER_UUID"]] = vonage_leg(v["CALLER_UUID"], call_id, "answered", "inbound", v["TO"],
+                                               "2026-01-05 10:00:00")
+    vonage.legs[v["AGENT_UUID"]] = vonage_leg(v["AGENT_UUID"], call_id, "answered", "outbound", "14155550199",
+                                              "2026-01-05 10:00:05")
+    sweeper.sweep(now=answered_at + TALK_BOUND)                # Vonage says the call is still up: wait
+    assert call_id in unsettled_ids() and received(queue) == []
+    assert {r["path"] for r in vonage.requests if r["method"] == "GET"} == {
+        f"/v1/calls/{v['CALLER_UUID']}", f"/v1/calls/{v['AGENT_UUID']}"}
+
+    vonage.legs[v["CALLER_UUID"]] = vonage_leg(v["CALLER_UUID"], call_id, "completed", "inbound", v["TO"],
+                                               "2026-01-05 10:00:00", "2026-01-05 10:00:50", "50")
+    vonage.legs[v["AGENT_UUID"]] = vonage_leg(v["AGENT_UUID"], call_id, "completed", "outbound", "14155550199",
+                                              "2026-01-05 10:00:05", "2026-01-05 10:00:50", "45")
+    sweeper.sweep(now=answered_at + TALK_BOUND + 300)          # the next run: Vonage knows how it ended
+    call = store.get_call(acc.account_id, call_id)
+    assert (call["status"], call["talk_seconds"], call["duration_seconds"], call["ended_at"]) == (
+        "answered", 45, 50, "2026-01-05T10:00:50Z")
+    assert not any('"k":"sweep"' in f for f in Call.get(call_id).evs)   # settled on real facts alone
+    (announced,) = received(queue)
+    assert announced["talk_seconds"] == 45 and announced["classification"]["target"]
+    replay(client, [w for w in sc["webhooks"] if w not in until_answered])   # the webhooks after all
+    assert received(queue) == [] and store.get_call(acc.account_id, call_id)["talk_seconds"] == 45
+
+
+def test_a_leg_vonage_does_not_know_is_settled_on_known_facts(client, inbound, vonage):
+    acc, sc = inbound("missed", caller="14155550165")
+    call_id = sc["values"]["CONV"]
+    caller_legs = [w for w in sc["webhooks"] if not w["query"].get("leg") and w["body"]["status"] in (
+        "started", "ringing", "answered")]
+    replay(client, caller_legs)
+    last = max(at(w["body"]["timestamp"]) for w in caller_legs)
+    sweeper.sweep(now=last + state.QUIET_SECONDS)              # 404 from Vonage
+    assert [r["path"] for r in vonage.requests if r["method"] == "GET"] == [f"/v1/calls/{sc['values']['CALLER_UUID']}"]
+    assert store.get_call(acc.account_id, call_id)["status"] == "missed"
+    assert call_id not in unsettled_ids()

@@ -1,7 +1,8 @@
 """A local HTTPS stand-in for Vonage's Voice REST API (the SDK only speaks https).
 
 `POST /v1/calls` answers like Vonage's create-call (201: uuid, status, direction,
-conversation_uuid); `PUT /v1/calls/{uuid}` (transfer) answers 204. Requests are kept
+conversation_uuid); `PUT /v1/calls/{uuid}` (transfer) answers 204; `GET /v1/calls/{uuid}`
+answers the call detail set in `legs` (404 otherwise). Requests are kept
 with their JSON body and Authorization header. The certificate is self-signed and made
 at start; `env()` gives the settings that point the app (and requests' CA bundle) at it.
 The Vonage application's private key is generated here too, never stored in the repo.
@@ -58,6 +59,7 @@ def application_key() -> str:
 class VonageStub:
     def __init__(self, directory: Path) -> None:
         self.requests: List[Dict[str, Any]] = []
+        self.legs: Dict[str, Dict[str, Any]] = {}     # GET /v1/calls/{uuid} answers (call detail bodies)
         self.port = _free_port()
         self.cert, key = self_signed(directory)
         stub = self
@@ -81,6 +83,14 @@ class VonageStub:
                     return self._send(404, {"title": "Not found"})
                 self._send(201, {"uuid": str(uuid.uuid4()), "status": "started", "direction": "outbound",
                                  "conversation_uuid": "CON-" + str(uuid.uuid4())})
+
+            def do_GET(self) -> None:
+                self._record(None)
+                leg = stub.legs.get(self.path.rsplit("/", 1)[-1]) if self.path.startswith("/v1/calls/") else None
+                if leg is None:
+                    return self._send(404, {"type": "https://developer.nexmo.com/api-errors#not-found",
+                                            "title": "Not Found", "detail": "Call not found"})
+                self._send(200, {"_links": {"self": {"href": self.path}}, **leg})
 
             def do_PUT(self) -> None:
                 self._record(self._body())

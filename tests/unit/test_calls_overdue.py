@@ -147,3 +147,35 @@ def test_a_swept_callback_dials_no_more_attempts():
     assert out["settled"] and out["status"] == "callback_client_no_answer"
     assert state.next_callback_attempt(ctx, facts | {sweep} | facts_of(first_attempt)) is None
     assert state.next_callback_attempt(ctx, facts_of(first_attempt)) == 2     # unswept, it would retry
+
+
+def test_vonage_call_detail_times_are_utc_whatever_their_form():
+    assert state.vonage_time("2026-01-05 10:00:50") == "2026-01-05T10:00:50.000Z"
+    assert state.vonage_time("2026-01-05T10:00:50.200Z") == "2026-01-05T10:00:50.200Z"
+    assert state.vonage_time("2026-01-05T12:00:50+02:00") == "2026-01-05T10:00:50.000Z"
+    assert state.vonage_time("yesterday") is None and state.vonage_time(None) is None
+
+
+def test_a_completed_call_detail_is_the_fact_its_lost_event_would_have_been():
+    sc = scenario("answered")
+    completed = next(w for w in sc["webhooks"] if w["query"].get("leg") == "agent" and w["body"]["status"] == "completed")
+    body = completed["body"]
+    detail = {"uuid": body["uuid"], "conversation_uuid": body["conversation_uuid"], "status": "completed",
+              "direction": "outbound", "to": body["to"], "duration": body["duration"],
+              "start_time": body["start_time"].replace("T", " ").rstrip("Z"),
+              "end_time": body["end_time"].replace("T", " ").rstrip("Z")}
+    got = state.leg_fact(detail, "agent", 1)
+    want = fact(completed)
+    assert {k: got[k] for k in ("r", "a", "u", "s", "d", "st", "et", "to")} == {
+        k: want[k] for k in ("r", "a", "u", "s", "d", "st", "et", "to")}
+    assert state.leg_fact({**detail, "status": "answered"}, "agent", 1) is None     # still up
+
+
+def test_the_legs_to_ask_vonage_about_are_those_without_an_end():
+    sc = scenario("answered")
+    ctx = {**context(sc), "caller_uuid": sc["values"]["CALLER_UUID"]}
+    v = sc["values"]
+    assert state.open_legs(ctx, set()) == [("caller", 1, v["CALLER_UUID"])]          # from the answer
+    up = facts_of([w for w in sc["webhooks"] if w["body"]["status"] in ("started", "ringing", "answered")])
+    assert state.open_legs(ctx, up) == [("agent", 1, v["AGENT_UUID"]), ("caller", 1, v["CALLER_UUID"])]
+    assert state.open_legs(ctx, facts_of(sc["webhooks"])) == []
