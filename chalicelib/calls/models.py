@@ -10,7 +10,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.db import meta, register
@@ -29,11 +29,13 @@ class AccountCallsIndex(GlobalSecondaryIndex):
 
 class UnsettledCallsIndex(GlobalSecondaryIndex):
     """Calls not settled yet, oldest first (sparse: `unsettled` exists only until the call
-    settles), so the settlement sweep reads the few live or stuck calls, never the table."""
+    settles), so the settlement sweep reads the few live or stuck calls, never the table.
+    Keys only: each webhook's write to a call does not replicate into the index (two index
+    writes per call: at the answer, at settling); the sweep reads the candidates it finds."""
 
     class Meta:
         index_name = "unsettled-started-index"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     unsettled = UnicodeAttribute(hash_key=True)
     started_at = NumberAttribute(range_key=True)

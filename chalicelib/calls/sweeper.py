@@ -21,10 +21,12 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from chalice import Blueprint, Rate
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.calls import lifecycle, state, vonage_client
 from chalicelib.calls.vonage_client import VonageUnavailable
 from chalicelib.calls.models import UNSETTLED, Call
+from chalicelib.calls.store import CONDITION_FAILED
 from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
@@ -48,16 +50,19 @@ clock: Clock = time.time
 
 
 def sweep(now: Optional[float] = None, clock: Clock = time.time, limit: int = MAX_PER_SWEEP) -> Dict[str, int]:
-    """Settle every overdue call; returns counts (examined, settled, refreshed, failed)."""
+    """Settle every overdue call; returns what it did, counted (see `settle_if_overdue`)."""
     now = clock() if now is None else now
     counts = {"examined": 0, "settled": 0, "recovered": 0, "refreshed": 0, "live": 0, "failed": 0}
     lookups = VonageLookups()
-    for item in Call.unsettled_index.query(UNSETTLED, Call.started_at <= now - MIN_AGE_SECONDS, limit=limit):
+    for key in Call.unsettled_index.query(UNSETTLED, Call.started_at <= now - MIN_AGE_SECONDS, limit=limit):
         counts["examined"] += 1
         try:
+            item = Call.get(key.call_id, consistent_read=True)     # the index holds keys only
             outcome = settle_if_overdue(item, now, clock, lookups)
+        except Call.DoesNotExist:
+            continue
         except Exception:  # one bad call must not keep the others unsettled
-            logger.exception("sweep failed for a call", extra={"call_id": item.call_id})
+            logger.exception("sweep failed for a call", extra={"call_id": key.call_id})
             count("CallsSweepFailed")
             counts["failed"] += 1
             continue
@@ -71,17 +76,21 @@ def sweep(now: Optional[float] = None, clock: Clock = time.time, limit: int = MA
 
 def settle_if_overdue(item: Call, now: float, clock: Clock = time.time,
                       lookups: Optional["VonageLookups"] = None) -> Optional[str]:
-    """"settled" (the sweep settled it), "recovered" (Vonage's call details gave the lost
-    ends: settled, or waiting again, on real facts), "refreshed" (its facts were complete but
-    the record was never written, e.g. the webhook's Lambda died mid-way), "live" (Vonage
-    says a leg is still up), or None (not overdue)."""
+    """What the sweep did to the call (`item` as just read, consistently): "settled" (the
+    sweep settled it), "recovered" (Vonage's call details gave the lost ends: settled, or
+    waiting again, on real facts), "refreshed" (its facts were complete but the record was
+    never written, e.g. the webhook's Lambda died mid-way), "live" (Vonage says a leg is
+    still up), or None (not overdue)."""
     if item.ctx is None:
         return None
-    if not _needs_work(item, now):
-        return None
-    item = Call.get(item.call_id, consistent_read=True)     # the index lags: decide on the item itself
     if state.derive(item.ctx, item.evs or ())["settled"]:
         lifecycle.refresh(item, clock)
+        # Announced and still indexed (nothing left to write): leave the index all the same.
+        try:
+            Call(item.call_id).update(actions=[Call.unsettled.remove()], condition=Call.completed_sig.exists())
+        except UpdateError as err:
+            if err.cause_response_code != CONDITION_FAILED:
+                raise
         return "refreshed"
     fact = state.overdue(item.ctx, item.evs or (), now)
     if fact is None:
@@ -132,10 +141,6 @@ class VonageLookups:
             elif info.get("status") in state.STATUSES:
                 live = True
         return facts, live
-
-
-def _needs_work(item: Call, now: float) -> bool:
-    return state.derive(item.ctx, item.evs or ())["settled"] or state.overdue(item.ctx, item.evs or (), now) is not None
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES))

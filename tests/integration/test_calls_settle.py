@@ -222,3 +222,20 @@ def test_a_leg_vonage_does_not_know_is_settled_on_known_facts(client, inbound, v
     assert [r["path"] for r in vonage.requests if r["method"] == "GET"] == [f"/v1/calls/{sc['values']['CALLER_UUID']}"]
     assert store.get_call(acc.account_id, call_id)["status"] == "missed"
     assert call_id not in unsettled_ids()
+
+
+def test_a_call_whose_facts_were_stored_but_never_derived_is_settled_by_the_next_sweep(client, inbound):
+    from chalicelib.calls import lifecycle
+    from tests.unit.test_calls_state import fact
+
+    acc, sc = inbound("busy", caller="14155550166")
+    queue = completed_queue(acc.account_id)
+    call_id = sc["values"]["CONV"]
+    for webhook in sc["webhooks"]:                 # each webhook's Lambda died after storing its fact
+        lifecycle.add_fact(call_id, fact(webhook))
+    assert store.get_call(acc.account_id, call_id)["status"] == "in_progress" and call_id in unsettled_ids()
+    end = max(at(w["body"]["timestamp"]) for w in sc["webhooks"])
+    counts = sweeper.sweep(now=end + state.AFTER_END_SECONDS)
+    assert counts["refreshed"] >= 1
+    assert store.get_call(acc.account_id, call_id)["status"] == sc["expect"]["status"]
+    assert [d["status"] for d in received(queue)] == [sc["expect"]["status"]] and call_id not in unsettled_ids()
