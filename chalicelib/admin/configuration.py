@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterable, List, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib import sections, web
-from chalicelib.admin import accounts, numbers
+from chalicelib.admin import accounts, numbers, secrets
 from chalicelib.dni.models import Account
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.settings import Settings
@@ -93,21 +93,23 @@ def _schema(section: str) -> Mapping[str, Any]:
 
 def get_config(account_id: str) -> Dict[str, Any]:
     stored = accounts.load(account_id).config or {}
-    return {"sections": {name: stored.get(name) for name in sorted(sections.SECTIONS)}}
+    return {"sections": {name: secrets.mask(stored.get(name)) for name in sorted(sections.SECTIONS)}}
 
 
 def get_section(account_id: str, section: str) -> Dict[str, Any]:
     _schema(section)
-    return {"section": section, "value": (accounts.load(account_id).config or {}).get(section)}
+    return {"section": section, "value": secrets.mask((accounts.load(account_id).config or {}).get(section))}
 
 
 def put_section(account_id: str, section: str, value: Any) -> Dict[str, Any]:
-    web.validate(value, _schema(section), what="value")
+    schema = _schema(section)
 
     def mutate(item: Account) -> None:
-        item.config = {**(item.config or {}), section: value}
+        current = (item.config or {}).get(section)
+        item.config = {**(item.config or {}), section: web.validate(secrets.keep_stored(value, current), schema,
+                                                                    what="value")}
 
-    return {"section": section, "value": accounts.update(account_id, mutate).config.get(section)}
+    return {"section": section, "value": secrets.mask(accounts.update(account_id, mutate).config.get(section))}
 
 
 def delete_section(account_id: str, section: str) -> Dict[str, Any]:
