@@ -14,11 +14,16 @@ from chalicelib.errors import CalltrackError, InvalidJson, PayloadTooLarge, Vali
 from chalicelib.observability import logger
 
 MAX_BODY_BYTES = 16 * 1024
-JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def json_headers() -> Dict[str, str]:
+    """Fresh headers for a JSON answer. Never share one dict between answers: Chalice and
+    our middleware add headers (CORS) to a response's dict in place."""
+    return {"Content-Type": "application/json"}
 
 
 def error_response(status: int, code: str, message: str) -> Response:
-    return Response(body={"error": code, "message": message}, status_code=status, headers=JSON_HEADERS)
+    return Response(body={"error": code, "message": message}, status_code=status, headers=json_headers())
 
 
 # Routes browsers call from customers' sites. Chalice adds CORS headers only to answers a
@@ -30,14 +35,18 @@ BROWSER_PATHS = ("/v1/sessions", "/v1/callbacks")
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Chalice HTTP middleware: map the domain's exception tree to HTTP answers."""
     try:
-        return get_response(event)
+        response = get_response(event)
+        if response.status_code >= 500 and isinstance(response.body, dict) and "Code" in response.body:
+            # Chalice's own answer to an unexpected exception (e.g. DynamoDB unreachable),
+            # already logged by Chalice: keep the contract's shape, say to retry.
+            response = error_response(503, "unavailable", "the service could not complete the request; retry shortly")
     except CalltrackError as err:
         if err.status >= 500:
             logger.exception("request failed", extra={"code": err.code})
         response = error_response(err.status, err.code, err.message)
-        if str(getattr(event, "path", "")).startswith(BROWSER_PATHS):
-            response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
+    if response.status_code >= 400 and str(getattr(event, "path", "")).startswith(BROWSER_PATHS):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:

@@ -23,7 +23,7 @@ def _body(schema: Any, allow_empty: bool = False) -> Any:
 
 
 def created(body: Any) -> Response:
-    return Response(body=body, status_code=201, headers=web.JSON_HEADERS)
+    return Response(body=body, status_code=201, headers=web.json_headers())
 
 
 @bp.route("/v1/accounts", methods=["POST"])
@@ -144,7 +144,7 @@ def list_numbers(account_id: str) -> dict:
 def add_number(account_id: str) -> Response:
     _authorised(account_id)
     answer = numbers.add_number(account_id, _body(schemas.ADD_NUMBER), exist_ok=True)
-    return Response(body=answer, status_code=201 if answer["created"] else 200, headers=web.JSON_HEADERS)
+    return Response(body=answer, status_code=201 if answer["created"] else 200, headers=web.json_headers())
 
 
 @bp.route(ACCOUNT + "/numbers/{number}", methods=["GET"])

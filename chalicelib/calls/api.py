@@ -52,7 +52,7 @@ def query() -> Dict[str, str]:
 def ncco_response(actions: Optional[ncco.Ncco]) -> Response:
     if actions is None:
         return Response(body="", status_code=204)
-    return Response(body=actions, status_code=200, headers=web.JSON_HEADERS)
+    return Response(body=actions, status_code=200, headers=web.json_headers())
 
 
 @bp.route("/vonage/answer", methods=["GET", "POST"], content_types=VONAGE_TYPES)
@@ -91,7 +91,7 @@ def vonage_whisper() -> Response:
 @bp.route("/v1/callbacks", methods=["POST"], cors=PUBLIC_CORS, content_types=web.PUBLIC_CONTENT_TYPES)
 def create_callback() -> Response:
     body = web.json_body(bp.current_request, callbacks.REQUEST_SCHEMA)
-    return Response(body=callbacks.request(body, links(), clock), status_code=202, headers=web.JSON_HEADERS)
+    return Response(body=callbacks.request(body, links(), clock), status_code=202, headers=web.json_headers())
 
 
 def timestamp(raw: Optional[str], name: str, default: float) -> float:

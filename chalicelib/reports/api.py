@@ -38,7 +38,7 @@ def get_report(account_id: str) -> Response:
     report = service.run_report(account_id, params)
     fmt = params.get("format") or "json"
     if fmt == "json":
-        return Response(body=report, headers=web.JSON_HEADERS)
+        return Response(body=report, headers=web.json_headers())
     if fmt != "csv":
         raise BadRequest("format: use json or csv")
     body = export.calls_csv(report["calls"]) if "calls" in report else export.report_csv(report)
