@@ -32,14 +32,29 @@ def error_response(status: int, code: str, message: str) -> Response:
 BROWSER_PATHS = ("/v1/sessions", "/v1/callbacks")
 
 
+_CHALICE_CODES = {"MethodNotAllowedError": "method_not_allowed", "UnsupportedMediaType": "unsupported_media_type",
+                  "NotFoundError": "not_found", "BadRequestError": "bad_request"}
+
+
+def _contract_shaped(response: Response) -> Response:
+    """Answers Chalice writes itself ({Code, Message}: a wrong method, a content type no
+    route takes, an unexpected exception) in the contract's {error, message} shape."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or "Code" not in body:
+        return response
+    if response.status_code >= 500:
+        # An unexpected exception (e.g. DynamoDB unreachable), already logged by Chalice.
+        return error_response(503, "unavailable", "the service could not complete the request; retry shortly")
+    shaped = error_response(response.status_code, _CHALICE_CODES.get(body["Code"], "bad_request"),
+                            str(body.get("Message", "")))
+    shaped.headers.update({k: v for k, v in response.headers.items() if k.lower() != "content-type"})
+    return shaped
+
+
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Chalice HTTP middleware: map the domain's exception tree to HTTP answers."""
     try:
-        response = get_response(event)
-        if response.status_code >= 500 and isinstance(response.body, dict) and "Code" in response.body:
-            # Chalice's own answer to an unexpected exception (e.g. DynamoDB unreachable),
-            # already logged by Chalice: keep the contract's shape, say to retry.
-            response = error_response(503, "unavailable", "the service could not complete the request; retry shortly")
+        response = _contract_shaped(get_response(event))
     except CalltrackError as err:
         if err.status >= 500:
             logger.exception("request failed", extra={"code": err.code})

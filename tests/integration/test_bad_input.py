@@ -44,3 +44,12 @@ def test_errors_on_browser_routes_carry_cors_so_the_snippet_can_read_them(client
     bad = client.http.post("/v1/sessions", headers=BROWSER, body="{")
     assert gone.status_code == 410 and gone.headers["Access-Control-Allow-Origin"] == "*"
     assert bad.status_code == 400 and bad.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_wrong_method_or_content_type_answers_in_the_contract_shape(client, demo_account):
+    wrong_method = client.http.put("/v1/sessions", headers=BROWSER, body="{}")
+    wrong_type = client.http.post("/v1/accounts/demo/keys", body="<a/>",
+                                  headers={"Content-Type": "application/xml", "Authorization": "Bearer demo-secret-key"})
+    assert (wrong_method.status_code, wrong_method.json_body["error"]) == (405, "method_not_allowed")
+    assert wrong_method.headers["Allow"] == "POST" and wrong_method.json_body["message"]
+    assert (wrong_type.status_code, wrong_type.json_body["error"]) == (415, "unsupported_media_type")
