@@ -13,7 +13,6 @@ import uuid
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Iterator, List, Optional
 from urllib.parse import urlencode
@@ -21,6 +20,7 @@ from urllib.parse import urlencode
 import botocore.client
 
 from bench.env import ROOT
+from tests.events.loader import answered_call
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 JSON = {"Content-Type": "application/json"}
@@ -162,28 +162,6 @@ def leases_and_heartbeats(client: Any, n: int, pool_size: int = 30, batch: int =
 
 
 # Vonage webhooks and the consumer ------------------------------------------------------------
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def call_webhooks(tracking: str, caller: str, at: float, talk: int) -> tuple:
-    conv, leg, agent = "CON-" + str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    to, frm = tracking.lstrip("+"), caller.lstrip("+")
-    answer = {"to": to, "from": frm, "uuid": leg, "conversation_uuid": conv}
-    base = {"conversation_uuid": conv, "timestamp": iso(at)}
-    inbound = {**base, "from": frm, "to": to, "uuid": leg, "direction": "inbound"}
-    outbound = {**base, "from": to, "to": "14155550199", "uuid": agent, "direction": "outbound"}
-    agent_q = {"call": conv, "leg": "agent"}
-    events = [
-        ({}, {**inbound, "status": "started"}),
-        (agent_q, {**outbound, "status": "ringing", "timestamp": iso(at + 1)}),
-        (agent_q, {**outbound, "status": "answered", "timestamp": iso(at + 4)}),
-        (agent_q, {**outbound, "status": "completed", "duration": str(talk), "start_time": iso(at + 4),
-                   "end_time": iso(at + 4 + talk), "timestamp": iso(at + 4 + talk)}),
-        ({}, {**inbound, "status": "completed", "duration": str(talk + 4), "start_time": iso(at),
-              "end_time": iso(at + 5 + talk), "timestamp": iso(at + 5 + talk)}),
-    ]
-    return answer, events
 
 
 class _Sink(BaseHTTPRequestHandler):
@@ -214,7 +192,7 @@ def vonage_and_consumer(client: Any, n: int) -> tuple:
     now = time.time()
     for i in range(n):
         session = post_lease(client, account_id)
-        answer, events = call_webhooks(session["number"], f"+1415555{i:04d}", now + i, talk=40)
+        answer, events = answered_call(session["number"], f"+1415555{i:04d}", now + i, talk=40)
         with timed(answer_m):
             r = client.http.get("/vonage/answer?" + urlencode(answer))
         assert r.status_code == 200, r.body

@@ -16,7 +16,7 @@ import copy
 import json
 import random
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -60,3 +60,31 @@ def variants(webhooks: List[Dict[str, Any]], seed: int = 7) -> Dict[str, List[Di
     shuffled = copy.deepcopy(webhooks) + copy.deepcopy(webhooks[: len(webhooks) // 2])
     rng.shuffle(shuffled)
     return {"in_order": copy.deepcopy(webhooks), "duplicated": doubled, "shuffled": shuffled}
+
+
+def iso(ts: float) -> str:
+    """Vonage's timestamp format: ISO 8601 UTC with milliseconds."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def answered_call(tracking: str, caller: str, at: float, talk: int) -> tuple:
+    """A fresh inbound call answered by the agent after 4 s of ringing who talks `talk` s:
+    the answer webhook's query and the events Vonage then sends, as (query, body) pairs
+    (agent-leg events carry the `leg=agent` query our connect NCCO gives Vonage)."""
+    conv, leg, agent = "CON-" + str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    to, frm = tracking.lstrip("+"), caller.lstrip("+")
+    answer = {"to": to, "from": frm, "uuid": leg, "conversation_uuid": conv}
+    base = {"conversation_uuid": conv, "timestamp": iso(at)}
+    inbound = {**base, "from": frm, "to": to, "uuid": leg, "direction": "inbound"}
+    outbound = {**base, "from": to, "to": "14155550199", "uuid": agent, "direction": "outbound"}
+    agent_q = {"call": conv, "leg": "agent"}
+    events = [
+        ({}, {**inbound, "status": "started"}),
+        (agent_q, {**outbound, "status": "ringing", "timestamp": iso(at + 1)}),
+        (agent_q, {**outbound, "status": "answered", "timestamp": iso(at + 4)}),
+        (agent_q, {**outbound, "status": "completed", "duration": str(talk), "start_time": iso(at + 4),
+                   "end_time": iso(at + 4 + talk), "timestamp": iso(at + 4 + talk)}),
+        ({}, {**inbound, "status": "completed", "duration": str(talk + 4), "start_time": iso(at),
+              "end_time": iso(at + 5 + talk), "timestamp": iso(at + 5 + talk)}),
+    ]
+    return answer, events

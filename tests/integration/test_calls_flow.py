@@ -12,16 +12,13 @@ from pynamodb.connection.base import Connection
 
 from chalicelib.calls import api as calls_api
 from chalicelib.geo.phone import digits
+from tests.events.loader import answered_call
 from tests.integration.calls_support import answer, list_calls, read_call, send
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 DAY = 86400.0
 KEY = "calls-flow-key"
 ALWAYS_OPEN = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def lease(client, account_id: str, url: str) -> dict:
@@ -40,22 +37,9 @@ def call(client, tracking: str, caller: str, at: float, talk: int) -> str:
 
 def ring(client, tracking: str, caller: str, at: float, talk: int) -> tuple:
     """Answer the call now; return its id and the events Vonage will send about it."""
-    conv, leg, agent = "CON-" + str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    to, frm = digits(tracking), digits(caller)
-    answer(client, {"to": to, "from": frm, "uuid": leg, "conversation_uuid": conv})
-    base = {"conversation_uuid": conv, "timestamp": iso(at)}
-    inbound = {**base, "from": frm, "to": to, "uuid": leg, "direction": "inbound"}
-    outbound = {**base, "from": to, "to": "14155550199", "uuid": agent, "direction": "outbound"}
-    agent_q = {"call": conv, "leg": "agent"}
-    return conv, [
-        ({}, {**inbound, "status": "started"}),
-        (agent_q, {**outbound, "status": "ringing", "timestamp": iso(at + 1)}),
-        (agent_q, {**outbound, "status": "answered", "timestamp": iso(at + 4)}),
-        (agent_q, {**outbound, "status": "completed", "duration": str(talk), "start_time": iso(at + 4),
-                   "end_time": iso(at + 4 + talk), "timestamp": iso(at + 4 + talk)}),
-        ({}, {**inbound, "status": "completed", "duration": str(talk + 4), "start_time": iso(at),
-              "end_time": iso(at + 5 + talk), "timestamp": iso(at + 5 + talk)}),
-    ]
+    params, events = answered_call(tracking, caller, at, talk)
+    answer(client, params)
+    return params["conversation_uuid"], events
 
 
 def hang_up(client, events) -> None:
