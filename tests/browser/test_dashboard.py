@@ -5,11 +5,12 @@ app come from the shared fixtures (tests/browser/conftest.py, tests/conftest.py)
 from __future__ import annotations
 
 import io
-import threading
 import time
 import uuid
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.local_http import serve
 from typing import Any, Callable, Dict, Iterator
 
 import pytest
@@ -56,10 +57,8 @@ class _Store(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def recording_store() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Store)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve(_Store) as url:
+        yield url
 
 
 def call(account_id: str, when: float, **kw: Any) -> Dict[str, Any]:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.local_http import serve
 
 from chalicelib.cli import main
 
@@ -29,14 +30,10 @@ def test_advise_calls_the_api_with_the_key_and_prints_the_smallest_pool(capsys, 
         def log_message(self, *args):
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.delenv("CALLTRACK_API_KEY", raising=False)
-    try:
-        code = main(["--api", f"http://127.0.0.1:{server.server_port}", "--key", "k-123", "advise",
-                     "--account", "acme", "--accuracy", "0.99", "--days", "14"])
-    finally:
-        server.shutdown()
+    with serve(Api) as url:
+        code = main(["--api", url, "--key", "k-123", "advise", "--account", "acme", "--accuracy", "0.99",
+                     "--days", "14"])
     out = capsys.readouterr().out
     assert code == 0 and seen["auth"] == "Bearer k-123"
     assert seen["path"] == "/v1/accounts/acme/pools/main/advice?accuracy=0.99&days=14.0"

@@ -4,11 +4,12 @@ writes them. Each test has its own account."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.local_http import serve
 from typing import Any, Dict, Iterator, List
 from urllib.parse import urlencode
 
@@ -168,10 +169,8 @@ class _Recordings(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def recording_store() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recordings)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve(_Recordings) as url:
+        yield url
 
 
 def test_recording_streams_for_the_account_only(client, acc, recording_store):
