@@ -53,3 +53,23 @@ def test_a_wrong_method_or_content_type_answers_in_the_contract_shape(client, de
     assert (wrong_method.status_code, wrong_method.json_body["error"]) == (405, "method_not_allowed")
     assert wrong_method.headers["Allow"] == "POST" and wrong_method.json_body["message"]
     assert (wrong_type.status_code, wrong_type.json_body["error"]) == (415, "unsupported_media_type")
+
+
+def test_database_down_answers_503_in_the_contract_shape_and_the_snippet_can_read_it(client, account, monkeypatch):
+    from chalicelib import accounts
+    from chalicelib.dni.models import Account, Number, Session
+    from tests.conftest import free_port
+
+    acc = account()
+    dead = f"http://127.0.0.1:{free_port()}"
+    for model in (Account, Number, Session):
+        monkeypatch.setattr(model.Meta, "host", dead)
+        monkeypatch.setattr(model, "_connection", None)
+    accounts.invalidate(acc.account_id)
+    response = client.http.post("/v1/sessions", headers=BROWSER,
+                                body=json.dumps({"account": acc.account_id, "url": "http://localhost/"}))
+    for model in (Account, Number, Session):
+        model._connection = None  # reconnect to the emulator for the tests after this one
+    assert response.status_code == 503
+    assert response.json_body["error"] == "unavailable"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
