@@ -70,8 +70,9 @@ class SessionId:
 
 
 @dataclass
-class Lease:
-    """The answer to the snippet."""
+class Assignment:
+    """The number a visit gets and how: the answer to the snippet (not the lease history
+    record, `models.Lease`)."""
     session_id: str
     number: str
     method: str
@@ -100,7 +101,7 @@ def replaceable(account: AccountView) -> List[str]:
     return [account.default_number] + extra
 
 
-def start(req: SessionRequest, clock: Clock = time.time) -> Lease:
+def start(req: SessionRequest, clock: Clock = time.time) -> Assignment:
     account = get_account(req.account, clock)
     now = clock()
     visit = sources.detect(req.url, req.referrer)
@@ -134,10 +135,10 @@ def _allowed(account: AccountView, req: SessionRequest) -> bool:
 
 
 def _unleased(account: AccountView, visit: sources.Visit, number: str, method: str, now: float,
-              sid: Optional[str] = None) -> Lease:
+              sid: Optional[str] = None) -> Assignment:
     s = account.settings
     sid = sid or str(SessionId.new(account.account_id, None, number))
-    return Lease(sid, number, method, visit.as_dict(), now + s.lease_ttl_seconds, s.heartbeat_seconds,
+    return Assignment(sid, number, method, visit.as_dict(), now + s.lease_ttl_seconds, s.heartbeat_seconds,
                  replaceable(account))
 
 
@@ -172,7 +173,7 @@ def announce(session: Session) -> None:
 
 
 def _record_unleased(account: AccountView, req: SessionRequest, visit: sources.Visit, country: Optional[str],
-                     number: str, method: str, now: float) -> Lease:
+                     number: str, method: str, now: float) -> Assignment:
     sid = str(SessionId.new(account.account_id, None, number))
     session = _session_item(account, req, visit, country, sid, number, method, None, now)
     session.save()
@@ -182,7 +183,7 @@ def _record_unleased(account: AccountView, req: SessionRequest, visit: sources.V
 
 
 def _lease(account: AccountView, req: SessionRequest, visit: sources.Visit, country: Optional[str],
-           plan: rules.Plan, now: float) -> Optional[Lease]:
+           plan: rules.Plan, now: float) -> Optional[Assignment]:
     s = account.settings
     items = {n.number: n for n in leases.read_pool(account.account_id, plan.pool_id)}
     order = pool.candidates((leases.as_pool_number(n) for n in items.values()), now,
@@ -203,12 +204,12 @@ def _lease(account: AccountView, req: SessionRequest, visit: sources.Visit, coun
             return _unleased(account, visit, account.default_number, "default", now)
         count("Leases")
         announce(session)
-        return Lease(sid, candidate.number, "dynamic", visit.as_dict(), now + s.lease_ttl_seconds,
+        return Assignment(sid, candidate.number, "dynamic", visit.as_dict(), now + s.lease_ttl_seconds,
                      s.heartbeat_seconds, replaceable(account))
     return None
 
 
-def _resume(account: AccountView, req: SessionRequest, now: float) -> Optional[Lease]:
+def _resume(account: AccountView, req: SessionRequest, now: float) -> Optional[Assignment]:
     """A returning visitor keeps their number while nobody else has taken it."""
     try:
         sid = SessionId.parse(req.session_id)
@@ -219,14 +220,14 @@ def _resume(account: AccountView, req: SessionRequest, now: float) -> Optional[L
     s = account.settings
     if not sid.leased:
         visit = sources.detect(req.url, req.referrer)
-        return Lease(str(sid), sid.number, "static" if sid.number != account.default_number else "default",
+        return Assignment(str(sid), sid.number, "static" if sid.number != account.default_number else "default",
                      visit.as_dict(), now + s.lease_ttl_seconds, s.heartbeat_seconds, replaceable(account))
     try:
         item = leases.extend(sid.number, str(sid), now, now + s.lease_ttl_seconds, require_live=False)
     except LeaseGone:
         return None
     count("LeasesResumed")
-    return Lease(str(sid), sid.number, "dynamic", dict(item.snap or {}), float(item.lease_until),
+    return Assignment(str(sid), sid.number, "dynamic", dict(item.snap or {}), float(item.lease_until),
                  s.heartbeat_seconds, replaceable(account))
 
 

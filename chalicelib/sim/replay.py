@@ -38,12 +38,12 @@ class EmulatorPolicy:
         self.clock = _Clock()
         self.real: Dict[str, str] = {}        # simulator session id -> real session id
         self.local: Dict[str, str] = {}
-        self._pending: Optional[sessions.Lease] = None
+        self._pending: Optional[sessions.Assignment] = None
 
     def _at(self, now: float) -> None:
         self.clock.t = self.t0 + now
 
-    def _start(self, now: float, session_id: Optional[str] = None) -> sessions.Lease:
+    def _start(self, now: float, session_id: Optional[str] = None) -> sessions.Assignment:
         self._at(now)
         return sessions.start(sessions.SessionRequest(
             account=self.account_id, url="http://localhost/", session_id=session_id, user_agent=BROWSER,
