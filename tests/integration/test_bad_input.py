@@ -56,12 +56,15 @@ def test_a_wrong_method_or_content_type_answers_in_the_contract_shape(client, de
 
 
 def test_database_down_answers_503_in_the_contract_shape_and_the_snippet_can_read_it(client, account, monkeypatch):
+    import socket
+
     from chalicelib import accounts
     from chalicelib.dni.models import Account, Number, Session
-    from tests.conftest import free_port
 
     acc = account()
-    dead = f"http://127.0.0.1:{free_port()}"
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     for model in (Account, Number, Session):
         monkeypatch.setattr(model.Meta, "host", dead)
         monkeypatch.setattr(model, "_connection", None)
