@@ -1,7 +1,9 @@
 """Where a call came from: the session that held the tracking number when it rang.
 
 Pool numbers ask the lease history (`dni.history.who_held`, with the account's grace
-window) and take that session's snapshot and the match's confidence. Static numbers
+window) and take that session's snapshot and the match's confidence. When the answer
+is the number's current holder, the number is marked as called (`leases.mark_called`):
+once that lease ends it is the first to be handed on (docs/accuracy.md). Static numbers
 stand for their source (confidence 1). Nothing matched: the number's own source, if
 any, with confidence 0.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from chalicelib.dni import history
+from chalicelib.dni import history, leases
 from chalicelib.dni.models import Number
 
 SNAP_FIELDS = ("session_id", "source", "medium", "campaign", "keyword", "content", "landing_page", "referrer",
@@ -35,6 +37,8 @@ def attribute(item: Optional[Number], at: float, grace: float) -> Dict[str, Any]
     if item.kind == "pool":
         match = history.who_held(item.number, at, grace, item=item)
         if match.holding is not None:
+            if match.session_id == item.holder and item.called_by != item.holder:
+                leases.mark_called(item.number, item.holder)
             return from_holding(match.holding, match.confidence)
     fallback = "default" if item.kind == "default" else "none"
     return {**EMPTY, **split_source(item.source), "method": fallback}

@@ -6,7 +6,8 @@ if it is still exactly as we read it (lease_count and lease_until unchanged), (2
 archives the previous holder's lease to the history table, (3) creates the session,
 and (4) optionally counts the lease against the client IP's hourly limit.
 Requests: one Query of the pool + one TransactWriteItems per lease; one UpdateItem
-per heartbeat or resume.
+per heartbeat or resume; one UpdateItem when a call is attributed to the current
+holder (`mark_called`).
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def read_pool(account_id: str, pool_id: str) -> List[Number]:
 
 def as_pool_number(item: Number) -> PoolNumber:
     return PoolNumber(item.number, item.holder, float(item.leased_at or 0),
-                      float(item.lease_until or 0), bool(item.enabled))
+                      float(item.lease_until or 0), bool(item.enabled),
+                      called=bool(item.holder) and item.called_by == item.holder)
 
 
 @dataclass(frozen=True)
@@ -148,3 +150,17 @@ def extend(number: str, session_id: str, now: float, lease_until: float,
             raise LeaseGone("the lease of this session has ended; start a new session") from err
         raise
     return item
+
+
+def mark_called(number: str, session_id: str) -> bool:
+    """Note on the number that its current holder has called (one conditional UpdateItem,
+    only while `session_id` still holds it). `pool.candidates` then hands the number on
+    first once the lease ends: its visitor has nobody left to phone about. Idempotent;
+    False when the number changed hands meanwhile."""
+    try:
+        Number(number).update(actions=[Number.called_by.set(session_id)], condition=Number.holder == session_id)
+        return True
+    except UpdateError as err:
+        if err.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise

@@ -59,6 +59,7 @@ class Number(Model):
     pages = ListAttribute(of=UnicodeAttribute, null=True)
     snap = JSONAttribute(null=True)                     # the holder's attribution snapshot
     lease_count = NumberAttribute(default=0)
+    called_by = UnicodeAttribute(null=True)             # a holder a call was attributed to (pool.candidates)
     pool_index = PoolIndex()
 
 

@@ -3,7 +3,8 @@
 `CalltrackPolicy` makes its decisions with the product's own functions:
 `chalicelib.dni.pool.candidates` (which free number next, soft/hard cool-down) and
 `chalicelib.dni.history.gather` + `best` (who held the number at call time, with what
-confidence), over `MemoryStore`, which mirrors `chalicelib/dni/leases.py`. The event
+confidence; the current holder's number is then marked called, as the call webhook
+does), over `MemoryStore`, which mirrors `chalicelib/dni/leases.py`. The event
 order mirrors the snippet: lease on page load, a heartbeat every `heartbeat_seconds`
 while the page is open, resume with the session id on return, lease again on a 410.
 
@@ -54,8 +55,12 @@ class CalltrackPolicy:
         return self.store.extend(number, sid, now, now + self.s.lease_ttl_seconds)
 
     def attribute(self, number: str, at: float) -> Attribution:
+        """As the call webhook (`calls.attribution.attribute`): who held the number, and
+        mark it called when that is the current holder."""
         current, older = self.store.holdings(number, at)
         match = history.best(history.gather(current, older), at, self.s.grace_seconds)
+        if match.session_id is not None and current is not None and match.session_id == current.session_id:
+            self.store.mark_called(number, match.session_id)
         return match.session_id, match.confidence
 
 

@@ -1,8 +1,9 @@
 """The same simulated trace through the real DynamoDB path, to check the in-memory model.
 
 `EmulatorPolicy` drives `sessions.start` (lease, resume) and `sessions.heartbeat` with an
-injected clock and asks `history.who_held` at call time — the functions the app's
-routes and the call webhook use — against whatever DynamoDB the configuration points
+injected clock and asks `calls.attribution.attribute` at call time (`history.who_held`
+plus marking the number called) — the functions the app's routes and the call webhook
+use — against whatever DynamoDB the configuration points
 at (the emulator). `agreement()` runs a trace through it and through the in-memory
 `CalltrackPolicy` on the same numbers and compares every call's answer.
 """
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from chalicelib.accounts import get_account
-from chalicelib.dni import history, sessions
+from chalicelib.calls import attribution
+from chalicelib.dni import sessions
+from chalicelib.dni.models import Number
 from chalicelib.errors import LeaseGone
 from chalicelib.sim import engine, traffic
 
@@ -72,8 +75,9 @@ class EmulatorPolicy:
             return False
 
     def attribute(self, number: str, at: float) -> Tuple[Optional[str], float]:
-        match = history.who_held(number, self.t0 + at, self.settings.grace_seconds)
-        return (self.local.get(match.session_id) if match.session_id else None), match.confidence
+        found = attribution.attribute(Number.get(number), self.t0 + at, self.settings.grace_seconds)
+        sid = found["session_id"]
+        return (self.local.get(sid) if sid else None), found["attribution_confidence"]
 
 
 @dataclass

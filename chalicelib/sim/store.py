@@ -10,6 +10,10 @@ Mapping (DynamoDB → here), kept one to one so the simulation runs the same sem
   unchanged; archive the previous holder into the `Lease` table) → `claim()`, same
   condition, same archived fields (session, started_at=leased_at, until=lease_until,
   last_seen).
+- `leases.mark_called` (UpdateItem of `called_by` conditioned on holder == session),
+  which the call webhook (`calls.attribution.attribute`) runs when the answer is the
+  number's current holder → `mark_called()`; `read_pool()` reports it as `called`
+  exactly like `leases.as_pool_number`.
 - `leases.extend` (UpdateItem conditioned on holder == session and, for a heartbeat,
   lease_until > now; a resume drops the second condition) → `extend()`.
 - `history.current_holding` + `history.archived` (Query newest first, started_at <= at,
@@ -38,6 +42,7 @@ class NumberState:
     lease_until: float = 0.0
     lease_count: int = 0
     enabled: bool = True
+    called_by: Optional[str] = None
 
 
 class StaleRead(RuntimeError):
@@ -51,7 +56,8 @@ class MemoryStore:
         self._archive: Dict[str, List[Holding]] = {n: [] for n in numbers}
 
     def read_pool(self) -> List[PoolNumber]:
-        return [PoolNumber(s.number, s.holder, s.leased_at, s.lease_until, s.enabled) for s in self.numbers.values()]
+        return [PoolNumber(s.number, s.holder, s.leased_at, s.lease_until, s.enabled,
+                           called=bool(s.holder) and s.called_by == s.holder) for s in self.numbers.values()]
 
     def claim(self, number: str, observed: PoolNumber, session_id: str, now: float, lease_until: float) -> None:
         s = self.numbers[number]
@@ -62,6 +68,13 @@ class MemoryStore:
             self._archive[number].append(Holding(s.holder, s.leased_at, s.last_seen or s.leased_at, s.lease_until))
         s.holder, s.leased_at, s.last_seen, s.lease_until = session_id, now, now, lease_until
         s.lease_count += 1
+
+    def mark_called(self, number: str, session_id: str) -> bool:
+        s = self.numbers[number]
+        if s.holder != session_id:
+            return False
+        s.called_by = session_id
+        return True
 
     def extend(self, number: str, session_id: str, now: float, lease_until: float, require_live: bool = True) -> bool:
         s = self.numbers[number]

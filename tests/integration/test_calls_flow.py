@@ -150,7 +150,20 @@ def test_the_answer_path_makes_at_most_three_dynamodb_requests(client, tracked, 
     counter = CountingConnection(monkeypatch)
     ncco = answer(client, {**warm, "uuid": str(uuid.uuid4()), "conversation_uuid": "CON-" + str(uuid.uuid4())})
     assert ncco[-1]["action"] == "connect" and ncco[-1]["from"] == digits(session["number"])
-    assert counter.ops == ["GetItem", "Query", "UpdateItem"]
+    assert counter.ops == ["GetItem", "Query", "UpdateItem"]      # the number is already marked called
+
+
+def test_the_first_call_of_the_holder_marks_the_number_called_once(client, tracked, monkeypatch):
+    from chalicelib.dni.models import Number
+
+    acc, session, clock = tracked
+    assert Number.get(session["number"]).called_by is None
+    counter = CountingConnection(monkeypatch)
+    answer(client, {"to": digits(session["number"]), "from": "14155550103", "uuid": str(uuid.uuid4()),
+                    "conversation_uuid": "CON-" + str(uuid.uuid4())})
+    # Number and account reads, history, the mark (only while the session holds it), the call.
+    assert counter.ops.count("UpdateItem") == 2 and counter.ops[-2:] == ["UpdateItem", "UpdateItem"]
+    assert Number.get(session["number"]).called_by == session["session_id"]
 
 
 def test_an_unknown_number_gets_a_short_message_not_an_error(client, moto_endpoint):

@@ -38,3 +38,15 @@ def test_min_rest_never_exceeds_the_cooldown():
     pool = [n("+1", NOW - 150), n("+2", NOW - 50)]
     assert [c.number for c in candidates(pool, NOW, cooldown=0, min_rest=300)] == ["+1", "+2"]
     assert [c.number for c in candidates(pool, NOW, cooldown=120, min_rest=300)] == ["+1"]
+
+
+def test_a_number_whose_holder_called_goes_first_cooldown_or_not():
+    called = PoolNumber("+1", "s", NOW - 160, NOW - 100, called=True)       # released 100 s ago, caller done
+    pool = [n("+2", NOW - 3000), called, n("+3", NOW - 50)]
+    assert [c.number for c in candidates(pool, NOW, cooldown=600, min_rest=300)] == ["+1", "+2"]
+    assert [c.number for c in candidates(pool, NOW, cooldown=600, mode="hard")] == ["+1", "+2"]
+
+
+def test_a_holder_that_called_keeps_the_number_while_the_lease_lasts():
+    live = PoolNumber("+1", "s", NOW - 60, NOW + 100, called=True)
+    assert candidates([live, n("+2", NOW - 50)], NOW, cooldown=600, min_rest=300) == []
