@@ -3,6 +3,7 @@ the pool an account needs.
 
     calltrack simulate                                  # 2..100 numbers, 28 days, both policies
     calltrack simulate --sizes 10,30,60 --days 14 --set late_median_s=3600 --setting grace_seconds=3600
+    calltrack simulate --seeds 1-20                     # issue 7's targets, seed by seed
     calltrack advise --account demo --pool main --accuracy 0.99   # through the admin API
 
 `simulate` prints the table and the calibration table, and writes CSV + PNG (default
@@ -47,10 +48,17 @@ def _settings(overrides: Dict[str, str]) -> Settings:
     return Settings.from_map({**base, **{k: type(base[k])(v) for k, v in overrides.items()}})
 
 
+def _seed_range(text: str) -> List[int]:
+    first, _, last = text.partition("-")
+    return list(range(int(first), int(last or first) + 1))
+
+
 def simulate(args: argparse.Namespace) -> int:
     model = traffic.TrafficModel().with_overrides(_pairs(args.set))
     settings = _settings(_pairs(args.setting))
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.seeds:
+        return check_seeds(_seed_range(args.seeds), sizes, args, model, settings)
     started = time.perf_counter()
     points = sweep.sweep(sizes, args.days, args.seed, model, settings, workers=args.workers)
     elapsed = time.perf_counter() - started
@@ -69,6 +77,20 @@ def simulate(args: argparse.Namespace) -> int:
         report.plot(points, rule, Path(args.plot),
                     f"Calls attributed, {model.visits_per_day:.0f} visits/day, {args.days:g} days simulated")
         print(f"plot: {args.plot}")
+    return 0
+
+
+def check_seeds(seeds: List[int], sizes: List[int], args: argparse.Namespace, model: traffic.TrafficModel,
+                settings: Settings) -> int:
+    """Issue 7's targets on each seed (`sweep.target_misses`): one line per seed."""
+    started, missed = time.perf_counter(), 0
+    for seed in seeds:
+        misses = sweep.target_misses(sweep.sweep(sizes, args.days, seed, model, settings, workers=args.workers),
+                                     model.visits_per_day)
+        missed += bool(misses)
+        print(f"seed {seed:>3}: " + ("all targets met" if not misses else "; ".join(misses)), flush=True)
+    print(f"{len(seeds) - missed} of {len(seeds)} seeds meet every target "
+          f"({args.days:g} days each, {time.perf_counter() - started:.0f} s)")
     return 0
 
 
@@ -108,6 +130,8 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--sizes", default=",".join(str(s) for s in sweep.DEFAULT_SIZES))
     sim.add_argument("--days", type=float, default=28.0)
     sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--seeds", default=None, metavar="A-B",
+                     help="check issue 7's targets on each seed of a range instead (no table, CSV or plot)")
     sim.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     sim.add_argument("--set", action="append", metavar="NAME=VALUE", help="traffic parameter (TrafficModel)")
     sim.add_argument("--setting", action="append", metavar="NAME=VALUE", help="lease setting (Settings)")

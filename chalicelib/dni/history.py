@@ -15,7 +15,16 @@ chosen on the simulator's evidence (chalicelib/sim, docs/accuracy.md):
   more wrong than right answers);
 - every other earlier holder adds its late-call weight (LATE_WEIGHT, halving every
   LATE_HALF_LIFE, for LATE_WINDOW) to the total only: it lowers the confidence of a
-  number that changed hands recently, and is never the answer itself.
+  number that changed hands recently, and is never the answer itself;
+- a number nobody leased since its last holder's lease ended (an idle number, which
+  is most numbers of a roomy pool) keeps a low-confidence claim of that holder for
+  LATE_CLAIM after the lease ended — beyond grace, as long as their late-call weight
+  is at least LATE_CLAIM_DOMINANCE times everyone else's; the confidence also counts
+  one LATE_WEIGHT for a caller the history does not show, so it stays at or below 0.5
+  (in the simulator such answers are about three quarters right);
+- that late-call risk counts FRESH_RISK times when the call comes in the first
+  FRESH_CALL seconds of the answer's visit (most such calls are the visitor tapping
+  the number they were just shown), in full otherwise.
 
 Requests: one GetItem of the number (skipped when the caller has it) and one Query
 of its recent history.
@@ -33,9 +42,13 @@ LIVE_FRESH = 1800.0
 LIVE_HALF_LIFE = 1800.0
 LIVE_FLOOR = 0.05
 AFTER_HALF_LIFE = 300.0
-LATE_WEIGHT = 0.12
+LATE_WEIGHT = 0.15
 LATE_HALF_LIFE = 7200.0
 LATE_WINDOW = 86400.0
+FRESH_CALL = 120.0
+FRESH_RISK = 0.75
+LATE_CLAIM = 5400.0
+LATE_CLAIM_DOMINANCE = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,10 +102,28 @@ def best(holdings: List[Holding], at: float, grace: float) -> Match:
     weighed = [(weight(h, at, grace), h) for h in holdings]
     live = [(w, h) for w, h in weighed if w > 0]
     if not live:
-        return NO_MATCH
-    total = sum(w for w, _ in live) + sum(late_risk(h, at, grace) for w, h in weighed if w == 0)
+        return idle_claim(holdings, at, grace)
     top_w, top = max(live, key=lambda wh: (wh[0], wh[1].started_at))
+    risk = sum(late_risk(h, at, grace) for w, h in weighed if w == 0)
+    if at <= top.lease_until and at - top.started_at <= FRESH_CALL:
+        risk *= FRESH_RISK
+    total = sum(w for w, _ in live) + risk
     return Match(top, round(top_w / total, 4), len(live))
+
+
+def idle_claim(holdings: List[Holding], at: float, grace: float) -> Match:
+    """Pure: past grace, the last holder of a number nobody leased since keeps a weak
+    claim (see the module docstring), or nobody is the answer."""
+    if not holdings:
+        return NO_MATCH
+    last = max(holdings, key=lambda h: h.started_at)
+    if not (last.lease_until + grace < at <= last.lease_until + LATE_CLAIM):
+        return NO_MATCH
+    mine = late_risk(last, at, grace)
+    others = sum(late_risk(h, at, grace) for h in holdings if h is not last)
+    if mine <= 0 or mine < LATE_CLAIM_DOMINANCE * others:
+        return NO_MATCH
+    return Match(last, round(mine / (mine + others + LATE_WEIGHT), 4), 1)
 
 
 def current_holding(item: Number) -> Optional[Holding]:

@@ -117,3 +117,26 @@ def sweep(sizes: Sequence[int] = DEFAULT_SIZES, days: float = 14, seed: int = 1,
         return [run_job(j) for j in jobs]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(run_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+
+
+def target_misses(points: Sequence[Point], visits_per_day: float) -> List[str]:
+    """Issue 7's targets, checked on one sweep (both policies): what is missed, if anything.
+    - at half the CallTrackingMetrics rule: >= 99% right of calls during the visit or <= 10 min after;
+    - at every size: more right and fewer wrong than the naive baseline;
+    - at every size from half the rule up: >= 99% right among calls with confidence >= 0.9."""
+    half = ctm_rule(visits_per_day) // 2
+    ours = {p.size: p for p in points if p.policy == "calltrack"}
+    naive = {p.size: p for p in points if p.policy == "naive"}
+    misses = []
+    for size, p in sorted(ours.items()):
+        base = naive.get(size)
+        if base and not p.right > base.right:
+            misses.append(f"{size}: right {p.right:.2%} vs baseline {base.right:.2%}")
+        if base and not p.wrong < base.wrong:
+            misses.append(f"{size}: wrong {p.wrong:.2%} vs baseline {base.wrong:.2%}")
+        if size == half and p.near_right < 0.99:
+            misses.append(f"{size}: {p.near_right:.2%} right within 10 min")
+        if size >= half and p.confident_calls and p.confident_right < 0.99:
+            wrong = round(p.confident_calls * (1 - p.confident_right))
+            misses.append(f"{size}: {p.confident_right:.2%} right among {p.confident_calls} calls >= 0.9 ({wrong} wrong)")
+    return misses

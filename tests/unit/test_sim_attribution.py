@@ -24,8 +24,25 @@ def test_a_visitor_on_the_page_beats_one_who_left_and_the_one_who_left_fades_fas
     assert later.session_id == "b" and later.confidence > soon.confidence
 
 
-def test_a_holder_gone_past_grace_is_never_the_answer():
-    assert history.best([h("a", 0, 100, 400)], at=400 + GRACE + 1, grace=GRACE).holding is None
+def test_past_grace_an_idle_numbers_last_holder_keeps_only_a_weak_claim_for_a_while():
+    last = h("a", 0, 100, 400)
+    weak = history.best([last], at=400 + GRACE + 1, grace=GRACE)
+    assert weak.session_id == "a" and 0 < weak.confidence <= 0.5
+    assert history.best([last], at=400 + history.LATE_CLAIM + 1, grace=GRACE).holding is None
+
+
+def test_past_grace_nobody_is_the_answer_when_the_number_was_busy_before():
+    # the last holder's late weight does not dominate that of the holders just before
+    busy = [h("c", 2000, 2100, 2400), h("b", 1500, 1600, 1900), h("a", 1000, 1100, 1400)]
+    assert history.best(busy, at=2400 + GRACE + 60, grace=GRACE).holding is None
+
+
+def test_a_call_in_the_first_minutes_of_a_visit_is_less_likely_someone_elses_late_call():
+    earlier = h("a", 0, 100, 400)
+    fresh = history.best([h("b", 3000, 3000, 3300), earlier], at=3000 + 60, grace=GRACE)
+    later = history.best([h("b", 3000, 3600, 3900), earlier], at=3000 + 600, grace=GRACE)
+    assert fresh.session_id == later.session_id == "b"
+    assert fresh.confidence > later.confidence
 
 
 def test_recent_earlier_holders_lower_the_confidence_of_a_new_one():
