@@ -19,3 +19,26 @@ def test_simulate_prints_both_policies_and_writes_csv_and_plot(tmp_path, capsys)
     large = next(r for r in rows if r["policy"] == "calltrack" and r["size"] == "30")
     assert float(small["exhaustion"]) > float(large["exhaustion"])
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_seeds_mode_prints_one_verdict_per_seed(capsys):
+    assert main(["simulate", "--seeds", "4-5", "--sizes", "3,30", "--days", "0.5", "--workers", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["seed   4", "seed   5"]
+    assert lines[-1].endswith("s)") and "of 2 seeds meet every target" in lines[-1]
+
+
+def test_target_misses_names_each_missed_target():
+    from chalicelib.sim.sweep import Point, target_misses
+
+    def point(policy, size, right, wrong, near=1.0, confident=0, confident_right=1.0):
+        return Point(policy, size, 1000, right, wrong, 1 - right - wrong, 0.0, 900, near, 100, 0.0, 0.0,
+                     confident, confident_right)
+
+    good = [point("calltrack", 30, 0.91, 0.07, confident=100), point("naive", 30, 0.89, 0.09)]
+    assert target_misses(good, 1200) == []
+    bad = [point("calltrack", 30, 0.88, 0.10, near=0.98, confident=100, confident_right=0.97),
+           point("naive", 30, 0.89, 0.09)]
+    misses = target_misses(bad, 1200)
+    assert len(misses) == 4 and all(m.startswith("30: ") for m in misses)
+    assert "3 wrong" in misses[-1]
