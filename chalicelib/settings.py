@@ -37,6 +37,10 @@ class Settings:
     # ended were more often late calls from an earlier holder than from that visitor,
     # so the longer window added more wrong answers than right ones.
     grace_seconds: int = 1200
+    # A caller who phoned a pool number before goes to the session of that earlier call
+    # for this many days, whoever holds the number now (0: off). 30 days: ASSUMPTION, a
+    # month of repeat calls about the same enquiry; bounded by retention_days.
+    repeat_caller_days: int = 30
     # New leases per client IP per hour; 0 switches the limit off.
     ip_lease_limit: int = 0
     default_value: float = 0.0
@@ -75,6 +79,7 @@ SETTINGS_SCHEMA: Dict[str, Any] = {
         "cooldown_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
         "cooldown_mode": {"enum": ["soft", "hard"]},
         "grace_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "repeat_caller_days": {"type": "integer", "minimum": 0, "maximum": 365},
         "ip_lease_limit": {"type": "integer", "minimum": 0, "maximum": 100000},
         "default_value": {"type": "number", "minimum": 0},
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},

@@ -1,9 +1,13 @@
 """Where a call came from: the session that held the tracking number when it rang.
 
 Pool numbers ask the lease history (`dni.history.who_held`, with the account's grace
-window) and take that session's snapshot and the match's confidence. When the answer
-is the number's current holder, the number is marked as called (`leases.mark_called`):
-once that lease ends it is the first to be handed on (docs/accuracy.md). Static numbers
+window) and take that session's snapshot and the match's confidence. After the answer,
+`leases.note_call` marks the number called when the answer is its current holder (once
+that lease ends it is the first to be handed on, docs/accuracy.md) and remembers the
+caller on the number. A caller who phoned the same pool number before, within the
+account's `repeat_caller_days`, goes to the session of that earlier call, with its
+confidence, whoever holds the number now: the number has usually changed hands since,
+and the new holder is almost never the same person. Static numbers
 stand for their source (confidence 1). Nothing matched: the number's own source, if
 any, with confidence 0.
 """
@@ -12,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from chalicelib.dni import history, leases
-from chalicelib.dni.models import Number
+from chalicelib.dni.models import Number, Session
 
 SNAP_FIELDS = ("session_id", "source", "medium", "campaign", "keyword", "content", "landing_page", "referrer",
                "ga_client_id", "device", "browser", "os", "country", "group")
@@ -28,17 +32,24 @@ def split_source(label: Optional[str]) -> Dict[str, Optional[str]]:
     return {"source": source.strip() or None, "medium": medium.strip() or None}
 
 
-def attribute(item: Optional[Number], at: float, grace: float) -> Dict[str, Any]:
-    """Attribution fields of a call to `item`'s number at time `at` (one Query for pool numbers)."""
+def attribute(item: Optional[Number], at: float, grace: float, caller_hash: Optional[str] = None,
+              repeat_seconds: float = 0.0) -> Dict[str, Any]:
+    """Attribution fields of a call to `item`'s number at time `at`. Pool numbers: one
+    Query of the lease history (or, for a remembered caller, one GetItem of the session)
+    plus at most one UpdateItem (`leases.note_call`)."""
     if item is None:
         return dict(EMPTY)
     if item.kind == "static":
         return {**EMPTY, **split_source(item.source), "method": "static", "attribution_confidence": 1.0}
     if item.kind == "pool":
+        earlier = leases.remembered(item, caller_hash, at, repeat_seconds)
+        if earlier is not None:
+            found = session_of(item.account_id, earlier.session_id)
+            if found is not None:
+                return {**from_session(found), "attribution_confidence": round(earlier.confidence, 4)}
         match = history.who_held(item.number, at, grace, item=item)
         if match.holding is not None:
-            if match.session_id == item.holder and item.called_by != item.holder:
-                leases.mark_called(item.number, item.holder)
+            leases.note_call(item, match.holding.session_id, at, match.confidence, caller_hash, repeat_seconds)
             return from_holding(match.holding, match.confidence)
     fallback = "default" if item.kind == "default" else "none"
     return {**EMPTY, **split_source(item.source), "method": fallback}
@@ -50,4 +61,26 @@ def from_holding(holding: history.Holding, confidence: float) -> Dict[str, Any]:
     out.update(session_id=holding.session_id, click_ids=dict(snap.get("click_ids") or {}),
                pages_seen=max(1, len(holding.pages or [])), method=snap.get("method") or "dynamic",
                attribution_confidence=round(float(confidence), 4))
+    return out
+
+
+
+def session_of(account_id: str, session_id: Optional[str]) -> Optional[Session]:
+    """The session item (one GetItem), if it exists and belongs to the account."""
+    if not session_id:
+        return None
+    try:
+        s = Session.get(session_id)
+    except Session.DoesNotExist:
+        return None
+    return s if s.account_id == account_id else None
+
+
+def from_session(s: Optional[Session]) -> Dict[str, Any]:
+    """Attribution fields from a session item (confidence 1: the caller is known)."""
+    if s is None:
+        return dict(EMPTY)
+    out = {**EMPTY, **{f: getattr(s, f, None) for f in SNAP_FIELDS}}
+    out.update(session_id=s.session_id, click_ids=dict(s.click_ids or {}), pages_seen=1, method=s.method,
+               attribution_confidence=1.0)
     return out

@@ -19,7 +19,6 @@ from chalicelib.calls import attribution, lifecycle, ncco, publishing, record, r
 from chalicelib.calls.models import Call
 from chalicelib.calls.store import CONDITION_FAILED, iso
 from chalicelib.calls.vonage_client import VonageUnavailable, calls
-from chalicelib.dni.models import Session
 from chalicelib.errors import Conflict
 from chalicelib.geo.phone import digits, to_e164
 from chalicelib.observability import count, logger
@@ -38,17 +37,10 @@ REQUEST_SCHEMA: Dict[str, Any] = {
 
 def session_attribution(account_id: str, session_id: Optional[str]) -> Dict[str, Any]:
     """The visitor's session, when the widget sent it and it belongs to the account."""
-    if not session_id:
-        return dict(attribution.EMPTY)
-    try:
-        s = Session.get(session_id)
-    except Session.DoesNotExist:
-        return dict(attribution.EMPTY)
-    if s.account_id != account_id:
-        return dict(attribution.EMPTY)
-    out = {**attribution.EMPTY, **{f: getattr(s, f, None) for f in attribution.SNAP_FIELDS}}
-    out.update(session_id=s.session_id, click_ids=dict(s.click_ids or {}), pages_seen=1, method=s.method,
-               attribution_confidence=1.0, tracking_number=s.number)
+    s = attribution.session_of(account_id, session_id)
+    out = attribution.from_session(s)
+    if s is not None:
+        out["tracking_number"] = s.number
     return out
 
 

@@ -6,15 +6,15 @@ if it is still exactly as we read it (lease_count and lease_until unchanged), (2
 archives the previous holder's lease to the history table, (3) creates the session,
 and (4) optionally counts the lease against the client IP's hourly limit.
 Requests: one Query of the pool + one TransactWriteItems per lease; one UpdateItem
-per heartbeat or resume; one UpdateItem when a call is attributed to the current
-holder (`mark_called`).
+per heartbeat or resume; at most one UpdateItem after a call is attributed (`note_call`:
+the holder called, the caller remembered).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -152,13 +152,71 @@ def extend(number: str, session_id: str, now: float, lease_until: float,
     return item
 
 
-def mark_called(number: str, session_id: str) -> bool:
-    """Note on the number that its current holder has called (one conditional UpdateItem,
-    only while `session_id` still holds it). `pool.candidates` then hands the number on
-    first once the lease ends: its visitor has nobody left to phone about. Idempotent;
-    False when the number changed hands meanwhile."""
+
+@dataclass(frozen=True)
+class Remembered:
+    """A caller's earlier call to a number: the session it was attributed to."""
+    session_id: str
+    at: float
+    confidence: float
+
+
+def _callers(item: Number) -> Dict[str, str]:
+    raw = item.callers
+    return dict(raw.as_dict() if hasattr(raw, "as_dict") else (raw or {}))
+
+
+def _parse(value: str) -> Optional[Remembered]:
     try:
-        Number(number).update(actions=[Number.called_by.set(session_id)], condition=Number.holder == session_id)
+        sid, at, confidence = value.rsplit("|", 2)
+        return Remembered(sid, float(at), float(confidence))
+    except (AttributeError, ValueError):
+        return None
+
+
+def remembered(item: Number, caller_hash: Optional[str], at: float, seconds: float) -> Optional[Remembered]:
+    """Pure: the session this caller's earlier call to `item` went to, if within `seconds`."""
+    if not caller_hash or seconds <= 0:
+        return None
+    found = _parse(_callers(item).get(caller_hash, ""))
+    return found if found and 0 <= at - found.at <= seconds else None
+
+
+def note_call(item: Number, session_id: str, at: float, confidence: float,
+              caller_hash: Optional[str] = None, remember_seconds: float = 0.0) -> bool:
+    """After a call to pool number `item` (as read) was attributed to `session_id`: at most
+    one UpdateItem, none when there is nothing new to note.
+
+    - Marks the number called when that session is its current holder (conditional on it
+      still holding the number): `pool.candidates` hands such a number on first once the
+      lease ends, since that visitor has nobody left to phone.
+    - Remembers the caller (by hash) on the number for `remember_seconds`, so their later
+      calls to it go to the same session even after it changed hands
+      (`calls.attribution`); remembered callers older than that are dropped.
+    False when nothing was written (nothing new, or the number changed hands meanwhile)."""
+    mark = session_id == item.holder and item.called_by != item.holder
+    known = _callers(item)
+    remember = bool(caller_hash and remember_seconds > 0 and not remembered(item, caller_hash, at, remember_seconds))
+    if not (mark or remember):
+        return False
+    actions: List[Any] = []
+    condition = None
+    if mark:
+        actions.append(Number.called_by.set(session_id))
+        condition = Number.holder == session_id
+    if remember:
+        value = f"{session_id}|{at:.0f}|{confidence:.4f}"
+        if item.callers is None:
+            actions.append(Number.callers.set({caller_hash: value}))
+            fresh = Number.callers.does_not_exist()
+            condition = fresh if condition is None else condition & fresh
+        else:
+            actions.append(Number.callers[caller_hash].set(value))
+            stale = [h for h, v in known.items() if h != caller_hash
+                     and not ((r := _parse(v)) and at - r.at <= remember_seconds)]
+            actions += [Number.callers[h].remove() for h in stale]
+    try:
+        Number(item.number).update(actions=actions, condition=condition)
         return True
     except UpdateError as err:
         if err.cause_response_code == "ConditionalCheckFailedException":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    MapAttribute,
     BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
     TTLAttribute, UnicodeAttribute,
 )
@@ -60,6 +61,7 @@ class Number(Model):
     snap = JSONAttribute(null=True)                     # the holder's attribution snapshot
     lease_count = NumberAttribute(default=0)
     called_by = UnicodeAttribute(null=True)             # a holder a call was attributed to (pool.candidates)
+    callers = MapAttribute(null=True)                   # caller hash -> "session|at|confidence" (repeat callers)
     pool_index = PoolIndex()
 
 

@@ -1,7 +1,7 @@
 """Which free number of a pool to lease next. Pure: the caller reads the pool once.
 
 Order: first the numbers whose last holder has already called (the call webhook marks
-them, `leases.mark_called`): that visitor has nobody left to phone, so neither the
+them, `leases.note_call`): that visitor has nobody left to phone, so neither the
 cool-down nor the floor below protects anyone, and such a number is the safest to reuse
 (no late call of its last holder can land on the next visitor). Then numbers whose
 cool-down is over, least recently released first (never used first of all) — that maximises the time before a number changes hands, which is what

@@ -10,9 +10,10 @@ Mapping (DynamoDB → here), kept one to one so the simulation runs the same sem
   unchanged; archive the previous holder into the `Lease` table) → `claim()`, same
   condition, same archived fields (session, started_at=leased_at, until=lease_until,
   last_seen).
-- `leases.mark_called` (UpdateItem of `called_by` conditioned on holder == session),
+- `leases.note_call` (UpdateItem of `called_by` conditioned on holder == session),
   which the call webhook (`calls.attribution.attribute`) runs when the answer is the
-  number's current holder → `mark_called()`; `read_pool()` reports it as `called`
+  number's current holder → `mark_called()` (the simulated callers have no caller id,
+  so the repeat-caller half of `note_call` has no twin here); `read_pool()` reports it as `called`
   exactly like `leases.as_pool_number`.
 - `leases.extend` (UpdateItem conditioned on holder == session and, for a heartbeat,
   lease_until > now; a resume drops the second condition) → `extend()`.

@@ -88,17 +88,22 @@ def test_call_to_a_leased_number_carries_the_session_and_its_class(client, track
     third = call(client, session["number"], "+14155550100", now + 8 * DAY, talk=31)
     third_record = read_call(client, acc.account_id, third, KEY)
     assert third_record["classification"]["target"] and not third_record["classification"]["repeated"]
-    # The lease and its grace window are long over: the call is no longer the session's.
-    assert third_record["session_id"] is None and third_record["attribution_confidence"] == 0.0
+    # The lease and its grace window are long over, but this caller phoned the number for
+    # this session before (within repeat_caller_days): the call is still the session's.
+    assert third_record["session_id"] == session["session_id"] and third_record["attribution_confidence"] == 1.0
+    # Someone else calling the number now matches nobody.
+    clock["now"] = now + 8 * DAY + 60
+    stranger = call(client, session["number"], "+14155550109", now + 8 * DAY + 60, talk=5)
+    assert read_call(client, acc.account_id, stranger, KEY)["session_id"] is None
 
     everything = list_calls(client, acc.account_id, KEY, since=now - 60, until=now + 9 * DAY)["calls"]
-    assert [c["call_id"] for c in everything] == [third, second, first]      # newest first
+    assert [c["call_id"] for c in everything] == [stranger, third, second, first]      # newest first
     targets = list_calls(client, acc.account_id, KEY, since=now - 60, until=now + 9 * DAY, classification="target")
     assert [c["call_id"] for c in targets["calls"]] == [third, first]
     page = list_calls(client, acc.account_id, KEY, since=now - 60, until=now + 9 * DAY, limit=2)
     assert len(page["calls"]) == 2 and page["next"]
     rest = list_calls(client, acc.account_id, KEY, since=now - 60, until=now + 9 * DAY, limit=2, next=page["next"])
-    assert [c["call_id"] for c in rest["calls"]] == [first]
+    assert [c["call_id"] for c in rest["calls"]] == [second, first]
 
 
 def test_a_short_first_call_is_unique_and_a_later_long_one_the_first_target(client, tracked):
@@ -142,28 +147,23 @@ class CountingConnection:
         monkeypatch.setattr(Connection, "_make_api_call", counted)
 
 
-def test_the_answer_path_makes_at_most_three_dynamodb_requests(client, tracked, monkeypatch):
-    acc, session, clock = tracked
-    warm = {"to": digits(session["number"]), "from": "14155550102", "uuid": str(uuid.uuid4()),
-            "conversation_uuid": "CON-" + str(uuid.uuid4())}
-    answer(client, warm)                                   # the account is now in the container cache
-    counter = CountingConnection(monkeypatch)
-    ncco = answer(client, {**warm, "uuid": str(uuid.uuid4()), "conversation_uuid": "CON-" + str(uuid.uuid4())})
-    assert ncco[-1]["action"] == "connect" and ncco[-1]["from"] == digits(session["number"])
-    assert counter.ops == ["GetItem", "Query", "UpdateItem"]      # the number is already marked called
-
-
-def test_the_first_call_of_the_holder_marks_the_number_called_once(client, tracked, monkeypatch):
+def test_the_answer_path_makes_at_most_four_dynamodb_requests(client, tracked, monkeypatch):
     from chalicelib.dni.models import Number
 
     acc, session, clock = tracked
+    first = {"to": digits(session["number"]), "from": "14155550102", "uuid": str(uuid.uuid4()),
+             "conversation_uuid": "CON-" + str(uuid.uuid4())}
     assert Number.get(session["number"]).called_by is None
     counter = CountingConnection(monkeypatch)
-    answer(client, {"to": digits(session["number"]), "from": "14155550103", "uuid": str(uuid.uuid4()),
-                    "conversation_uuid": "CON-" + str(uuid.uuid4())})
-    # Number and account reads, history, the mark (only while the session holds it), the call.
-    assert counter.ops.count("UpdateItem") == 2 and counter.ops[-2:] == ["UpdateItem", "UpdateItem"]
+    ncco = answer(client, first)              # the account is in the container cache since the lease
+    assert ncco[-1]["action"] == "connect" and ncco[-1]["from"] == digits(session["number"])
+    # Number, lease history, the note on the number (holder called, caller remembered), the call.
+    assert counter.ops == ["GetItem", "Query", "UpdateItem", "UpdateItem"]
     assert Number.get(session["number"]).called_by == session["session_id"]
+
+    counter.ops.clear()                       # the same caller again: their session is remembered
+    answer(client, {**first, "uuid": str(uuid.uuid4()), "conversation_uuid": "CON-" + str(uuid.uuid4())})
+    assert counter.ops == ["GetItem", "GetItem", "UpdateItem"]        # number, session, call
 
 
 def test_an_unknown_number_gets_a_short_message_not_an_error(client, moto_endpoint):

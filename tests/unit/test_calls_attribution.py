@@ -32,3 +32,17 @@ def test_a_held_session_gives_its_snapshot_pages_and_confidence():
 
 def test_no_number_no_attribution():
     assert attribution.attribute(None, 0.0, 0)["method"] == "none"
+
+
+def test_a_remembered_caller_counts_only_within_the_window():
+    from chalicelib.dni import leases
+
+    item = Number("+14155550199", account_id="a", kind="pool", callers={"h1": "acc.main.1.tok|1000|0.8500",
+                                                                         "h2": "garbage"})
+    found = leases.remembered(item, "h1", 1000 + 86400, 2 * 86400)
+    assert (found.session_id, found.at, found.confidence) == ("acc.main.1.tok", 1000.0, 0.85)
+    assert leases.remembered(item, "h1", 1000 + 3 * 86400, 2 * 86400) is None      # too long ago
+    assert leases.remembered(item, "h1", 999, 2 * 86400) is None                   # before the call
+    assert leases.remembered(item, "h1", 2000, 0) is None                          # switched off
+    assert leases.remembered(item, "h2", 2000, 86400) is None                      # unreadable: ignored
+    assert leases.remembered(item, None, 2000, 86400) is None

@@ -1,0 +1,79 @@
+"""Repeat callers and the called mark, through the real webhook and lease code against the
+emulator: a pool of one number changes hands between two visitors; the first visitor's
+caller phones again and still goes to the first visitor's session, while the second
+visitor's own caller goes to the second."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chalicelib.calls import api as calls_api
+from chalicelib.dni import sessions
+from chalicelib.dni.models import Number
+from tests.events.loader import answered_call
+from tests.integration.calls_support import answer, read_call, send
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+KEY = "repeat-callers-key"
+ALWAYS_OPEN = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def visit(account_id: str, at: float, url: str) -> sessions.Assignment:
+    return sessions.start(sessions.SessionRequest(account=account_id, url=url, user_agent=BROWSER), lambda: at)
+
+
+def phone(client, monkeypatch, tracking: str, caller: str, at: float) -> str:
+    monkeypatch.setattr(calls_api, "clock", lambda: at)
+    params, events = answered_call(tracking, caller, at, talk=40)
+    answer(client, params)
+    for query, body in events:
+        send(client, "/vonage/events", query, body)
+    return params["conversation_uuid"]
+
+
+@pytest.fixture()
+def one_number(account):
+    def make(number: str, **settings):
+        return account(api_key=KEY, pool=[number], settings={"working_hours": ALWAYS_OPEN, **settings})
+    return make
+
+
+def test_a_repeat_caller_goes_to_their_first_session_after_the_number_changed_hands(client, one_number,
+                                                                                    monkeypatch):
+    number = "+14155557491"
+    acc = one_number(number)
+    t0 = time.time()
+    first = visit(acc.account_id, t0, "http://localhost/a?utm_source=google&utm_medium=cpc&utm_campaign=winter")
+    assert first.number == number
+    a = phone(client, monkeypatch, number, "+14155550171", t0 + 30)
+    item = Number.get(number)
+    assert item.called_by == first.session_id                     # the holder called: handed on first
+    assert len(item.callers.as_dict()) == 1 and first.session_id in next(iter(item.callers.as_dict().values()))
+
+    # The first visitor left at once; with the number marked called it goes to the next
+    # visitor as soon as the lease ends (t0 + 300), without the 10-minute cool-down.
+    second = visit(acc.account_id, t0 + 320, "http://localhost/b?utm_source=bing&utm_medium=cpc")
+    assert second.number == number and second.session_id != first.session_id
+
+    b = phone(client, monkeypatch, number, "+14155550172", t0 + 400)    # the second visitor's caller
+    again = phone(client, monkeypatch, number, "+14155550171", t0 + 450)  # the first caller, again
+    rec_a, rec_b, rec_again = (read_call(client, acc.account_id, c, KEY) for c in (a, b, again))
+    assert (rec_a["session_id"], rec_a["source"]) == (first.session_id, "google")
+    assert (rec_b["session_id"], rec_b["source"]) == (second.session_id, "bing")
+    assert (rec_again["session_id"], rec_again["source"], rec_again["campaign"]) == \
+        (first.session_id, "google", "winter")
+    assert rec_again["attribution_confidence"] == rec_a["attribution_confidence"]
+    assert rec_again["classification"]["repeated"] or not rec_again["classification"]["unique"]
+
+
+def test_with_repeat_callers_off_the_number_answers_for_its_holder(client, one_number, monkeypatch):
+    number = "+14155557492"
+    acc = one_number(number, repeat_caller_days=0)
+    t0 = time.time()
+    first = visit(acc.account_id, t0, "http://localhost/a?utm_source=google&utm_medium=cpc")
+    phone(client, monkeypatch, number, "+14155550173", t0 + 30)
+    assert Number.get(number).callers is None
+    second = visit(acc.account_id, t0 + 320, "http://localhost/b?utm_source=bing&utm_medium=cpc")
+    again = phone(client, monkeypatch, number, "+14155550173", t0 + 400)
+    assert read_call(client, acc.account_id, again, KEY)["session_id"] == second.session_id != first.session_id
