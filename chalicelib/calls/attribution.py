@@ -19,7 +19,7 @@ from chalicelib.dni import history, leases
 from chalicelib.dni.models import Number, Session
 
 SNAP_FIELDS = ("session_id", "source", "medium", "campaign", "keyword", "content", "landing_page", "referrer",
-               "ga_client_id", "device", "browser", "os", "country", "group")
+               "ga_client_id", "ga_session_id", "device", "browser", "os", "country", "group")
 EMPTY: Dict[str, Any] = {**{f: None for f in SNAP_FIELDS}, "click_ids": {}, "pages_seen": None,
                          "method": "none", "attribution_confidence": 0.0}
 
@@ -60,6 +60,7 @@ def from_holding(holding: history.Holding, confidence: float) -> Dict[str, Any]:
     out = {**EMPTY, **{f: snap.get(f) for f in SNAP_FIELDS}}
     out.update(session_id=holding.session_id, click_ids=dict(snap.get("click_ids") or {}),
                pages_seen=max(1, len(holding.pages or [])), method=snap.get("method") or "dynamic",
+               ga_session_id=holding.ga_session_id or snap.get("ga_session_id"),
                attribution_confidence=round(float(confidence), 4))
     return out
 

@@ -12,7 +12,7 @@ CONTEXT_KEYS = ("conversation_uuid", "tracking_number", "caller", "caller_hash",
 OUTCOME_KEYS = ("status", "wait_seconds", "talk_seconds", "duration_seconds", "ivr_path", "department",
                 "destination", "agent", "recording_url", "suspected_false_conversion")
 ATTRIBUTION_KEYS = ("session_id", "method", "source", "medium", "campaign", "keyword", "content", "landing_page",
-                    "referrer", "pages_seen", "click_ids", "ga_client_id", "device", "browser", "os", "country",
+                    "referrer", "pages_seen", "click_ids", "ga_client_id", "ga_session_id", "device", "browser", "os", "country",
                     "attribution_confidence")
 
 

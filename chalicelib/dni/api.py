@@ -18,7 +18,8 @@ def create_session() -> dict:
     body = web.json_body(request, schemas.SESSION_REQUEST)
     lease = sessions.start(sessions.SessionRequest(
         account=body["account"], url=body["url"], referrer=body.get("referrer"),
-        ga_client_id=body.get("ga_client_id"), session_id=body.get("session_id"), country=body.get("country"),
+        ga_client_id=body.get("ga_client_id"), ga_session_id=body.get("ga_session_id"),
+        session_id=body.get("session_id"), country=body.get("country"),
         header_country=web.header(request, "cloudfront-viewer-country"), ip=web.client_ip(request),
         user_agent=web.header(request, "user-agent") or "", origin=web.header(request, "origin"),
     ))
@@ -29,4 +30,4 @@ def create_session() -> dict:
           content_types=web.PUBLIC_CONTENT_TYPES)
 def session_heartbeat(session_id: str) -> dict:
     body = web.json_body(bp.current_request, schemas.HEARTBEAT_REQUEST, allow_empty=True)
-    return sessions.heartbeat(session_id, body.get("url"))
+    return sessions.heartbeat(session_id, body.get("url"), ga_session_id=body.get("ga_session_id"))

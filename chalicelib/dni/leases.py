@@ -74,7 +74,7 @@ def _archive(observed: Number, history_expires: datetime) -> Lease:
         observed.number, float(observed.leased_at), until=float(observed.lease_until),
         last_seen=float(observed.last_seen or observed.leased_at), session_id=observed.holder,
         account_id=observed.account_id, pages=observed.pages, snap=observed.snap,
-        expires=history_expires,
+        ga_session_id=observed.ga_session_id, expires=history_expires,
     )
 
 
@@ -90,6 +90,8 @@ def claim(c: Claim) -> None:
                 Number.last_seen.set(c.now), Number.lease_until.set(c.lease_until),
                 Number.pages.set([c.session.landing_page or ""]), Number.snap.set(c.snap),
                 Number.lease_count.add(1),
+                Number.ga_session_id.set(c.session.ga_session_id) if c.session.ga_session_id
+                else Number.ga_session_id.remove(),
             ])
             kinds.append("number")
             if n.holder:
@@ -126,14 +128,17 @@ class _translated:
 
 
 def extend(number: str, session_id: str, now: float, lease_until: float,
-           url: Optional[str] = None, require_live: bool = True) -> Number:
+           url: Optional[str] = None, require_live: bool = True, ga_session_id: Optional[str] = None) -> Number:
     """Heartbeat (require_live) or resume (the holder returns, even after expiry, if
-    nobody took the number since): one conditional UpdateItem. Raises LeaseGone."""
+    nobody took the number since): one conditional UpdateItem. Raises LeaseGone.
+    `ga_session_id`: the page's current GA4 session, kept on the number for its calls."""
     item = Number(number)
     held = Number.holder == session_id
     if require_live:
         held = held & (Number.lease_until > now)
     actions = [Number.last_seen.set(now), Number.lease_until.set(lease_until)]
+    if ga_session_id:
+        actions.append(Number.ga_session_id.set(ga_session_id))
     if url:
         roomy = Number.pages.does_not_exist() | (size(Number.pages) < MAX_PAGES)
         try:
@@ -179,7 +184,7 @@ def remembered(item: Number, caller_hash: Optional[str], at: float, seconds: flo
     if not caller_hash or seconds <= 0:
         return None
     found = _parse(_callers(item).get(caller_hash, ""))
-    return found if found and 0 <= at - found.at <= seconds else None
+    return found if found and -1.0 <= at - found.at <= seconds else None     # -1: the stored time is rounded
 
 
 def note_call(item: Number, session_id: str, at: float, confidence: float,
@@ -205,7 +210,7 @@ def note_call(item: Number, session_id: str, at: float, confidence: float,
         actions.append(Number.called_by.set(session_id))
         condition = Number.holder == session_id
     if remember:
-        value = f"{session_id}|{at:.0f}|{confidence:.4f}"
+        value = f"{session_id}|{at:.3f}|{confidence:.4f}"
         if item.callers is None:
             actions.append(Number.callers.set({caller_hash: value}))
             fresh = Number.callers.does_not_exist()

@@ -60,6 +60,7 @@ class Number(Model):
     pages = ListAttribute(of=UnicodeAttribute, null=True)
     snap = JSONAttribute(null=True)                     # the holder's attribution snapshot
     lease_count = NumberAttribute(default=0)
+    ga_session_id = UnicodeAttribute(null=True)         # the holder's GA4 session, latest the page reported
     called_by = UnicodeAttribute(null=True)             # a holder a call was attributed to (pool.candidates)
     callers = MapAttribute(null=True)                   # caller hash -> "session|at|confidence" (repeat callers)
     pool_index = PoolIndex()
@@ -79,6 +80,7 @@ class Lease(Model):
     account_id = UnicodeAttribute()
     pages = ListAttribute(of=UnicodeAttribute, null=True)
     snap = JSONAttribute(null=True)
+    ga_session_id = UnicodeAttribute(null=True)
     expires = TTLAttribute(null=True)
 
 
@@ -111,6 +113,7 @@ class Session(Model):
     landing_page = UnicodeAttribute(null=True)
     click_ids = JSONAttribute(default=dict)
     ga_client_id = UnicodeAttribute(null=True)
+    ga_session_id = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
     device = UnicodeAttribute(null=True)
     browser = UnicodeAttribute(null=True)

@@ -13,6 +13,7 @@ SESSION_REQUEST: Dict[str, Any] = {
         "url": URL,
         "referrer": {"type": ["string", "null"], "maxLength": 2048},
         "ga_client_id": {"type": ["string", "null"], "pattern": "^[0-9]{1,20}\\.[0-9]{1,20}$"},
+        "ga_session_id": {"type": ["string", "null"], "pattern": "^[0-9]{1,20}$"},
         "session_id": {"type": ["string", "null"], "maxLength": 160},
         "country": {"type": ["string", "null"], "pattern": "^[A-Za-z]{2}$"},
     },
@@ -20,5 +21,5 @@ SESSION_REQUEST: Dict[str, Any] = {
 
 HEARTBEAT_REQUEST: Dict[str, Any] = {
     "type": "object",
-    "properties": {"url": URL},
+    "properties": {"url": URL, "ga_session_id": {"type": ["string", "null"], "pattern": "^[0-9]{1,20}$"}},
 }

@@ -33,6 +33,7 @@ class SessionRequest:
     url: str
     referrer: Optional[str] = None
     ga_client_id: Optional[str] = None
+    ga_session_id: Optional[str] = None     # GA4's session (the _ga_<stream> cookie), to join it
     session_id: Optional[str] = None
     country: Optional[str] = None           # explicit override from the body
     header_country: Optional[str] = None    # CloudFront-Viewer-Country
@@ -149,7 +150,7 @@ def _session_item(account: AccountView, req: SessionRequest, visit: sources.Visi
         sid, account_id=account.account_id, started_at=now, number=number, method=method, pool_id=pool_id,
         source=visit.source, medium=visit.medium, group=visit.group, campaign=visit.campaign,
         keyword=visit.keyword, content=visit.content, referrer=req.referrer, landing_page=req.url,
-        click_ids=visit.click_ids, ga_client_id=req.ga_client_id, user_agent=req.user_agent[:512],
+        click_ids=visit.click_ids, ga_client_id=req.ga_client_id, ga_session_id=req.ga_session_id, user_agent=req.user_agent[:512],
         device=agent.device, browser=agent.browser, os=agent.os, ip=req.ip, country=country,
         expires=ttl(now + account.settings.retention_days * 86400),
     )
@@ -158,7 +159,7 @@ def _session_item(account: AccountView, req: SessionRequest, visit: sources.Visi
 def snapshot(session: Session) -> Dict[str, Any]:
     """What a call needs from the session, kept on the number so the answer path reads one item."""
     fields = ("session_id", "source", "medium", "group", "campaign", "keyword", "content", "referrer",
-              "landing_page", "ga_client_id", "device", "browser", "os", "country", "method", "started_at")
+              "landing_page", "ga_client_id", "ga_session_id", "device", "browser", "os", "country", "method", "started_at")
     snap = {f: getattr(session, f) for f in fields if getattr(session, f) is not None}
     snap["click_ids"] = dict(session.click_ids or {})
     return snap
@@ -231,13 +232,15 @@ def _resume(account: AccountView, req: SessionRequest, now: float) -> Optional[A
                  s.heartbeat_seconds, replaceable(account))
 
 
-def heartbeat(session_id: str, url: Optional[str], clock: Clock = time.time) -> Dict[str, Any]:
-    """Extend a live lease (one UpdateItem). Raises LeaseGone (410) when it has ended."""
+def heartbeat(session_id: str, url: Optional[str], clock: Clock = time.time,
+              ga_session_id: Optional[str] = None) -> Dict[str, Any]:
+    """Extend a live lease (one UpdateItem). Raises LeaseGone (410) when it has ended.
+    `ga_session_id`: GA4's current session, which the page may only have after the lease."""
     sid = SessionId.parse(session_id)
     account = get_account(sid.account, clock)
     now = clock()
     ttl = account.settings.lease_ttl_seconds
     if not sid.leased:
         return {"number": sid.number or account.default_number, "expires_at": iso(now + ttl)}
-    item = leases.extend(sid.number, session_id, now, now + ttl, url=url)
+    item = leases.extend(sid.number, session_id, now, now + ttl, url=url, ga_session_id=ga_session_id)
     return {"number": item.number, "expires_at": iso(float(item.lease_until))}

@@ -57,7 +57,7 @@ COLUMNS: List[Tuple[str, str, Dict[str, Any]]] = [
     ("content", "string", _S), ("landing_page", "string", _S), ("referrer", "string", _S),
     ("pages_seen", "int", {"type": ["integer", "null"]}),
     ("click_ids", "map<string,string>", {"type": ["object", "null"]}),
-    ("ga_client_id", "string", _S), ("device", "string", _S), ("browser", "string", _S), ("os", "string", _S),
+    ("ga_client_id", "string", _S), ("ga_session_id", "string", _S), ("device", "string", _S), ("browser", "string", _S), ("os", "string", _S),
     ("country", "string", _S), ("attribution_confidence", "double", _N),
     ("classification", "struct<unique:boolean,target:boolean,repeated:boolean,first_target:boolean,"
                        "unique_target:boolean>", {"type": ["object", "null"]}),

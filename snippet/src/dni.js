@@ -185,6 +185,13 @@
     if (attr('callback') !== null) loadWidget();
   }
 
+  // GA4's session id from its _ga_<stream> cookie (GS1.1.<id>.… or GS2.1.s<id>$…), so calls
+  // join the visitor's GA session; gtag may set it only after our lease, so beats send it too.
+  function gaSession() {
+    var m = d.cookie.match(/(?:^|; )_ga_\w+=GS\d\.\d\.s?(\d+)/);
+    return m ? m[1] : undefined;
+  }
+
   function lease() {
     var t0 = Date.now();
     var ga = d.cookie.match(/(?:^|; )_ga=GA\d+\.\d+\.(\d+\.\d+)/);
@@ -193,6 +200,7 @@
       url: location.href,
       referrer: d.referrer,
       ga_client_id: ga ? ga[1] : undefined,
+      ga_session_id: gaSession(),
       session_id: (session && session.session_id) || (consent ? cookie() : undefined) || undefined,
       country: attr('country') || undefined
     }).then(function (s) {
@@ -218,7 +226,7 @@
 
   function beat() {
     lastBeat = Date.now();
-    post('/v1/sessions/' + encodeURIComponent(session.session_id) + '/heartbeat', { url: location.href })
+    post('/v1/sessions/' + encodeURIComponent(session.session_id) + '/heartbeat', { url: location.href, ga_session_id: gaSession() })
       .then(function (r) {
         if (r === 410) return lease(); // the lease is gone: lease again and swap
         if (r && r.number && r.number !== session.number) use(Object.assign({}, session, r));

@@ -293,6 +293,23 @@ def test_session_records_the_visit_ga_client_id_and_click_ids(browser: Browser, 
     assert visit.browser and "chrome" in visit.browser.lower()
 
 
+def test_the_visitors_ga4_session_reaches_the_lease_and_follows_the_page(browser: Browser, site_key: str) -> None:
+    from chalicelib.dni.models import Session
+
+    browser.driver.get(browser.site.url + "/dist/manifest.json")  # the site's origin, for its cookie
+    browser.driver.add_cookie({"name": "_ga_TEST123", "value": "GS2.1.s1764110000$o3$g1$t1764110100$j0$l0$h0",
+                               "path": "/"})
+    browser.open(account=site_key, **{"data-heartbeat": "1"})
+    s = leased(browser)
+    assert Session.get(s["session_id"]).ga_session_id == "1764110000"
+    assert Number.get(s["number"]).ga_session_id == "1764110000"
+    # GA starts a new session while the page stays open (older GS1 format): beats report it.
+    browser.js("document.cookie = '_ga_TEST123=GS1.1.1764119999.4.1.1764119999.0.0.0; path=/'")
+    time.sleep(2.5)
+    assert Number.get(s["number"]).ga_session_id == "1764119999"
+    assert Number.get(s["number"]).holder == s["session_id"]
+
+
 def test_google_organic_referrer_gets_the_organic_number(browser: Browser, site_key: str) -> None:
     browser.open(account=site_key, referrer="https://www.google.com/")
     s = leased(browser)

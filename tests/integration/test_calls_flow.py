@@ -23,7 +23,8 @@ ALWAYS_OPEN = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "
 
 def lease(client, account_id: str, url: str) -> dict:
     response = client.http.post("/v1/sessions", headers={"Content-Type": "text/plain", "User-Agent": BROWSER},
-                                body=json.dumps({"account": account_id, "url": url, "ga_client_id": "111.222"}))
+                                body=json.dumps({"account": account_id, "url": url, "ga_client_id": "111.222",
+                                                 "ga_session_id": "1764110000"}))
     assert response.status_code == 200, response.body
     return response.json_body
 
@@ -71,6 +72,7 @@ def test_call_to_a_leased_number_carries_the_session_and_its_class(client, track
         ("google", "cpc", "winter", "boiler repair")
     assert record["session_id"] == session["session_id"] and record["method"] == "dynamic"
     assert record["ga_client_id"] == "111.222" and record["landing_page"].startswith("http://localhost/boilers")
+    assert record["ga_session_id"] == "1764110000"                # joins the visitor's GA4 session
     assert record["attribution_confidence"] == 1.0 and record["pages_seen"] == 1
     assert (record["status"], record["talk_seconds"], record["wait_seconds"]) == ("answered", 45, 4)
     assert record["caller"] == "+14155550100" and record["tracking_number"] == session["number"]

