@@ -38,10 +38,13 @@ class TrafficModel:
     # Share of visits from phones: ~60% (StatCounter platform market share, 2023-2024).
     # On a phone, tapping the number leaves the browser: the page stops beating at the call.
     mobile_share: float = 0.6
-    # Desktop visits whose tab stays open in the background after the visitor is done.
-    # Chrome's intensive throttling still lets a 1-minute timer fire in hidden tabs, so
-    # the heartbeat keeps the number held. Share and length: ASSUMPTIONS (15%; lognormal,
-    # median 30 min, sigma 1 — a few stay open for many hours).
+    # Desktop visits whose tab stays open and visible after the visitor is done (another
+    # window in front, a second screen): the snippet keeps beating, so the number stays
+    # held. A tab switched away from is hidden and the snippet pauses its heartbeat (its
+    # number goes after the hold), which is the visit's end here: counting every
+    # left-open tab as still beating is the pessimistic reading for pool occupancy.
+    # Share and length: ASSUMPTIONS (15%; lognormal, median 30 min, sigma 1 — a few stay
+    # open for many hours).
     background_share: float = 0.15
     background_median_s: float = 1800.0
     background_sigma: float = 1.0
