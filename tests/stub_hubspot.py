@@ -5,7 +5,11 @@ in-process transport); `serve(stub)` puts it behind http.server on 127.0.0.1 for
 tests. It checks what HubSpot checks and the adapter could get wrong: the private app token,
 JSON bodies, known properties (custom ones must be created through the properties API first),
 pipeline stages, task status/priority/type enums, required `hs_timestamp` on engagements,
-association type ids valid for the object pair, owners that exist, search filter shapes.
+association type ids valid for the object pair, owners that exist, search filter shapes,
+unique properties (`hasUniqueValue`: a second record with the same value is refused; batch
+upsert by `idProperty` finds or creates). `search_lag = True` reproduces HubSpot's search
+index lagging behind writes: records created through the API stay out of search results
+until `catch_up()`.
 """
 from __future__ import annotations
 
@@ -61,6 +65,9 @@ class HubSpotStub:
         self.token = token
         self.objects: Dict[str, Dict[str, Dict[str, Any]]] = {t: {} for t in SINGULAR}
         self.custom_properties: Dict[str, set] = {t: set() for t in SINGULAR}
+        self.unique_properties: Dict[str, set] = {t: set() for t in SINGULAR}
+        self.search_lag = False
+        self._unindexed: set = set()
         self.owners = owners if owners is not None else [
             {"id": "101", "email": "alice@example.com", "firstName": "Alice", "lastName": "Agent", "userId": 9001},
             {"id": "102", "email": "bob@example.com", "firstName": "Bob", "lastName": "Agent", "userId": 9002},
@@ -75,6 +82,7 @@ class HubSpotStub:
     def seed(self, object_type: str, properties: Dict[str, str], associations: Mapping[str, List[str]] = ()) -> str:
         with self._lock:
             record = self._new(object_type, properties)
+            self._unindexed.discard(record["id"])      # seeded data is old: search sees it
         for to_type, ids in dict(associations).items():
             for to_id in ids:
                 self._associate(object_type, record["id"], to_type, to_id)
@@ -85,6 +93,10 @@ class HubSpotStub:
 
     def associated(self, object_type: str, object_id: str, to_type: str) -> List[str]:
         return sorted(self.objects[object_type][object_id]["associations"].get(to_type, set()))
+
+    def catch_up(self) -> None:
+        """The search index catches up with every write so far."""
+        self._unindexed.clear()
 
     def writes(self) -> List[Dict[str, Any]]:
         return [r for r in self.requests if r["method"] != "GET" and not r["path"].endswith("/search")]
@@ -121,6 +133,9 @@ class HubSpotStub:
         m = re.fullmatch(r"/crm/v3/objects/(\w+)/search", path)
         if m and method == "POST":
             return 200, self._search(self._type(m[1]), body)
+        m = re.fullmatch(r"/crm/v3/objects/(\w+)/batch/upsert", path)
+        if m and method == "POST":
+            return 200, self._upsert(self._type(m[1]), body)
         m = re.fullmatch(r"/crm/v3/objects/(\w+)", path)
         if m and method == "POST":
             return 201, self._create(self._type(m[1]), body)
@@ -159,8 +174,39 @@ class HubSpotStub:
                   "associations": {}, "createdAt": f"2026-01-01T00:00:{self._next_id % 60:02d}.000Z"}
         record["properties"]["hs_object_id"] = record["id"]
         record["properties"]["createdate"] = str(self._next_id)   # monotonic, for sorts
+        for name in self.unique_properties[object_type] & set(record["properties"]):
+            if self._by_unique(object_type, name, record["properties"][name]):
+                raise StubError(409, f"A {SINGULAR[object_type]} with {name}={record['properties'][name]} "
+                                     "already exists", "OBJECT_ALREADY_EXISTS")
         self.objects[object_type][record["id"]] = record
+        if self.search_lag:
+            self._unindexed.add(record["id"])
         return record
+
+    def _by_unique(self, object_type: str, name: str, value: str) -> Optional[Dict[str, Any]]:
+        return next((r for r in self.objects[object_type].values() if r["properties"].get(name) == value), None)
+
+    def _upsert(self, object_type: str, body: Any) -> Dict[str, Any]:
+        inputs = (body or {}).get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not inputs or len(inputs) > 100:
+            raise StubError(400, "inputs must be a list of 1..100")
+        results = []
+        for item in inputs:
+            prop, value = item.get("idProperty"), item.get("id")
+            if prop not in self.unique_properties[object_type]:
+                raise StubError(400, f"{prop} is not a unique property of {object_type}")
+            if not isinstance(value, str) or not value:
+                raise StubError(400, "id must be the unique property's value")
+            self._check_properties(object_type, item.get("properties") or {}, creating=False)
+            record = self._by_unique(object_type, prop, value)
+            if record is None:
+                record = self._new(object_type, {**(item.get("properties") or {}), prop: value})
+                results.append({**self._public(object_type, record), "new": True})
+            else:
+                record["properties"].update({k: str(v) for k, v in (item.get("properties") or {}).items()})
+                results.append({**self._public(object_type, record), "new": False})
+        return {"status": "COMPLETE", "results": results, "startedAt": "2026-01-01T00:00:00.000Z",
+                "completedAt": "2026-01-01T00:00:00.100Z"}
 
     def _check_properties(self, object_type: str, properties: Any, creating: bool) -> None:
         if not isinstance(properties, dict):
@@ -256,6 +302,8 @@ class HubSpotStub:
         if body["name"] in BUILTIN_PROPERTIES[object_type] | self.custom_properties[object_type]:
             raise StubError(409, f"Property {body['name']} already exists", "OBJECT_ALREADY_EXISTS")
         self.custom_properties[object_type].add(body["name"])
+        if body.get("hasUniqueValue") is True:
+            self.unique_properties[object_type].add(body["name"])
         return dict(body)
 
     # -- search -----------------------------------------------------------------------
@@ -273,7 +321,7 @@ class HubSpotStub:
                     raise StubError(400, f"bad filter {f}")
                 if "value" in f and not isinstance(f["value"], str):
                     raise StubError(400, "filter values are strings")
-        hits = [r for r in self.objects[object_type].values()
+        hits = [r for r in self.objects[object_type].values() if r["id"] not in self._unindexed
                 if not groups or any(all(self._match(object_type, r, f) for f in g["filters"]) for g in groups)]
         for sort in reversed(body.get("sorts") or []):
             hits.sort(key=lambda r: int(self._computed(object_type, r).get(sort["propertyName"]) or 0)

@@ -1,7 +1,11 @@
 """The reference CRM adapter: HubSpot (CRM v3 API), fed by `Call Completed`.
 
 For every completed call with a caller id:
-- the contact is found by phone (`POST /crm/v3/objects/contacts/search`) or created; its
+- the contact is found by phone (`POST /crm/v3/objects/contacts/search`) or created by
+  upsert on the unique contact property `calltrack_caller` (the caller's E.164 number,
+  `POST /crm/v3/objects/contacts/batch/upsert` with `idProperty`): HubSpot's search lags
+  behind writes by seconds, so two calls from a new caller close together would otherwise
+  create two contacts; the upsert makes the second one land on the first's contact. Its
   company is the one already associated with it, or one found/created by domain when the call
   carries a `company_domain` hint;
 - answered: open call tasks of the contact are completed (the caller was reached), then a
@@ -169,6 +173,17 @@ class HubSpotApi:
                 "associations": list(associations)}
         return self.call("POST", f"/crm/v3/objects/{object_type}", body)
 
+    def upsert(self, object_type: str, id_property: str, id_value: str,
+               properties: Mapping[str, Any]) -> Dict[str, Any]:
+        """Create or update the record whose unique property `id_property` is `id_value`
+        (batch upsert of one); the answer's `new` tells which."""
+        body = {"inputs": [{"id": id_value, "idProperty": id_property,
+                            "properties": {k: v for k, v in properties.items() if v is not None}}]}
+        results = (self.call("POST", f"/crm/v3/objects/{object_type}/batch/upsert", body) or {}).get("results") or []
+        if not results:
+            raise DeliveryFailed("HubSpot upsert answered no result", retryable=True, http_status=502)
+        return results[0]
+
     def update(self, object_type: str, object_id: str, properties: Mapping[str, Any]) -> Dict[str, Any]:
         return self.call("PATCH", f"/crm/v3/objects/{object_type}/{object_id}", {"properties": dict(properties)})
 
@@ -192,10 +207,12 @@ class HubSpotApi:
                 return False
             raise
 
-    def create_property(self, object_type: str, name: str, label: str) -> None:
-        self.call("POST", f"/crm/v3/properties/{object_type}", {
-            "name": name, "label": label, "type": "string", "fieldType": "text", "groupName": PROPERTY_GROUP,
-        })
+    def create_property(self, object_type: str, name: str, label: str, unique: bool = False) -> None:
+        definition = {"name": name, "label": label, "type": "string", "fieldType": "text",
+                      "groupName": PROPERTY_GROUP}
+        if unique:
+            definition["hasUniqueValue"] = True
+        self.call("POST", f"/crm/v3/properties/{object_type}", definition)
 
 
 _ensured: set = set()
@@ -282,6 +299,22 @@ def owner_for(call: Mapping[str, Any], cfg: HubSpotConfig, api: HubSpotApi) -> O
     return cfg.default_owner_id
 
 
+CONTACT_KEY = "calltrack_caller"
+
+
+def ensure_contact_key(api: HubSpotApi) -> bool:
+    """Create the unique contact property `calltrack_caller` if the portal lacks it (once
+    per container and portal). True when it was created now."""
+    marker = "contacts:" + api.base_url + api._headers["Authorization"]
+    if marker in _ensured:
+        return False
+    created = not api.property_exists("contacts", CONTACT_KEY)
+    if created:
+        api.create_property("contacts", CONTACT_KEY, "Caller number (Calltrack)", unique=True)
+    _ensured.add(marker)
+    return created
+
+
 def find_or_create_contact(api: HubSpotApi, caller: str, out: Outcome) -> str:
     # HubSpot keeps numbers as typed: try E.164 and the national format people usually type.
     variants = [("phone", caller), ("mobilephone", caller), ("phone", display(caller)), ("mobilephone", display(caller))]
@@ -289,8 +322,12 @@ def find_or_create_contact(api: HubSpotApi, caller: str, out: Outcome) -> str:
     found = api.search("contacts", groups, ["phone", "mobilephone", "firstname", "lastname"], limit=1)
     if found:
         return str(found[0]["id"])
-    contact = api.create("contacts", {"phone": caller, "lifecyclestage": "lead"})
-    out.created.append("contact")
+    # Not searchable (yet): upsert on the caller key, so a contact created for this caller a
+    # few seconds ago — still invisible to search — is found instead of duplicated.
+    ensure_contact_key(api)
+    contact = api.upsert("contacts", CONTACT_KEY, caller, {"phone": caller, "lifecyclestage": "lead"})
+    if contact.get("new", True):
+        out.created.append("contact")
     return str(contact["id"])
 
 

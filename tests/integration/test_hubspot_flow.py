@@ -72,7 +72,9 @@ def test_completed_call_reaches_hubspot_through_the_bus(bus, account, stub):
     assert deal["properties"]["calltrack_utm_campaign"] == "winter-boilers"
     assert stub.associated("deals", deal["id"], "contacts") == [contact["id"]]
     writes = [(r["method"], r["path"]) for r in stub.writes()]
-    assert writes.count(("POST", "/crm/v3/objects/deals")) == 1 and writes[0] == ("POST", "/crm/v3/objects/contacts")
+    assert writes.count(("POST", "/crm/v3/objects/deals")) == 1
+    # A new caller: the unique caller-key property once per portal, then the contact by upsert.
+    assert writes[:2] == [("POST", "/crm/v3/properties/contacts"), ("POST", "/crm/v3/objects/contacts/batch/upsert")]
 
     publish_completed(call)                                         # the same call announced again
     drain()

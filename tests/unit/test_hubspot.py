@@ -41,6 +41,25 @@ def test_answered_call_from_new_caller_creates_contact_and_deal_owned_by_the_age
     assert "calltrack_gclid" in stub.custom_properties["deals"]    # created through the properties API
 
 
+def test_two_calls_from_a_new_caller_before_search_catches_up_make_one_contact(stub):
+    stub.search_lag = True                      # HubSpot's search trails its writes by seconds
+    first = run(stub, completed_call(call_id="call-a"))
+    second = run(stub, completed_call(call_id="call-b", status="missed", talk_seconds=0))
+    [contact] = stub.all("contacts")
+    assert contact["properties"]["calltrack_caller"] == CALLER and contact["properties"]["phone"] == CALLER
+    assert "contact" in first.created and "contact" not in second.created
+    assert first.contact_id == second.contact_id == contact["id"]
+    assert "calltrack_caller" in stub.unique_properties["contacts"]       # created as a unique property
+
+
+def test_a_contact_found_by_search_is_used_as_it_is(stub):
+    contact = stub.seed("contacts", {"phone": CALLER, "firstname": "Dana", "lifecyclestage": "customer"})
+    out = run(stub, completed_call())
+    assert out.contact_id == contact and "contact" not in out.created
+    props = stub.all("contacts")[0]["properties"]
+    assert props["lifecyclestage"] == "customer" and "calltrack_caller" not in props
+
+
 def test_answered_call_with_an_open_deal_adds_a_note_instead_of_a_deal(stub):
     contact = stub.seed("contacts", {"phone": CALLER, "firstname": "Dana"})
     deal = stub.seed("deals", {"dealname": "Boiler", "dealstage": "qualifiedtobuy", "pipeline": "default"},
