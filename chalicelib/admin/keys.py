@@ -39,8 +39,8 @@ def create(account_id: str, label: str, clock: Clock = time.time) -> Dict[str, A
 
 
 def list_keys(account_id: str) -> List[Dict[str, Any]]:
-    """Every key of the account, newest first (a filtered scan: admin path, small table)."""
-    items = ApiKey.scan(ApiKey.account_id == account_id)
+    """Every key of the account, newest first (one Query of the account index)."""
+    items = ApiKey.account_index.query(account_id)
     return [view(i) for i in sorted(items, key=lambda i: -(i.created_at or 0))]
 
 
@@ -55,7 +55,7 @@ def _owned(account_id: str, key_id: str) -> ApiKey:
 
 
 def _active_count(account_id: str) -> int:
-    return sum(1 for i in ApiKey.scan(ApiKey.account_id == account_id) if not i.revoked)
+    return sum(1 for i in ApiKey.account_index.query(account_id) if not i.revoked)
 
 
 def _revoke(item: ApiKey) -> None:

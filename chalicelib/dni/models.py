@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
-    MapAttribute,
-    BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
+    BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,
     TTLAttribute, UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.db import meta, register
@@ -37,6 +36,17 @@ class PoolIndex(GlobalSecondaryIndex):
     pool_key = UnicodeAttribute(hash_key=True)
 
 
+class AccountNumbersIndex(GlobalSecondaryIndex):
+    """An account's numbers, for the admin API and reports. Projects only attributes that
+    rarely change, so heartbeats and leases (which rewrite the Number item) never write it."""
+    class Meta:
+        index_name = "account-number-index"
+        projection = IncludeProjection(["kind", "pool_id"])
+
+    account_id = UnicodeAttribute(hash_key=True)
+    number = UnicodeAttribute(range_key=True)
+
+
 @register
 class Number(Model):
     """A tracking number and, for pool numbers, its current lease.
@@ -64,6 +74,7 @@ class Number(Model):
     called_by = UnicodeAttribute(null=True)             # a holder a call was attributed to (pool.candidates)
     callers = MapAttribute(null=True)                   # caller hash -> "session|at|confidence" (repeat callers)
     pool_index = PoolIndex()
+    account_index = AccountNumbersIndex()
 
 
 @register
@@ -134,6 +145,14 @@ class Counter(Model):
     expires = TTLAttribute(null=True)
 
 
+class AccountKeysIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "account-key-index"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+
+
 @register
 class ApiKey(Model):
     """An admin API key, stored as its SHA-256 hash only."""
@@ -143,3 +162,4 @@ class ApiKey(Model):
     label = UnicodeAttribute(default="")
     created_at = NumberAttribute(default=0)
     revoked = BooleanAttribute(default=False)
+    account_index = AccountKeysIndex()

@@ -83,8 +83,7 @@ def pool_ids(account: AccountView, extra: Optional[str] = None) -> List[str]:
         target = rule.get("target") if isinstance(rule.get("target"), dict) else rule
         if isinstance(target, dict) and isinstance(target.get("pool"), str):
             found.add(target["pool"])
-    numbers = Number.scan((Number.account_id == account.account_id) & (Number.kind == "pool"),
-                          attributes_to_get=["number", "pool_id"])
+    numbers = Number.account_index.query(account.account_id, filter_condition=Number.kind == "pool")
     found |= {n.pool_id for n in numbers if n.pool_id}
     return sorted(found)
 

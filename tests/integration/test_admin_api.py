@@ -295,3 +295,24 @@ def test_config_sections_validated_by_their_owners_schema(client, owned):
     status, body = call(client, "DELETE", f"/v1/accounts/{account_id}/config/page_numbers", key)
     assert status == 200
     assert call(client, "GET", f"/v1/accounts/{account_id}/config/page_numbers", key)[1]["value"] is None
+
+
+def test_listing_an_accounts_numbers_and_keys_reads_its_index_never_the_whole_table(client, owned, monkeypatch):
+    from pynamodb.connection.base import Connection
+
+    account_id, key = owned
+    ops = []
+    original = Connection._make_api_call
+
+    def counted(conn, operation_name, operation_kwargs):
+        ops.append((operation_name, operation_kwargs.get("IndexName")))
+        return original(conn, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counted)
+    status, body = call(client, "GET", f"/v1/accounts/{account_id}/numbers", key)
+    assert status == 200 and len(body["numbers"]) >= 5
+    assert [n["number"] for n in body["numbers"]] == sorted(n["number"] for n in body["numbers"])
+    status, keys = call(client, "GET", f"/v1/accounts/{account_id}/keys", key)
+    assert status == 200 and keys["keys"]
+    assert not any(op == "Scan" for op, _ in ops), ops
+    assert ("Query", "account-number-index") in ops and ("Query", "account-key-index") in ops
