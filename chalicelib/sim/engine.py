@@ -34,9 +34,13 @@ def pool_numbers(size: int) -> List[str]:
 class CalltrackPolicy:
     name = "calltrack"
 
-    def __init__(self, size: int, settings: Settings, numbers: Optional[List[str]] = None) -> None:
+    def __init__(self, size: int, settings: Settings, numbers: Optional[List[str]] = None,
+                 mark_calls: bool = True) -> None:
+        """`mark_calls=False`: calls only measure (the advisor's probe calls, one per visitor,
+        must not hand numbers on early as real callers' numbers are)."""
         self.s = settings
         self.size = size
+        self.mark_calls = mark_calls
         self.store = MemoryStore(numbers or pool_numbers(size))
         self.heartbeat = float(settings.heartbeat_seconds)
 
@@ -59,7 +63,8 @@ class CalltrackPolicy:
         mark it called when that is the current holder."""
         current, older = self.store.holdings(number, at)
         match = history.best(history.gather(current, older), at, self.s.grace_seconds)
-        if match.session_id is not None and current is not None and match.session_id == current.session_id:
+        if self.mark_calls and match.session_id is not None and current is not None \
+                and match.session_id == current.session_id:
             self.store.mark_called(number, match.session_id)
         return match.session_id, match.confidence
 

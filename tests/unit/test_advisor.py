@@ -42,3 +42,12 @@ def test_unknown_durations_are_drawn_from_the_known_ones():
     visits = advisor.trace(known + unknown)
     assert all(v.segments[0][1] - v.segments[0][0] == 42.0 for v in visits)
     assert all(v.call_at is not None for v in visits)                  # every visitor gets one call
+
+
+def test_the_advisors_probe_calls_do_not_free_numbers_early():
+    # Every recorded visitor gets a probe call; if those marked numbers called, every number
+    # would skip its cool-down and the advice would count on capacity real traffic lacks.
+    visits = advisor.trace(recorded(days=1))
+    probed = advisor.score(visits, 10, Settings())
+    marking = advisor.sweep.summarise(advisor.engine.run(advisor.engine.CalltrackPolicy(10, Settings()), visits))
+    assert probed.exhaustion > marking.exhaustion
