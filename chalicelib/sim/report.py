@@ -67,17 +67,18 @@ def plot(points: Sequence[Point], rule_size: int, path: Path, title: str) -> Non
 
     fig, ax = plt.subplots(figsize=(8, 4.8), dpi=110)
     styles = {"calltrack": "-", "naive": "--"}
+    faces = {"calltrack": None, "naive": "none"}       # the baseline's markers are hollow
     for policy in ("calltrack", "naive"):
         pts = sorted((p for p in points if p.policy == policy), key=lambda p: p.size)
         if not pts:
             continue
         xs = [p.size for p in pts]
         ax.plot(xs, [100 * p.right for p in pts], styles[policy], color="tab:green", marker="o", ms=3,
-                label=f"{policy}: right")
+                mfc=faces[policy], label=f"{policy}: right")
         ax.plot(xs, [100 * p.wrong for p in pts], styles[policy], color="tab:red", marker="o", ms=3,
-                label=f"{policy}: wrong")
+                mfc=faces[policy], label=f"{policy}: wrong")
         ax.plot(xs, [100 * p.unattributed for p in pts], styles[policy], color="tab:gray", marker="o", ms=3,
-                label=f"{policy}: unattributed")
+                mfc=faces[policy], label=f"{policy}: unattributed")
         if policy == "calltrack":
             ax.plot(xs, [100 * p.near_right for p in pts], ":", color="tab:blue", marker="o", ms=3,
                     label="calltrack: right, calls ≤10 min after the visit")
@@ -90,7 +91,7 @@ def plot(points: Sequence[Point], rule_size: int, path: Path, title: str) -> Non
     ax.set_ylim(0, 101)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center right")
+    ax.legend(fontsize=7, loc="center right", handlelength=4)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
