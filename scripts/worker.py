@@ -54,6 +54,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threading.Thread(target=sweep_calls, args=(stop,), name="calls-sweeper", daemon=True).start()
+    threading.Thread(target=drain_parked, args=(stop,), name="parked-events", daemon=True).start()
     worker.run(stop)
     return 0
 
@@ -68,6 +69,18 @@ def sweep_calls(stop: threading.Event, every: float = 300.0) -> None:
             sweeper.sweep()
         except Exception:  # noqa: BLE001 — the emulator restarting must not kill the worker
             logger.exception("calls sweep failed")
+
+
+def drain_parked(stop: threading.Event, every: float = 60.0) -> None:
+    """Locally, the resend of parked events the deployment schedules every minute."""
+    from chalicelib.integrations import parked
+    from chalicelib.observability import logger
+
+    while not stop.wait(every):
+        try:
+            parked.drain()
+        except Exception:  # noqa: BLE001 — the emulator restarting must not kill the worker
+            logger.exception("draining parked events failed")
 
 
 if __name__ == "__main__":

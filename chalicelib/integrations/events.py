@@ -114,7 +114,11 @@ def publish(detail_type: str, detail: Mapping[str, Any], events_client: Any = No
 
 def publish_many(items: Iterable[Tuple[str, Mapping[str, Any]]], events_client: Any = None) -> None:
     """Validate all first (nothing is sent if one is invalid), then send in chunks of 10."""
-    entries = [entry(detail_type, detail) for detail_type, detail in items]
+    send([entry(detail_type, detail) for detail_type, detail in items], events_client)
+
+
+def send(entries: List[Dict[str, Any]], events_client: Any = None) -> None:
+    """PutEvents of validated entries in chunks of 10; raises PublishFailed with what failed."""
     client = events_client or aws.client("events")
     failed: List[Dict[str, Any]] = []
     for start in range(0, len(entries), MAX_ENTRIES_PER_CALL):
@@ -127,25 +131,33 @@ def publish_many(items: Iterable[Tuple[str, Mapping[str, Any]]], events_client: 
 
 
 def publish_safely(items: Iterable[Tuple[str, Mapping[str, Any]]], events_client: Any = None) -> bool:
-    """`publish_many` for paths that must not fail (webhook answers): logs + counts, never raises
-    in a deployment. An invalid detail is a bug: on the local stage (tests, `make run`) it
-    raises so the bug is seen; deployed, it is logged as an error and counted (EventsInvalid)."""
+    """`publish_many` for paths that must not fail (a lease, webhook answers): never raises in
+    a deployment. What the bus does not take is parked (`parked.park`) and resent within a
+    minute or so (`parked.drain`), so a bus outage delays events instead of losing them.
+    An invalid detail is a bug: on the local stage (tests, `make run`) it raises so the bug
+    is seen; deployed, it is logged as an error and counted (EventsInvalid)."""
+    from chalicelib.integrations import parked
+
     items = list(items)
     try:
-        publish_many(items, events_client)
-        return True
-    except PublishFailed as err:
-        logger.warning("events not published", extra={"failed": err.failed})
-        return False
+        entries = [entry(detail_type, detail) for detail_type, detail in items]
     except ValidationFailed as err:
         if config.is_local():
             raise
         logger.error("invalid event detail not published", extra={"error": err.message})
         count("EventsInvalid", len(items))
         return False
-    except Exception:  # network, credentials, throttling beyond the SDK's retries
-        logger.exception("events not published", extra={"detail_types": [t for t, _ in items]})
+    try:
+        send(entries, events_client)
+        return True
+    except PublishFailed as err:
+        logger.warning("events not published; parked", extra={"failed": err.failed})
+        parked.park(err.failed, str(err))
+        return False
+    except Exception as err:  # network, credentials, throttling beyond the SDK's retries
+        logger.exception("events not published; parked", extra={"detail_types": [t for t, _ in items]})
         count("EventsPublishFailed", len(items))
+        parked.park(entries, f"{type(err).__name__}: {err}")
         return False
 
 
