@@ -224,7 +224,8 @@ def _resume(account: AccountView, req: SessionRequest, now: float) -> Optional[A
         return Assignment(str(sid), sid.number, "static" if sid.number != account.default_number else "default",
                      visit.as_dict(), now + s.lease_ttl_seconds, s.heartbeat_seconds, replaceable(account))
     try:
-        item = leases.extend(sid.number, str(sid), now, now + s.lease_ttl_seconds, require_live=False)
+        item = leases.extend(sid.number, str(sid), now, now + s.lease_ttl_seconds, require_live=False,
+                             ga_session_id=req.ga_session_id)
     except LeaseGone:
         return None
     count("LeasesResumed")

@@ -219,3 +219,18 @@ def test_a_new_session_is_announced_on_the_bus(account, moto_endpoint):
     mine = [e["detail"] for e in got if e["detail"]["session_id"] == lease.session_id]
     assert len(mine) == 1
     assert (mine[0]["source"], mine[0]["number"], mine[0]["click_ids"]) == ("fb", lease.number, {"gclid": "G7"})
+
+
+def test_a_returning_visitor_brings_the_ga4_session_they_have_now(client, account):
+    from chalicelib.dni.models import Number
+
+    acc = account()
+    headers = {"Content-Type": "text/plain", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"}
+    first = client.http.post("/v1/sessions", headers=headers, body=json.dumps(
+        {"account": acc.account_id, "url": "http://localhost/a"})).json_body
+    assert Number.get(first["number"]).ga_session_id is None          # gtag had not set its cookie yet
+    again = client.http.post("/v1/sessions", headers=headers, body=json.dumps(
+        {"account": acc.account_id, "url": "http://localhost/b", "session_id": first["session_id"],
+         "ga_session_id": "1764110000"})).json_body
+    assert again["session_id"] == first["session_id"]
+    assert Number.get(first["number"]).ga_session_id == "1764110000"
