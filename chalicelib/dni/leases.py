@@ -157,7 +157,6 @@ def extend(number: str, session_id: str, now: float, lease_until: float,
     return item
 
 
-
 @dataclass(frozen=True)
 class Remembered:
     """A caller's earlier call to a number: the session it was attributed to."""
@@ -188,7 +187,7 @@ def remembered(item: Number, caller_hash: Optional[str], at: float, seconds: flo
 
 
 def note_call(item: Number, session_id: str, at: float, confidence: float,
-              caller_hash: Optional[str] = None, remember_seconds: float = 0.0) -> bool:
+              caller_hash: Optional[str] = None, remember_seconds: float = 0.0, retry: bool = True) -> bool:
     """After a call to pool number `item` (as read) was attributed to `session_id`: at most
     one UpdateItem, none when there is nothing new to note.
 
@@ -198,7 +197,8 @@ def note_call(item: Number, session_id: str, at: float, confidence: float,
     - Remembers the caller (by hash) on the number for `remember_seconds`, so their later
       calls to it go to the same session even after it changed hands
       (`calls.attribution`); remembered callers older than that are dropped.
-    False when nothing was written (nothing new, or the number changed hands meanwhile)."""
+    False when nothing was written. When the number changed since it was read (another
+    holder, another caller remembered first) it is read again and the note retried once."""
     mark = session_id == item.holder and item.called_by != item.holder
     known = _callers(item)
     remember = bool(caller_hash and remember_seconds > 0 and not remembered(item, caller_hash, at, remember_seconds))
@@ -224,6 +224,9 @@ def note_call(item: Number, session_id: str, at: float, confidence: float,
         Number(item.number).update(actions=actions, condition=condition)
         return True
     except UpdateError as err:
-        if err.cause_response_code == "ConditionalCheckFailedException":
+        if err.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        if not retry:
             return False
-        raise
+        return note_call(Number.get(item.number), session_id, at, confidence, caller_hash, remember_seconds,
+                         retry=False)

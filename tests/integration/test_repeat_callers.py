@@ -77,3 +77,18 @@ def test_with_repeat_callers_off_the_number_answers_for_its_holder(client, one_n
     second = visit(acc.account_id, t0 + 320, "http://localhost/b?utm_source=bing&utm_medium=cpc")
     again = phone(client, monkeypatch, number, "+14155550173", t0 + 400)
     assert read_call(client, acc.account_id, again, KEY)["session_id"] == second.session_id != first.session_id
+
+
+def test_a_caller_is_remembered_even_when_the_number_changed_hands_while_the_call_was_answered(one_number):
+    from chalicelib.dni import leases
+
+    number = "+14155557493"
+    acc = one_number(number)
+    t0 = time.time()
+    first = visit(acc.account_id, t0, "http://localhost/a")
+    stale = Number.get(number)                       # what the answer webhook read
+    Number(number).update(actions=[Number.holder.set("someone-else"), Number.lease_count.add(1)])
+    assert leases.note_call(stale, first.session_id, t0 + 30, 1.0, "caller-hash-1", 86400.0)
+    fresh = Number.get(number)
+    assert fresh.called_by is None                   # not the holder any more: no called mark
+    assert leases.remembered(fresh, "caller-hash-1", t0 + 60, 86400.0).session_id == first.session_id
