@@ -300,19 +300,24 @@ def owner_for(call: Mapping[str, Any], cfg: HubSpotConfig, api: HubSpotApi) -> O
 
 
 CONTACT_KEY = "calltrack_caller"
+DEAL_KEY = "calltrack_deal_key"
+
+
+def ensure_unique_property(api: HubSpotApi, object_type: str, name: str, label: str) -> bool:
+    """Create a unique (`hasUniqueValue`) property if the portal lacks it (once per
+    container and portal). True when it was created now."""
+    marker = f"{object_type}:{name}:" + api.base_url + api._headers["Authorization"]
+    if marker in _ensured:
+        return False
+    created = not api.property_exists(object_type, name)
+    if created:
+        api.create_property(object_type, name, label, unique=True)
+    _ensured.add(marker)
+    return created
 
 
 def ensure_contact_key(api: HubSpotApi) -> bool:
-    """Create the unique contact property `calltrack_caller` if the portal lacks it (once
-    per container and portal). True when it was created now."""
-    marker = "contacts:" + api.base_url + api._headers["Authorization"]
-    if marker in _ensured:
-        return False
-    created = not api.property_exists("contacts", CONTACT_KEY)
-    if created:
-        api.create_property("contacts", CONTACT_KEY, "Caller number (Calltrack)", unique=True)
-    _ensured.add(marker)
-    return created
+    return ensure_unique_property(api, "contacts", CONTACT_KEY, "Caller number (Calltrack)")
 
 
 def find_or_create_contact(api: HubSpotApi, caller: str, out: Outcome) -> str:
@@ -433,12 +438,19 @@ def _reached(api: HubSpotApi, call: Mapping[str, Any], cfg: HubSpotConfig, out: 
                                                         (out.company_id or "", NOTE_TO_COMPANY)])
         out.action = "note_on_open_deal" if open_deal else "note_on_contact"
         return out
-    targets = [association(contact_id, DEAL_TO_CONTACT)]
+    # Upsert on the call's own unique key: a retry (after a partial failure) reuses the deal
+    # it made even while search does not show it yet. Associations are separate, idempotent PUTs.
+    ensure_unique_property(api, "deals", DEAL_KEY, "Call id (Calltrack, unique)")
+    deal = api.upsert("deals", DEAL_KEY, str(call["call_id"]), deal_properties(call, cfg, owner))
+    out.deal_id = str(deal["id"])
+    api.call("PUT", f"/crm/v4/objects/deals/{out.deal_id}/associations/default/contacts/{contact_id}")
     if out.company_id:
-        targets.append(association(out.company_id, DEAL_TO_COMPANY))
-    out.deal_id = str(api.create("deals", deal_properties(call, cfg, owner), targets)["id"])
-    out.created.append("deal")
-    out.action = "deal_created"
+        api.call("PUT", f"/crm/v4/objects/deals/{out.deal_id}/associations/default/companies/{out.company_id}")
+    if deal.get("new", True):
+        out.created.append("deal")
+        out.action = "deal_created"
+    else:
+        out.action = "already_synced"
     return out
 
 

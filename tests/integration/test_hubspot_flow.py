@@ -72,7 +72,7 @@ def test_completed_call_reaches_hubspot_through_the_bus(bus, account, stub):
     assert deal["properties"]["calltrack_utm_campaign"] == "winter-boilers"
     assert stub.associated("deals", deal["id"], "contacts") == [contact["id"]]
     writes = [(r["method"], r["path"]) for r in stub.writes()]
-    assert writes.count(("POST", "/crm/v3/objects/deals")) == 1
+    assert writes.count(("POST", "/crm/v3/objects/deals/batch/upsert")) == 1
     # A new caller: the unique caller-key property once per portal, then the contact by upsert.
     assert writes[:2] == [("POST", "/crm/v3/properties/contacts"), ("POST", "/crm/v3/objects/contacts/batch/upsert")]
 
@@ -102,7 +102,7 @@ def test_hubspot_down_retries_then_dlq_then_replay_delivers_once(bus, account, s
 
     acc = hubspot_account(account, stub)
     call = store_call(completed_call(account_id=acc, call_id="hs-down-" + uuid.uuid4().hex[:6]))
-    stub.fail_paths[("POST", "/crm/v3/objects/deals")] = [503, 503, 429]   # the contact step succeeds
+    stub.fail_paths[("POST", "/crm/v3/objects/deals/batch/upsert")] = [503, 503, 429]   # the contact step succeeds
     publish_completed(call)
     assert drain()["hubspot"] == [0, 3]                                    # maxReceiveCount = 3
     assert dlq.depth("calltrack-hubspot-dlq") == 1 and stub.all("deals") == []

@@ -52,6 +52,16 @@ def test_two_calls_from_a_new_caller_before_search_catches_up_make_one_contact(s
     assert "calltrack_caller" in stub.unique_properties["contacts"]       # created as a unique property
 
 
+def test_a_retry_before_search_catches_up_reuses_the_deal_it_made(stub):
+    stub.search_lag = True
+    first = run(stub, completed_call(call_id="call-r"))
+    again = run(stub, completed_call(call_id="call-r"))          # redelivered after a partial failure
+    [deal] = stub.all("deals")
+    assert first.action == "deal_created" and again.action == "already_synced"
+    assert first.deal_id == again.deal_id == deal["id"] and deal["properties"]["calltrack_deal_key"] == "call-r"
+    assert stub.associated("deals", deal["id"], "contacts") == [first.contact_id]
+
+
 def test_a_contact_found_by_search_is_used_as_it_is(stub):
     contact = stub.seed("contacts", {"phone": CALLER, "firstname": "Dana", "lifecyclestage": "customer"})
     out = run(stub, completed_call())
