@@ -76,9 +76,11 @@ def test_completed_call_reaches_hubspot_through_the_bus(bus, account, stub):
     # A new caller: the unique caller-key property once per portal, then the contact by upsert.
     assert writes[:2] == [("POST", "/crm/v3/properties/contacts"), ("POST", "/crm/v3/objects/contacts/batch/upsert")]
 
-    publish_completed(call)                                         # the same call announced again
+    before = len(stub.requests)
+    publish_completed(call)       # the same event again under a new EventBridge id (a resent parked event)
     drain()
     assert len(stub.all("deals")) == 1 and len(stub.all("contacts")) == 1
+    assert len(stub.requests) == before           # recognised by its content: HubSpot not even asked
 
 
 def test_missed_then_answered_opens_then_closes_the_task(bus, account, stub):
