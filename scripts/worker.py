@@ -17,6 +17,7 @@ import sys
 import threading
 import warnings
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,34 +54,25 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    threading.Thread(target=sweep_calls, args=(stop,), name="calls-sweeper", daemon=True).start()
-    threading.Thread(target=drain_parked, args=(stop,), name="parked-events", daemon=True).start()
+    from chalicelib.calls import sweeper
+    from chalicelib.integrations import parked
+
+    for seconds, job, what in ((300.0, sweeper.sweep, "calls sweep"), (60.0, parked.drain, "parked-events drain")):
+        threading.Thread(target=every, args=(stop, seconds, job, what), name=what, daemon=True).start()
     worker.run(stop)
     return 0
 
 
-def sweep_calls(stop: threading.Event, every: float = 300.0) -> None:
-    """Locally, the calls settlement sweep the deployment schedules every 5 minutes."""
-    from chalicelib.calls import sweeper
+def every(stop: threading.Event, seconds: float, job: Callable[[], object], what: str) -> None:
+    """Locally, a job the deployment schedules (the calls sweep every 5 minutes, the
+    parked-events drain every minute): run it every `seconds` until `stop`."""
     from chalicelib.observability import logger
 
-    while not stop.wait(every):
+    while not stop.wait(seconds):
         try:
-            sweeper.sweep()
+            job()
         except Exception:  # noqa: BLE001 — the emulator restarting must not kill the worker
-            logger.exception("calls sweep failed")
-
-
-def drain_parked(stop: threading.Event, every: float = 60.0) -> None:
-    """Locally, the resend of parked events the deployment schedules every minute."""
-    from chalicelib.integrations import parked
-    from chalicelib.observability import logger
-
-    while not stop.wait(every):
-        try:
-            parked.drain()
-        except Exception:  # noqa: BLE001 — the emulator restarting must not kill the worker
-            logger.exception("draining parked events failed")
+            logger.exception(f"{what} failed")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,10 @@ def drain(limit: int = DRAIN_LIMIT, events_client: Any = None) -> Dict[str, int]
         entries = [{"Source": events.SOURCE, "DetailType": p.detail_type, "Detail": p.detail,
                     "EventBusName": config.event_bus_name()} for p in chunk]
         try:
-            failed = events._put(client, entries)
+            events.send(entries, client)
+            failed: List[Dict[str, Any]] = []
+        except events.PublishFailed as err:            # some entries refused: they stay
+            failed = err.failed
         except Exception as err:  # noqa: BLE001 — the bus is still away: try the rest next run
             _failed(chunk, str(err))
             done["failed"] += len(chunk)
