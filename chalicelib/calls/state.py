@@ -12,6 +12,7 @@ visitor's leg). Callback legs carry their attempt number.
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -48,23 +49,34 @@ FINAL_STATUSES = ("answered", "missed", "busy", "voicemail", "ivr_no_input", "iv
 Fact = Dict[str, Any]
 
 
+# Times outside this range are not Vonage's: dropped, so one bad value cannot make the call's
+# record unbuildable (facts are kept for good; a fact that breaks the record breaks it forever).
+EARLIEST, LATEST = 946684800.0, 4102444800.0      # 2000-01-01, 2100-01-01 UTC
+LONGEST_SECONDS = 7 * 86400                       # durations and costs beyond this are garbage
+
+
 def epoch(value: Any) -> Optional[float]:
-    """Vonage's ISO 8601 timestamps ('2020-01-01T12:05:01.200Z') → epoch seconds."""
-    if value in (None, ""):
+    """Vonage's ISO 8601 timestamps ('2020-01-01T12:05:01.200Z') → epoch seconds; None for
+    anything unreadable or outside 2000–2100."""
+    if value in (None, "") or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
     try:
-        return round(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp(), 3)
-    except ValueError:
+        if isinstance(value, (int, float)):
+            at = float(value)
+        else:
+            at = round(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp(), 3)
+    except (ValueError, OverflowError, OSError):
         return None
+    return at if EARLIEST <= at <= LATEST else None
 
 
 def _int(value: Any) -> Optional[int]:
+    """A whole number of seconds from a webhook field; None for garbage (nan, inf, 1e300…)."""
     try:
-        return int(float(value))
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return int(number) if math.isfinite(number) and abs(number) <= LONGEST_SECONDS else None
 
 
 def leg_role(payload: Mapping[str, Any], leg: Optional[str]) -> str:

@@ -64,3 +64,19 @@ def test_a_late_voicemail_recording_settles_the_call_then(client, account, publi
     replay(client, recording)
     completed = [d for t, d in published if t == "Call Completed"]
     assert len(completed) == 1 and completed[0]["status"] == "voicemail" and completed[0]["recording_url"]
+
+
+def test_a_webhook_with_an_impossible_time_does_not_block_the_call(client, account, published, monkeypatch):
+    from tests.integration.calls_support import send
+
+    sc = load("answered")
+    acc = account(extra_config={"routing": sc["routing"]}, settings=sc["settings"])
+    sc = load("answered", TO=tracking_of(acc.account_id), FROM="14155550113", DEST="14155550199")
+    monkeypatch.setattr(calls_api, "clock", lambda: sc["clock"])
+    answer(client, sc["answer"])
+    first = sc["webhooks"][0]
+    for bad in (1e20, "9999-12-31T23:59:59-23:59"):
+        send(client, first["path"], first["query"], {**first["body"], "timestamp": bad, "duration": "inf"})
+    replay(client, sc["webhooks"])                       # every later webhook still answers 2xx
+    completed = [d for t, d in published if t == "Call Completed"]
+    assert len(completed) == 1 and completed[0]["status"] == "answered"

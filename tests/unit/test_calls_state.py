@@ -128,3 +128,22 @@ def test_hanging_up_during_the_voicemail_prompt_is_missed_without_waiting_for_a_
                                    "timestamp": "2026-01-05T10:00:23.500Z", "duration": "23"})
     outcome = replay(sc, hooks[:-1] + [early])
     assert outcome["settled"] and outcome["status"] == "missed"
+
+
+@pytest.mark.parametrize("raw", [1e20, -5, float("nan"), "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00Z",
+                                 True, "not a time"])
+def test_times_outside_any_real_call_are_dropped(raw):
+    assert state.epoch(raw) is None
+
+
+def test_real_times_and_durations_are_read():
+    assert state.epoch("2026-11-26T10:00:01.500Z") == 1795687201.5
+    assert state.fact_of({"uuid": "u", "status": "completed", "direction": "inbound", "duration": "45",
+                          "timestamp": "2026-11-26T10:00:00Z"})["d"] == 45
+
+
+@pytest.mark.parametrize("raw", ["inf", "nan", "1e300", "-1e9"])
+def test_garbage_durations_are_dropped(raw):
+    fact = state.fact_of({"uuid": "u", "status": "completed", "direction": "inbound", "duration": raw,
+                          "timestamp": "2026-11-26T10:00:00Z"})
+    assert fact is None or fact.get("d") is None
