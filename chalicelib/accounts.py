@@ -6,6 +6,8 @@ they need changes rarely. A short cache (CALLTRACK_ACCOUNT_CACHE_SECONDS, defaul
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -40,6 +42,17 @@ class AccountView:
             return False
         host = host.lower().removeprefix("www.")
         return any(host == d or host.endswith("." + d) for d in self.domains)
+
+    def allows_origin(self, origin: Optional[str]) -> bool:
+        """A browser request's `Origin` belongs to the account's site (absent or "null":
+        not a cross-origin browser request, nothing to check)."""
+        if origin is None or origin == "null":
+            return True
+        try:
+            host = urlsplit(origin).hostname
+        except ValueError:
+            return False
+        return self.allows_host(host)
 
 
 def view_of(item: Account) -> AccountView:

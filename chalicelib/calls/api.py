@@ -90,8 +90,11 @@ def vonage_whisper() -> Response:
 
 @bp.route("/v1/callbacks", methods=["POST"], cors=PUBLIC_CORS, content_types=web.PUBLIC_CONTENT_TYPES)
 def create_callback() -> Response:
-    body = web.json_body(bp.current_request, callbacks.REQUEST_SCHEMA)
-    return Response(body=callbacks.request(body, links(), clock), status_code=202, headers=web.json_headers())
+    request = bp.current_request
+    body = web.json_body(request, callbacks.REQUEST_SCHEMA)
+    answer = callbacks.request(body, links(), clock, origin=web.header(request, "origin"),
+                               user_agent=web.header(request, "user-agent") or "")
+    return Response(body=answer, status_code=202, headers=web.json_headers())
 
 
 def timestamp(raw: Optional[str], name: str, default: float) -> float:

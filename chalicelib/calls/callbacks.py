@@ -19,7 +19,8 @@ from chalicelib.calls import attribution, lifecycle, ncco, publishing, record, r
 from chalicelib.calls.models import Call
 from chalicelib.calls.store import CONDITION_FAILED, iso
 from chalicelib.calls.vonage_client import VonageUnavailable, calls
-from chalicelib.errors import Conflict
+from chalicelib.dni import useragent
+from chalicelib.errors import Conflict, Forbidden
 from chalicelib.geo.phone import digits, to_e164
 from chalicelib.observability import count, logger
 
@@ -51,10 +52,16 @@ def plan_of(rules: Mapping[str, Any]) -> Dict[str, Any]:
             "agent_prompt": rules["callback"]["agent_prompt"]}
 
 
-def request(body: Mapping[str, Any], links: ncco.Links, clock: Clock = time.time) -> Dict[str, Any]:
-    """Record the callback, announce it and dial the business. Returns `{callback_id}`."""
+def request(body: Mapping[str, Any], links: ncco.Links, clock: Clock = time.time, origin: Optional[str] = None,
+            user_agent: str = "") -> Dict[str, Any]:
+    """Record the callback, announce it and dial the business. Returns `{callback_id}`.
+    Only a browser on the account's own site may ask (the lease's checks): anything else
+    would make the business's phone ring, and Vonage dial, at the account's cost."""
     account = accounts.get_account(body["account"])
     client = to_e164(body["phone"])
+    if useragent.is_bot(user_agent) or not account.allows_origin(origin):
+        count("CallbacksRefused")
+        raise Forbidden("callbacks are requested from the account's own website")
     rules = routing.routing_of(account.config)
     if not rules.get("destination"):
         raise Conflict("this account has no routing destination to call back from")

@@ -130,9 +130,7 @@ def start(req: SessionRequest, clock: Clock = time.time) -> Assignment:
 
 def _allowed(account: AccountView, req: SessionRequest) -> bool:
     """The page and the browser's Origin must belong to the account's site."""
-    if not account.allows_host(sources.host_of(req.url)):
-        return False
-    return req.origin is None or req.origin == "null" or account.allows_host(sources.host_of(req.origin))
+    return account.allows_host(sources.host_of(req.url)) and account.allows_origin(req.origin)
 
 
 def _unleased(account: AccountView, visit: sources.Visit, number: str, method: str, now: float,

@@ -12,6 +12,9 @@ from urllib.parse import urlencode
 from tests.integration.vonage_stub import VonageStub
 
 JSON = {"Content-Type": "application/json"}
+# What the callback widget's request carries: a browser on the account's site.
+WIDGET = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+          "Origin": "http://localhost:8001"}
 
 
 @contextmanager

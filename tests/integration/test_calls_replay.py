@@ -9,7 +9,7 @@ from chalicelib.calls import api as calls_api
 from chalicelib.calls.models import Call
 from chalicelib.geo.phone import digits
 from tests.events.loader import load, names, variants
-from tests.integration.calls_support import answer, read_call, replay, send, vonage_stub
+from tests.integration.calls_support import WIDGET, answer, read_call, replay, send, vonage_stub
 
 # Differ per replay (a new call, a new caller) — everything else must be identical.
 PER_CALL = {"call_id", "conversation_uuid", "caller", "caller_hash"}
@@ -28,7 +28,7 @@ def run(client, acc, name: str, caller_n: int) -> dict:
     tracking = acc.pool_numbers[0]
     sc = load(name, TO=digits(tracking), FROM=caller, DEST="14155550199")
     if "callback" in sc:
-        response = send(client, "/v1/callbacks", {}, {"account": acc.account_id, "phone": "+" + caller})
+        response = send(client, "/v1/callbacks", {}, {"account": acc.account_id, "phone": "+" + caller}, WIDGET)
         call_id = response.json_body["callback_id"]
         sc = load(name, TO=digits(acc.default_number), FROM=caller, DEST="14155550199", CALL=call_id)
     else:

@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.dni.models import Number
 from chalicelib.geo.phone import digits
-from tests.integration.calls_support import answer, read_call, send, vonage_stub
+from tests.integration.calls_support import WIDGET, answer, read_call, send, vonage_stub
 
 KEY = "calls-vonage-key"
 ALWAYS_OPEN = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -34,7 +34,7 @@ def test_callback_dials_the_business_first_then_the_visitor(client, account, stu
     acc = account(api_key=KEY + "1", extra_config={"routing": {"destination": "+14155550199",
                                                                "callback": {"retries": 1}}})
     before = len(stub.created())
-    response = send(client, "/v1/callbacks", {}, {"account": acc.account_id, "phone": "+1 415 555 0177"})
+    response = send(client, "/v1/callbacks", {}, {"account": acc.account_id, "phone": "+1 415 555 0177"}, WIDGET)
     assert response.status_code == 202
     call_id = response.json_body["callback_id"]
     created = stub.created()[before:]
@@ -66,7 +66,7 @@ def test_callback_dials_the_business_first_then_the_visitor(client, account, stu
 def test_a_visitor_who_never_answers_is_a_suspected_false_conversion(client, account, stub):
     acc = account(api_key=KEY + "2", extra_config={"routing": {"destination": "+14155550199",
                                                                "callback": {"retries": 0}}})
-    call_id = send(client, "/v1/callbacks", {}, {"account": acc.account_id, "phone": "+14155550178"}).json_body[
+    call_id = send(client, "/v1/callbacks", {}, {"account": acc.account_id, "phone": "+14155550178"}, WIDGET).json_body[
         "callback_id"]
     agent, visitor = str(uuid.uuid4()), str(uuid.uuid4())
     send(client, *agent_event(call_id, 1, agent, "answered"))
@@ -84,6 +84,19 @@ def test_callback_request_is_validated(client, account, stub):
     unknown = client.http.post("/v1/callbacks", headers={"Content-Type": "text/plain"},
                                body=json.dumps({"account": "no-such-account", "phone": "+14155550178"}))
     assert unknown.status_code == 404
+
+
+def test_only_a_browser_on_the_accounts_site_may_ask_for_a_callback(client, account, stub):
+    acc = account(extra_config={"routing": {"destination": "+14155550199", "callback": {"retries": 0}}})
+    before = len(stub.created())
+    body = json.dumps({"account": acc.account_id, "phone": "+14155550176"})
+    for headers in ({**WIDGET, "Origin": "https://evil.example"},          # someone else's page
+                    {"Origin": "http://localhost:8001"},                    # a script, not a browser
+                    {**WIDGET, "User-Agent": "curl/8.5.0"}):
+        refused = client.http.post("/v1/callbacks", headers={"Content-Type": "text/plain", **headers}, body=body)
+        assert refused.status_code == 403 and refused.json_body["error"] == "forbidden", headers
+    assert len(stub.created()) == before                                     # nobody was dialled
+    assert send(client, "/v1/callbacks", {}, json.loads(body), WIDGET).status_code == 202
 
 
 def test_agent_tags_the_call_on_the_keypad_after_the_caller_hangs_up(client, account, stub, monkeypatch):
