@@ -31,12 +31,31 @@ def check_url(url: str) -> None:
     raise PermanentError(f"refusing to send to {parts.scheme}://{parts.hostname}: https is required")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the target's answer, not an instruction: urllib would resend a POST as a
+    bodyless GET (the target gets nothing, the delivery looks fine) to a URL `check_url`
+    never saw. The 3xx comes back as an HTTPError, which callers treat as a refusal."""
+
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        return None
+
+
+OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def where(url: str) -> str:
+    """A URL fit for logs and DLQ attributes: scheme, host and path; never the query, which
+    may carry a key (Kissmetrics' `_k`)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+
+
 def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float = TIMEOUT_SECONDS) -> Tuple[int, str]:
     check_url(url)
     all_headers: Dict[str, str] = {"User-Agent": USER_AGENT, "Content-Type": "application/json", **headers}
     request = urllib.request.Request(url, data=body, headers=all_headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (scheme checked)
+        with OPENER.open(request, timeout=timeout) as answer:  # noqa: S310 (scheme checked)
             return answer.status, answer.read(4096).decode("utf-8", "replace")
     except urllib.error.HTTPError as err:
         return err.code, err.read(4096).decode("utf-8", "replace") if err.fp else ""

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from chalicelib.errors import CalltrackError
 from chalicelib.integrations.errors import ConsumerError, PermanentError, RetryableError
-from chalicelib.integrations.outbound import check_url
+from chalicelib.integrations.outbound import OPENER, check_url, where
 
 Transport = Callable[[str, str, Mapping[str, str], Optional[bytes], float], Tuple[int, bytes]]
 DEFAULT_TIMEOUT = 10.0
@@ -36,7 +36,7 @@ def urllib_transport(method: str, url: str, headers: Mapping[str, str], body: Op
     check_url(url)   # https, or http to this machine on the local stage only
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (configured https URL)
+        with OPENER.open(request, timeout=timeout) as answer:  # noqa: S310 (configured https URL; no redirects)
             return answer.status, answer.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read() or b""
@@ -62,11 +62,11 @@ def send_json(transport: Transport, method: str, url: str, headers: Mapping[str,
     try:
         status, raw = transport(method, url, all_headers, body, timeout)
     except OSError as err:
-        raise DeliveryFailed(f"{what}: {method} {url} failed: {err}", retryable=True) from err
+        raise DeliveryFailed(f"{what}: {method} {where(url)} failed: {err}", retryable=True) from err
     parsed = _parse(raw)
     if status >= 300:
         message = parsed.get("message") if isinstance(parsed, dict) else None
-        raise DeliveryFailed(f"{what}: {method} {url} answered {status}: {message or raw[:200]!r}",
+        raise DeliveryFailed(f"{what}: {method} {where(url)} answered {status}: {message or raw[:200]!r}",
                              retryable=retryable_status(status), http_status=status)
     return status, parsed
 
