@@ -6,9 +6,10 @@ local worker (scripts/worker.py) call with an SQS event. For each record it
 1. parses the EventBridge envelope from the body (a rule targets the queue with the whole
    event: `{"id", "detail-type", "source", "time", "detail", ...}`);
 2. claims `<consumer>#<detail-type>#<hash of the detail>` with a conditional write
-   (idempotency.once), so the same event delivered twice runs once: EventBridge/SQS
-   at-least-once, a DLQ replay, and also a parked event resent under a new EventBridge id
-   (integrations/parked.py). A changed detail (a call reclassified) is a new event;
+   (idempotency.once, idempotency.content_key), so the same event delivered twice runs
+   once: EventBridge/SQS at-least-once, a DLQ replay, and also a parked event resent under
+   a new EventBridge id (integrations/parked.py). A changed detail (a call reclassified) is
+   a new event;
 3. calls the consumer's `handle(event)` (registry.py documents the interface);
 4. on `RetryableError` (or any unexpected exception) reports the record as a batch item
    failure and pushes its visibility out exponentially with the receive count, so SQS
@@ -22,7 +23,6 @@ source mapping must enable `ReportBatchItemFailures` (infra/events.json does).
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import json
 import time
 from functools import lru_cache
@@ -84,13 +84,6 @@ def consume(name: str, sqs_event: Dict[str, Any], context: Any = None,
                                     processor=processor, context=context)
 
 
-def content_key(event: Dict[str, Any]) -> str:
-    """What makes two deliveries the same event: its type and its detail, not the id
-    EventBridge gave it (a resent parked event gets a new one)."""
-    body = json.dumps(event["detail"], sort_keys=True, separators=(",", ":"), default=str)
-    return f"{event['detail-type']}#{hashlib.sha256(body.encode()).hexdigest()[:40]}"
-
-
 def process_record(consumer: registry.Consumer, handler: registry.Handler, record: Dict[str, Any],
                    clock: Callable[[], float] = time.time) -> None:
     event_id = None
@@ -99,7 +92,7 @@ def process_record(consumer: registry.Consumer, handler: registry.Handler, recor
     try:
         event = parse_envelope(record["body"])
         event_id = event["id"]
-        with idempotency.once(f"{consumer.name}#{content_key(event)}", clock) as fresh:
+        with idempotency.once(f"{consumer.name}#{idempotency.content_key(event)}", clock) as fresh:
             if fresh:
                 handler(event)
             else:

@@ -18,9 +18,11 @@ after `claim_seconds`; the next delivery repeats the side effect (the only dupli
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from pynamodb.exceptions import DeleteError, PutError
 
@@ -84,8 +86,9 @@ def once(key: str, clock: Callable[[], float] = time.time) -> Iterator[bool]:
     mark_done(key, clock)
 
 
-def is_done(key: str) -> bool:
-    try:
-        return Receipt.get(key, consistent_read=True).state == "done"
-    except Receipt.DoesNotExist:
-        return False
+def content_key(event: Mapping[str, Any]) -> str:
+    """What makes two deliveries the same event: its type and its detail, not the id
+    EventBridge gave it (a parked event resent after an ambiguous failure gets a new one).
+    A changed detail (a call reclassified) is a new event."""
+    body = json.dumps(event["detail"], sort_keys=True, separators=(",", ":"), default=str)
+    return f"{event['detail-type']}#{hashlib.sha256(body.encode()).hexdigest()[:40]}"

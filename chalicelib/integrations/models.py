@@ -11,7 +11,7 @@ from chalicelib.db import meta, register
 class Receipt(Model):
     """One unit of consumer work, claimed by a conditional write before the side effect.
 
-    `key` is `<consumer>#<event id>` (whole event) or `<consumer>#<event id>#<subscription>`
+    `key` is `<consumer>#<event key>` (whole event) or `<consumer>#<event key>#<subscription>`, the key being `idempotency.content_key`
     (one delivery of a fan-out). `state` is `claimed` while a worker holds it (until
     `claimed_until`, so a crashed worker does not block redelivery forever) and `done` after.
     """

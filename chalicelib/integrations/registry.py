@@ -13,10 +13,10 @@ Adding a consumer (e.g. `hubspot`, `bidding`, `bi`, `analytics`)
      comes back with exponential backoff, then goes to the consumer's DLQ;
    - raises `errors.PermanentError` when retrying cannot help (vendor 4xx, invalid data):
      the message goes to the DLQ at once, with the reason;
-   - need not be idempotent for the whole event: the framework claims `<consumer>#<event id>`
+   - need not be idempotent for the whole event: the framework claims `<consumer>#<event key>` (idempotency.content_key: type + detail hash)
      before calling it and skips events already handled. When one event fans out to several
      side effects (one per subscription, contact + deal…), wrap each in
-     `idempotency.once(f"{name}#{event['id']}#{part}")` so a retry redoes only what failed.
+     `idempotency.once(f"{name}#{idempotency.content_key(event)}#{part}")` so a retry redoes only what failed.
    - reads the caller's number, when needed, with `calls.store.get_call` (the event carries
      `caller: null` unless the account's pii_policy is `plain`).
    - reads its configuration with `accounts.get_account(event["detail"]["account_id"]).config`.

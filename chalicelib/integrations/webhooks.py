@@ -216,7 +216,9 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
     from chalicelib.integrations.consumers import current_receive_count
     for sub in subscriptions_for(detail["account_id"], moment, detail):
         try:
-            with idempotency.once(f"webhooks#{event['id']}#{sub['id']}", clock) as fresh:
+            # Keyed like the consumer's own claim (type + detail), so a subscription already
+            # served is not served again when the event comes back under a new id.
+            with idempotency.once(f"webhooks#{idempotency.content_key(event)}#{sub['id']}", clock) as fresh:
                 if fresh:
                     deliver(event, sub, clock, attempt=current_receive_count())
                     count("WebhookDelivered")

@@ -316,3 +316,20 @@ def test_delivery_log_route_refuses_unknown_subscriptions_bad_limits_and_other_t
     assert client.http.get(f"{path}/crm/deliveries").status_code == 401
     assert client.http.get(f"{path}/crm/deliveries",
                            headers={"Authorization": f"Bearer {other_key}"}).status_code in (401, 403)
+
+
+def test_a_subscription_served_once_is_not_served_again_when_the_event_returns_under_a_new_id(account, stub):
+    from chalicelib.integrations import webhooks
+    from chalicelib.integrations.errors import RetryableError
+
+    acc = account(extra_config={"webhooks": [
+        {"id": "good", "url": stub.url + "/good", "events": ["call_completed"], "secret": SECRET},
+        {"id": "flaky", "url": stub.url + "/flaky", "events": ["call_completed"], "secret": SECRET},
+    ]})
+    detail = {**call_detail(acc.account_id), "schema_version": 1}
+    stub.answers = [204, 500]                                   # good takes it, flaky fails
+    with pytest.raises(RetryableError):
+        webhooks.handle({"id": "E1", "detail-type": "Call Completed", "detail": detail, "time": "2026-11-26T10:00:00Z"})
+    # The same event again, as a parked event resent after an ambiguous PutEvents failure.
+    webhooks.handle({"id": "E2", "detail-type": "Call Completed", "detail": detail, "time": "2026-11-26T10:00:00Z"})
+    assert [r.path for r in stub.ok()] == ["/good", "/flaky"]

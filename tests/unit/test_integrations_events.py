@@ -97,9 +97,15 @@ def test_retries_are_bounded():
     assert len(fake.calls) == events.MAX_ATTEMPTS
 
 
-def test_publish_safely_never_raises_on_delivery_failure():
+def test_publish_safely_never_raises_on_delivery_failure(monkeypatch):
+    from chalicelib.integrations import parked
+
+    kept = []
+    monkeypatch.setattr(parked, "park", lambda entries, error: kept.extend(entries) or len(entries))
     fake = FakeEvents([["AccessDeniedException"]])
     assert events.publish_safely([("Call Completed", CALL)], fake) is False
+    [entry] = kept                                    # what the bus refused is parked, not lost
+    assert entry["DetailType"] == "Call Completed" and json.loads(entry["Detail"])["call_id"] == CALL["call_id"]
 
 
 def test_publish_safely_raises_invalid_details_locally_but_never_when_deployed(monkeypatch):
