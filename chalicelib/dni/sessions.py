@@ -7,11 +7,12 @@ no database at all.
 """
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from chalicelib.accounts import AccountView, get_account
 from chalicelib.db import ttl
@@ -118,12 +119,15 @@ def start(req: SessionRequest, clock: Clock = time.time) -> Assignment:
     if plan.method != "dynamic":
         number = plan.number or account.default_number
         return _record_unleased(account, req, visit, country, number, plan.method, now)
-    leased = _lease(account, req, visit, country, plan, now)
+    leased, contended = _lease(account, req, visit, country, plan, now)
     if leased:
         return leased
-    count("PoolExhausted")
-    usage.record_exhaustion(account.account_id, plan.pool_id, now)
-    logger.info("pool exhausted", extra={"account": account.account_id, "pool": plan.pool_id})
+    if contended:             # free numbers left, all taken under us: a burst, not a small pool
+        count("LeaseContention")
+    else:
+        count("PoolExhausted")
+        usage.record_exhaustion(account.account_id, plan.pool_id, now)
+        logger.info("pool exhausted", extra={"account": account.account_id, "pool": plan.pool_id})
     number = plan.number or account.default_number
     return _record_unleased(account, req, visit, country, number, plan.fallback_method, now)
 
@@ -181,14 +185,41 @@ def _record_unleased(account: AccountView, req: SessionRequest, visit: sources.V
     return _unleased(account, visit, number, method, now, sid)
 
 
+def _attempts(order: List[pool.PoolNumber]) -> Iterator[pool.PoolNumber]:
+    """The candidates to try: the first in the pool's order, then, after each conflict, one
+    drawn at random from the next MAX_CLAIM_ATTEMPTS not yet tried. Concurrent visitors read
+    the same pool in the same order; walking it in step, the k-th of a burst would need k
+    attempts and fall back to the default number with free numbers left."""
+    rest = list(order)
+    for _ in range(min(MAX_CLAIM_ATTEMPTS, len(rest))):
+        pick = 0 if len(rest) == len(order) else random.randrange(min(MAX_CLAIM_ATTEMPTS, len(rest)))
+        yield rest.pop(pick)
+
+
 def _lease(account: AccountView, req: SessionRequest, visit: sources.Visit, country: Optional[str],
-           plan: rules.Plan, now: float) -> Optional[Assignment]:
+           plan: rules.Plan, now: float) -> Tuple[Optional[Assignment], bool]:
+    """A lease from the plan's pool; (None, contended) when none was had. When every attempt
+    loses its race the pool is read once more: `contended` if free numbers are still left
+    (a burst, not a pool too small: not counted as exhaustion), else the pool is exhausted."""
     s = account.settings
-    items = {n.number: n for n in leases.read_pool(account.account_id, plan.pool_id)}
-    order = pool.candidates((leases.as_pool_number(n) for n in items.values()), now,
-                            s.cooldown_seconds, s.cooldown_mode, min_rest=s.lease_ttl_seconds)
     rate_key = f"ip#{account.account_id}#{req.ip}#{int(now // 3600)}" if s.ip_lease_limit and req.ip else None
-    for candidate in order[:MAX_CLAIM_ATTEMPTS]:
+    for _ in range(2):
+        items = {n.number: n for n in leases.read_pool(account.account_id, plan.pool_id)}
+        order = pool.candidates((leases.as_pool_number(n) for n in items.values()), now,
+                                s.cooldown_seconds, s.cooldown_mode, min_rest=s.lease_ttl_seconds)
+        if not order:
+            return None, False
+        got = _try_claims(account, req, visit, country, plan, now, items, order, rate_key)
+        if got is not None:
+            return got, False
+    return None, True
+
+
+def _try_claims(account: AccountView, req: SessionRequest, visit: sources.Visit, country: Optional[str],
+                plan: rules.Plan, now: float, items: Dict[str, Any], order: List[pool.PoolNumber],
+                rate_key: Optional[str]) -> Optional[Assignment]:
+    s = account.settings
+    for candidate in _attempts(order):
         sid = str(SessionId.new(account.account_id, plan.pool_id, candidate.number))
         session = _session_item(account, req, visit, country, sid, candidate.number, "dynamic", plan.pool_id, now)
         claim = leases.Claim(items[candidate.number], session, now, now + s.lease_ttl_seconds, snapshot(session),
@@ -204,7 +235,7 @@ def _lease(account: AccountView, req: SessionRequest, visit: sources.Visit, coun
         count("Leases")
         announce(session)
         return Assignment(sid, candidate.number, "dynamic", visit.as_dict(), now + s.lease_ttl_seconds,
-                     s.heartbeat_seconds, replaceable(account))
+                          s.heartbeat_seconds, replaceable(account))
     return None
 
 

@@ -3,6 +3,7 @@ no number is ever held by two live sessions, everyone else gets a fallback, noth
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,3 +42,24 @@ def test_fifty_concurrent_leases_on_a_small_pool(api_server, account):
     for b in dynamic:
         assert Number.get(b["number"]).holder == b["session_id"]
         assert Session.get(b["session_id"]).number == b["number"]
+
+
+def test_a_burst_on_a_roomy_pool_gets_pool_numbers_and_counts_no_exhaustion(account):
+    """20 visitors at the same instant on 40 free numbers: each gets one, none falls back."""
+    from chalicelib.dni import sessions, usage
+
+    numbers = [f"+1646555{n:04d}" for n in range(40)]
+    acc = account(pool=numbers)
+    now = time.time()
+    start = threading.Barrier(20)
+
+    def visit(i: int) -> sessions.Assignment:
+        start.wait()
+        return sessions.start(sessions.SessionRequest(account=acc.account_id, url=f"http://localhost/?b={i}",
+                                                      user_agent=BROWSER), lambda: now)
+
+    with ThreadPoolExecutor(max_workers=20) as ex:
+        got = list(ex.map(visit, range(20)))
+    assert Counter(a.method for a in got) == {"dynamic": 20}
+    assert len({a.number for a in got}) == 20
+    assert usage.exhaustions(acc.account_id, "main", now - 86400, now + 86400) == 0
