@@ -21,7 +21,6 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import config
 from chalicelib.db import ttl
 from chalicelib.dni.models import Counter, Lease, Number, Session
 from chalicelib.dni.pool import PoolNumber
@@ -38,7 +37,11 @@ class RateLimited(CalltrackError):
 
 @lru_cache(maxsize=1)
 def connection() -> Connection:
-    return Connection(region=config.region(), host=config.aws_endpoint())
+    """The transaction's connection, with the models' timeouts and retries (db.meta): the
+    lease must fail fast rather than outlast the snippet's wait."""
+    m = Number.Meta
+    return Connection(region=m.region, host=m.host, connect_timeout_seconds=m.connect_timeout_seconds,
+                      read_timeout_seconds=m.read_timeout_seconds, max_retry_attempts=m.max_retry_attempts)
 
 
 def pool_key(account_id: str, pool_id: str) -> str:
@@ -136,6 +139,8 @@ def extend(number: str, session_id: str, now: float, lease_until: float,
     held = Number.holder == session_id
     if require_live:
         held = held & (Number.lease_until > now)
+    else:                     # a resume is a new hold: not of a number the operator disabled
+        held = held & (Number.enabled == True)  # noqa: E712 (a PynamoDB condition, not a comparison)
     actions = [Number.last_seen.set(now), Number.lease_until.set(lease_until)]
     if ga_session_id:
         actions.append(Number.ga_session_id.set(ga_session_id))

@@ -234,3 +234,14 @@ def test_a_returning_visitor_brings_the_ga4_session_they_have_now(client, accoun
          "ga_session_id": "1764110000"})).json_body
     assert again["session_id"] == first["session_id"]
     assert Number.get(first["number"]).ga_session_id == "1764110000"
+
+
+def test_a_disabled_number_is_not_handed_back_to_a_returning_visitor(account):
+    acc = account()
+    clock = Clock()
+    first = sessions.start(req(acc.account_id), clock)
+    Number(first.number).update(actions=[Number.enabled.set(False)])     # the operator disables it
+    sessions.heartbeat(first.session_id, None, clock)                      # the live visit keeps it
+    clock.t += 3600                                                        # lease long over
+    again = sessions.start(req(acc.account_id, session_id=first.session_id), clock)
+    assert again.session_id != first.session_id and again.number != first.number
