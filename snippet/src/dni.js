@@ -31,7 +31,7 @@
   var targets = []; // default numbers (and earlier tracking numbers), E.164 digits
   var patterns = [];
   var waiting = [];
-  var session, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded;
+  var session, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded, sentPage;
 
   var noop = function () {};
   var digits = function (s) { return s.replace(/\D/g, ''); };
@@ -192,8 +192,18 @@
     return m ? m[1] : undefined;
   }
 
+  // The page, once: a heartbeat names it only when it changed (single-page apps), so the
+  // session's pages are the pages seen, not one per minute on the same page.
+  function page() {
+    var href = location.href;
+    if (href === sentPage) return undefined;
+    sentPage = href;
+    return href;
+  }
+
   function lease() {
     var t0 = Date.now();
+    var asked = (session && session.session_id) || (consent ? cookie() : undefined) || undefined;
     var ga = d.cookie.match(/(?:^|; )_ga=GA\d+\.\d+\.(\d+\.\d+)/);
     return post('/v1/sessions', {
       account: account,
@@ -201,10 +211,11 @@
       referrer: d.referrer,
       ga_client_id: ga ? ga[1] : undefined,
       ga_session_id: gaSession(),
-      session_id: (session && session.session_id) || (consent ? cookie() : undefined) || undefined,
+      session_id: asked,
       country: attr('country') || undefined
     }).then(function (s) {
       if (Date.now() - t0 > timeout) throw 0; // too late: the visitor has seen the page's numbers
+      if (s && s.session_id !== asked) sentPage = location.href; // a new lease records its landing page
       use(s);
     }).catch(function () {
       // Lease lost and not renewed: put the page's own number back rather than keep one
@@ -226,7 +237,7 @@
 
   function beat() {
     lastBeat = Date.now();
-    post('/v1/sessions/' + encodeURIComponent(session.session_id) + '/heartbeat', { url: location.href, ga_session_id: gaSession() })
+    post('/v1/sessions/' + encodeURIComponent(session.session_id) + '/heartbeat', { url: page(), ga_session_id: gaSession() })
       .then(function (r) {
         if (r === 410) return lease(); // the lease is gone: lease again and swap
         if (r && r.number && r.number !== session.number) use(Object.assign({}, session, r));

@@ -182,6 +182,18 @@ def test_heartbeat_extends_the_lease_and_reports_the_page(browser: Browser, site
     assert any("/pages/page.html" in page for page in item.pages or [])
 
 
+def test_heartbeats_report_a_page_once_and_each_new_page_of_a_single_page_app(browser: Browser, site_key: str) -> None:
+    browser.open(account=site_key, **{"data-heartbeat": "1"})
+    s = leased(browser)
+    time.sleep(2.5)                                               # a few beats on the landing page
+    assert len(browser.requests(f"/v1/sessions/{s['session_id']}/heartbeat")) >= 2
+    pages = Number.get(s["number"]).pages
+    assert len(pages) == 1 and "/pages/page.html" in pages[0]
+    browser.js("history.pushState({}, '', '/pages/page.html#pricing')")   # the app moves on
+    time.sleep(1.5)
+    assert Number.get(s["number"]).pages[1:] == [browser.js("return location.href")]
+
+
 def test_heartbeat_pauses_while_the_tab_is_hidden(browser: Browser, site_key: str) -> None:
     browser.open(account=site_key, **{"data-heartbeat": "1"})
     s = leased(browser)
