@@ -74,7 +74,8 @@ class NaivePolicy:
     LEASE = 15 * MINUTE
     GRACE = 30 * MINUTE
 
-    def __init__(self, size: int, seed: int) -> None:
+    def __init__(self, size: int, seed: int, grace: float = GRACE) -> None:
+        self.grace = grace
         self.rng = random.Random(seed)
         self.size = size
         self.until: Dict[str, float] = {n: 0.0 for n in pool_numbers(size)}
@@ -100,7 +101,7 @@ class NaivePolicy:
     def attribute(self, number: str, at: float) -> Attribution:
         for started, sid in reversed(self.log[number]):
             if started <= at:
-                return (sid, 1.0) if at <= started + self.LEASE + self.GRACE else (None, 0.0)
+                return (sid, 1.0) if at <= started + self.LEASE + self.grace else (None, 0.0)
         return None, 0.0
 
 

@@ -84,6 +84,7 @@ class Job:
     seed: int
     model: traffic.TrafficModel
     settings: Settings
+    baseline_grace: float = engine.NaivePolicy.GRACE
 
 
 _cache: Dict[Tuple, List[traffic.Visit]] = {}
@@ -100,7 +101,7 @@ def _visits(model: traffic.TrafficModel, days: float, seed: int) -> List[traffic
 def run_job(job: Job) -> Point:
     visits = _visits(job.model, job.days, job.seed)
     if job.policy == "naive":
-        policy = engine.NaivePolicy(job.size, job.seed)
+        policy = engine.NaivePolicy(job.size, job.seed, job.baseline_grace)
     else:
         policy = engine.CalltrackPolicy(job.size, job.settings)
     return summarise(engine.run(policy, visits))
@@ -108,10 +109,11 @@ def run_job(job: Job) -> Point:
 
 def sweep(sizes: Sequence[int] = DEFAULT_SIZES, days: float = 14, seed: int = 1,
           model: Optional[traffic.TrafficModel] = None, settings: Optional[Settings] = None,
-          policies: Sequence[str] = ("calltrack", "naive"), workers: Optional[int] = None) -> List[Point]:
+          policies: Sequence[str] = ("calltrack", "naive"), workers: Optional[int] = None,
+          baseline_grace: float = engine.NaivePolicy.GRACE) -> List[Point]:
     model = model or traffic.TrafficModel()
     settings = settings or Settings()
-    jobs = [Job(p, s, days, seed, model, settings) for s in sizes for p in policies]
+    jobs = [Job(p, s, days, seed, model, settings, baseline_grace) for s in sizes for p in policies]
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     if workers <= 1:
         return [run_job(j) for j in jobs]

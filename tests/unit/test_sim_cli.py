@@ -22,7 +22,9 @@ def test_simulate_prints_both_policies_and_writes_csv_and_plot(tmp_path, capsys)
 
 
 def test_seeds_mode_prints_one_verdict_per_seed(capsys):
-    assert main(["simulate", "--seeds", "4-5", "--sizes", "3,30", "--days", "0.5", "--workers", "1"]) == 0
+    # A week of the default traffic and settings at the target size and the largest: the
+    # targets really are met (0), seed by seed.
+    assert main(["simulate", "--seeds", "4-5", "--sizes", "30,100", "--days", "7", "--workers", "1"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split(":")[0] for line in lines[:2]] == ["seed   4", "seed   5"]
     assert lines[-1].endswith("s)") and "of 2 seeds meet every target" in lines[-1]
@@ -42,3 +44,20 @@ def test_target_misses_names_each_missed_target():
     misses = target_misses(bad, 1200)
     assert len(misses) == 4 and all(m.startswith("30: ") for m in misses)
     assert "3 wrong" in misses[-1]
+
+
+def test_seeds_mode_fails_when_a_target_is_missed_and_always_checks_the_target_size(capsys):
+    # Half a day is too few calls to beat the baseline: a tie is a miss, and the exit says so.
+    assert main(["simulate", "--seeds", "5-5", "--sizes", "100", "--days", "0.5", "--workers", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "30: " in out and "0 of 1 seeds meet every target" in out
+
+
+def test_the_baseline_grace_is_a_choice_the_cli_exposes(tmp_path, capsys):
+    args = ["simulate", "--sizes", "30", "--days", "2", "--workers", "1", "--csv", "", "--plot", ""]
+    assert main(args + ["--baseline-grace", "0"]) == 0
+    none = capsys.readouterr().out
+    assert main(args + ["--baseline-grace", "30"]) == 0
+    thirty = capsys.readouterr().out
+    naive = lambda text: [line for line in text.splitlines() if line.strip().startswith("30")][0].split("|")[-1]  # noqa: E731
+    assert naive(none) != naive(thirty)          # a shorter window: fewer calls credited, right and wrong
