@@ -33,7 +33,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from chalicelib import accounts, aws
 from chalicelib.errors import UnknownAccount
-from chalicelib.integrations import outbound
+from chalicelib.integrations import idempotency, outbound
 from chalicelib.integrations.errors import PermanentError, RetryableError
 from chalicelib.observability import count, logger
 
@@ -304,7 +304,23 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
         return
     payload = build_payload(detail, cfg.get("currency"))
     validate_payload(payload, caller=detail.get("caller"), now=clock())
-    send(payload, cfg)
+    # Each GA event once per call: a call is announced again when it is corrected (a late
+    # webhook, a reclassification), and GA cannot take an event back, so a second
+    # `phone_call` or class event would count the call twice in GA and in Ads imports.
+    keys = {e["name"]: f"ga4#call#{detail['account_id']}#{detail.get('call_id')}#{e['name']}"
+            for e in payload["events"]}
+    payload["events"] = [e for e in payload["events"] if idempotency.claim(keys[e["name"]], clock)]
+    if not payload["events"]:
+        count("Ga4CallAlreadySent")
+        return
+    try:
+        send(payload, cfg)
+    except Exception:
+        for e in payload["events"]:
+            idempotency.release(keys[e["name"]])
+        raise
+    for e in payload["events"]:
+        idempotency.mark_done(keys[e["name"]], clock)
     count("Ga4EventsSent", len(payload["events"]))
     logger.info("ga4 sent", extra={"call_id": detail.get("call_id"), "events": [e["name"] for e in payload["events"]]})
 

@@ -107,6 +107,23 @@ def test_call_completed_reaches_ga4_as_measurement_protocol(bus, account, stub):
     assert detail["caller_hash"] not in got.body.decode()
 
 
+def test_a_corrected_call_sends_ga4_only_what_it_had_not_sent(bus, account, stub):
+    from chalicelib.integrations import events
+
+    acc = account(extra_config={"ga4": {"measurement_id": "G-TEST1235", "api_secret": "s3cret-value",
+                                        "endpoint": stub.url}})
+    first = call_detail(acc.account_id, value=None, classification={
+        "unique": True, "target": False, "repeated": False, "first_target": False, "unique_target": False})
+    events.publish("Call Completed", first)
+    drain("ga4")
+    # The same call announced again, reclassified (an earlier call settled late).
+    events.publish("Call Completed", {**first, "talk_seconds": 61, "classification": {
+        "unique": True, "target": True, "repeated": False, "first_target": True, "unique_target": True}})
+    drain("ga4")
+    sent = [[e["name"] for e in r.json()["events"]] for r in stub.requests if r.path == "/mp/collect"]
+    assert sent == [["phone_call", "call_unique"], ["call_target", "call_first_target", "call_unique_target"]]
+
+
 def test_call_completed_reaches_webhook_signed(bus, account, stub, client):
     from chalicelib.integrations import events, webhooks
 
