@@ -153,3 +153,16 @@ def vonage_rest_host() -> str:
 def retry_base_seconds() -> float:
     """First backoff of a consumer whose target failed; doubles per receive (default 10 s)."""
     return float(os.environ.get(RETRY_BASE_SECONDS, "10"))
+
+
+TRUSTED_PROXIES = "CALLTRACK_TRUSTED_PROXIES"
+
+
+def trusted_proxies() -> int:
+    """How many proxies of ours append to `X-Forwarded-For` in front of the API (default 0:
+    API Gateway's own `sourceIp` is the client). The header's first entries are whatever the
+    client sent, so only the entry our nearest trusted proxy added is believed."""
+    try:
+        return max(0, int(os.environ.get(TRUSTED_PROXIES, "0")))
+    except ValueError:
+        return 0

@@ -10,6 +10,7 @@ from chalice.app import Request
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from chalicelib import config
 from chalicelib.errors import CalltrackError, InvalidJson, PayloadTooLarge, ValidationFailed
 from chalicelib.observability import logger
 
@@ -109,9 +110,14 @@ def header(request: Request, name: str) -> Optional[str]:
 
 
 def client_ip(request: Request) -> Optional[str]:
-    forwarded = header(request, "x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
+    """The client's address for the per-IP lease limit. API Gateway's `sourceIp`, unless
+    trusted proxies of ours sit in front (config.trusted_proxies): then the address the
+    outermost of them saw, counted from the right of `X-Forwarded-For`. The header's first
+    entry is whatever the client wrote, so trusting it would let anyone dodge the limit."""
+    hops = config.trusted_proxies()
+    forwarded = [h.strip() for h in (header(request, "x-forwarded-for") or "").split(",") if h.strip()]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops]
     identity = (request.context or {}).get("identity") or {}
     return identity.get("sourceIp")
 

@@ -28,3 +28,21 @@ def test_domain_errors_keep_their_status_and_admin_routes_get_no_cors():
 def test_successful_answers_pass_through_untouched():
     ok = Response(body={"number": "+14155550131"}, status_code=200)
     assert web.error_middleware(SimpleNamespace(path="/v1/sessions"), lambda event: ok) is ok
+
+
+class _Req:
+    def __init__(self, forwarded=None, source="198.51.100.9"):
+        self.headers = {"x-forwarded-for": forwarded} if forwarded else {}
+        self.context = {"identity": {"sourceIp": source}}
+
+
+def test_the_client_ip_is_api_gateways_unless_a_trusted_proxy_is_configured(monkeypatch):
+    from chalicelib import web
+
+    monkeypatch.delenv("CALLTRACK_TRUSTED_PROXIES", raising=False)
+    assert web.client_ip(_Req("203.0.113.7")) == "198.51.100.9"            # a header anyone can write
+    monkeypatch.setenv("CALLTRACK_TRUSTED_PROXIES", "1")
+    assert web.client_ip(_Req("6.6.6.6, 203.0.113.7")) == "203.0.113.7"     # what our proxy saw, not the spoof
+    assert web.client_ip(_Req()) == "198.51.100.9"
+    monkeypatch.setenv("CALLTRACK_TRUSTED_PROXIES", "2")
+    assert web.client_ip(_Req("203.0.113.7")) == "198.51.100.9"            # fewer hops than proxies: not believed
