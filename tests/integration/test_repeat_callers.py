@@ -64,7 +64,7 @@ def test_a_repeat_caller_goes_to_their_first_session_after_the_number_changed_ha
     assert (rec_again["session_id"], rec_again["source"], rec_again["campaign"]) == \
         (first.session_id, "google", "winter")
     assert rec_again["attribution_confidence"] == rec_a["attribution_confidence"]
-    assert rec_again["classification"]["repeated"] or not rec_again["classification"]["unique"]
+    assert rec_again["classification"]["repeated"] and not rec_again["classification"]["unique"]
 
 
 def test_with_repeat_callers_off_the_number_answers_for_its_holder(client, one_number, monkeypatch):

@@ -199,6 +199,12 @@ def test_who_held_finds_the_session_at_call_time_with_confidence(account):
 def test_account_cache_is_refreshed_after_invalidate(account):
     acc = account(settings={"heartbeat_seconds": 15})
     assert accounts.get_account(acc.account_id).settings.heartbeat_seconds == 15
+    item = Account.get(acc.account_id)                        # changed behind the cache
+    item.settings = {**(item.settings or {}), "heartbeat_seconds": 45}
+    item.save()
+    assert accounts.get_account(acc.account_id).settings.heartbeat_seconds == 15      # still cached
+    accounts.invalidate(acc.account_id)
+    assert accounts.get_account(acc.account_id).settings.heartbeat_seconds == 45
 
 
 def test_a_new_session_is_announced_on_the_bus(account, moto_endpoint):
