@@ -13,6 +13,7 @@ from chalicelib.integrations.exports_api import bp as exports_api
 from chalicelib.integrations.parked import bp as parked_events
 from chalicelib.observability import logger, metrics
 from chalicelib.reports.api import bp as reports_api
+from chalicelib.streams import bp as streams
 
 app = Chalice(app_name="calltrack")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
@@ -28,3 +29,4 @@ app.register_blueprint(integrations_api)
 app.register_blueprint(exports_api)
 app.register_blueprint(parked_events)
 app.register_blueprint(advisor_api)
+app.register_blueprint(streams)

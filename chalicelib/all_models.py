@@ -3,3 +3,4 @@ from chalicelib.dni import models as _dni  # noqa: F401
 from chalicelib.calls import models as _calls  # noqa: F401
 from chalicelib.integrations import models as _integrations  # noqa: F401
 from chalicelib.integrations import conversions as _conversions  # noqa: F401
+from chalicelib.reports import models as _reports  # noqa: F401

@@ -73,6 +73,13 @@ def table_name(short: str) -> str:
     return f"{os.environ.get(TABLE_PREFIX, 'calltrack-')}{short}"
 
 
+def stream_arn_placeholder(table: str) -> str:
+    """The stream ARN written into the Chalice app for `table`'s consumer. Chalice needs a
+    literal at import; infra/streams.json replaces it with the table's real StreamArn
+    (GetAtt) when the template is packaged, and locally the poller finds the stream itself."""
+    return f"arn:aws:dynamodb:{region()}:000000000000:table/{table_name(table)}/stream/packaged-by-infra"
+
+
 def event_bus_name() -> str:
     return os.environ.get(EVENT_BUS, "calltrack")
 

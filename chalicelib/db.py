@@ -12,8 +12,13 @@ from chalicelib import config
 MODELS: List[Type[Model]] = []
 
 
-def meta(short_name: str) -> type:
-    """A PynamoDB `Meta` for table `short_name`, addressed as configuration says."""
+STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+
+
+def meta(short_name: str, stream: bool = False) -> type:
+    """A PynamoDB `Meta` for table `short_name`, addressed as configuration says. `stream`:
+    the table has a DynamoDB Stream (new and old images) that the stream consumer reads
+    (roll-ups, outbox events: docs/reports.md, docs/events.md)."""
 
     class Meta:
         table_name = config.table_name(short_name)
@@ -24,6 +29,8 @@ def meta(short_name: str) -> type:
         read_timeout_seconds = 5
         max_retry_attempts = 2
 
+    if stream:
+        Meta.stream_view_type = STREAM_VIEW  # type: ignore[attr-defined]
     return Meta
 
 

@@ -315,6 +315,18 @@ def _ensure_tag_categories(account_id: str) -> None:
         accounts.invalidate(account_id)
 
 
+def _rebuild_rollups(account_id: str, now: float, days: int) -> None:
+    """Reports read roll-ups: build them for the seeded days the way `calltrack rollups
+    rebuild` does (the stream consumer would too, a little later)."""
+    from datetime import datetime, timedelta
+
+    from chalicelib.reports import rollup_store
+
+    tz = rollup_store.tz_of(account_id)
+    last = datetime.fromtimestamp(now, tz).date()
+    rollup_store.rebuild(account_id, last - timedelta(days=days + 1), last)
+
+
 def seed_month(account_id: str = demo.DEMO_ACCOUNT, clock: Clock = time.time, days: int = DAYS,
                pool: Optional[List[str]] = None) -> Dict[str, int]:
     """Write a month of sessions, leases and calls for the (seeded) account; idempotent."""
@@ -326,5 +338,6 @@ def seed_month(account_id: str = demo.DEMO_ACCOUNT, clock: Clock = time.time, da
     _write_leases(account_id, data["leases"])
     _write_exhaustions(account_id, data["exhausted"], now)
     write_calls(data["calls"])
+    _rebuild_rollups(account_id, now, days)
     return {"sessions": len(data["sessions"]), "calls": len(data["calls"]), "leases": len(data["leases"]),
             "exhaustions": sum(data["exhausted"].values())}

@@ -60,6 +60,8 @@ def table(model: Type[Model]) -> Dict[str, Any]:
     ]
     if lsis:
         props["LocalSecondaryIndexes"] = sorted(lsis, key=lambda i: i["IndexName"])
+    if getattr(model.Meta, "stream_view_type", None):
+        props["StreamSpecification"] = {"StreamViewType": model.Meta.stream_view_type}
     ttl = [name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)]
     if ttl:
         props["TimeToLiveSpecification"] = {"AttributeName": model.get_attributes()[ttl[0]].attr_name, "Enabled": True}

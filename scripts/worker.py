@@ -1,5 +1,6 @@
-"""Local consumer worker for `make run`: polls the emulator's consumer queues and runs the
-same Lambda handlers the deployment runs (see chalicelib/integrations/worker.py).
+"""Local consumer worker for `make run`: polls the emulator's consumer queues and the
+sessions/calls streams (roll-ups, outbox events) and runs the same handlers the deployment
+runs (see chalicelib/integrations/worker.py and chalicelib/streams.py).
 
     python scripts/worker.py            # bootstrap the bus/queues (idempotent), then poll
     python scripts/worker.py --no-bootstrap
@@ -57,7 +58,10 @@ def main() -> int:
     from chalicelib.calls import sweeper
     from chalicelib.integrations import parked
 
-    for seconds, job, what in ((300.0, sweeper.sweep, "calls sweep"), (60.0, parked.drain, "parked-events drain")):
+    from chalicelib import streams
+
+    for seconds, job, what in ((300.0, sweeper.sweep, "calls sweep"), (60.0, parked.drain, "parked-events drain"),
+                               (1.0, streams.catch_up, "stream consumers")):
         threading.Thread(target=every, args=(stop, seconds, job, what), name=what, daemon=True).start()
     worker.run(stop)
     return 0

@@ -48,7 +48,7 @@ UNSETTLED = "1"   # the one partition of the sparse index (open calls are few at
 class Call(Model):
     """One call. `call_id` is Vonage's `conversation_uuid` for inbound calls (both legs
     share it) and `cb-…` for callbacks (which may span several Vonage conversations)."""
-    Meta = meta("calls")
+    Meta = meta("calls", stream=True)
     call_id = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute(null=True)            # null until the answer webhook ran
     started_at = NumberAttribute(null=True)

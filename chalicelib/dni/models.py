@@ -107,7 +107,7 @@ class AccountSessionsIndex(GlobalSecondaryIndex):
 @register
 class Session(Model):
     """A website visit as the snippet reported it, with everything calls and reports need."""
-    Meta = meta("sessions")
+    Meta = meta("sessions", stream=True)
     session_id = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute()
     started_at = NumberAttribute()

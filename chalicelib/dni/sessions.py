@@ -20,7 +20,6 @@ from chalicelib.dni import leases, pool, rules, sources, usage, useragent
 from chalicelib.dni.models import Session
 from chalicelib.errors import LeaseConflict, LeaseGone, UnknownSession
 from chalicelib.geo import countries, phone
-from chalicelib.integrations import events
 from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
@@ -167,12 +166,13 @@ def snapshot(session: Session) -> Dict[str, Any]:
     return snap
 
 
-def announce(session: Session) -> None:
-    """`Session Started` on the bus, for partners and analytics. No DynamoDB request,
-    and a bus that is down never costs a visitor their number."""
+def started_detail(session: Session) -> Dict[str, Any]:
+    """`Session Started`'s detail. It is published from the sessions table's stream (the
+    outbox, `chalicelib.streams`), not here: a lease makes no call but its DynamoDB
+    requests, and a bus that is down never costs a visitor their number."""
     detail = {k: v for k, v in snapshot(session).items() if k not in ("group",)}
     detail.update(account_id=session.account_id, number=session.number, started_at=iso(session.started_at))
-    events.publish_safely([("Session Started", detail)])
+    return detail
 
 
 def _record_unleased(account: AccountView, req: SessionRequest, visit: sources.Visit, country: Optional[str],
@@ -180,7 +180,6 @@ def _record_unleased(account: AccountView, req: SessionRequest, visit: sources.V
     sid = str(SessionId.new(account.account_id, None, number))
     session = _session_item(account, req, visit, country, sid, number, method, None, now)
     session.save()
-    announce(session)
     count("SessionsUnleased")
     return _unleased(account, visit, number, method, now, sid)
 
@@ -233,7 +232,6 @@ def _try_claims(account: AccountView, req: SessionRequest, visit: sources.Visit,
             count("SessionsRateLimited")
             return _unleased(account, visit, account.default_number, "default", now)
         count("Leases")
-        announce(session)
         return Assignment(sid, candidate.number, "dynamic", visit.as_dict(), now + s.lease_ttl_seconds,
                           s.heartbeat_seconds, replaceable(account))
     return None

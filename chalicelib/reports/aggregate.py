@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Set
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 from zoneinfo import ZoneInfo
 
 from chalicelib.errors import BadRequest
-from chalicelib.reports.filters import MISSED_STATUSES, SOURCE_FIELDS, Filters, epoch
+from chalicelib.reports.filters import MISSED_STATUSES, SOURCE_FIELDS, Filters, epoch, page_of
 
 NONE = "(none)"
 TIME_GROUPS = ("day", "week", "hour")
@@ -27,54 +27,94 @@ METRICS = ("calls", "answered", "missed", "missed_pct", *CLASS_KEYS, "avg_wait",
            "sessions", "converted_sessions", "conversion_pct")
 
 
+# A bucket as roll-ups store it: these totals, in this order, integers only (durations in
+# milliseconds, value in millionths) so a sum never depends on the order it was added in.
+VECTOR = ("sessions", "calls", "answered", "missed", *CLASS_KEYS, "wait_ms", "wait_n", "talk_ms", "talk_n",
+          "value_micros", "converted")
+
+
+def _ms(seconds: Any) -> int:
+    return round(float(seconds) * 1000)
+
+
 @dataclass
 class Bucket:
-    """Running totals of one group."""
+    """Running totals of one group. `converted` holds (local day, session id) pairs: a
+    session converts on each day it produced a call (so day totals add up to any range);
+    `converted_n` counts pairs already merged in from roll-up cells."""
     calls: int = 0
     answered: int = 0
     missed: int = 0
     classes: Dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLASS_KEYS, 0))
-    wait_total: float = 0.0
+    wait_ms: int = 0
     wait_n: int = 0
-    talk_total: float = 0.0
+    talk_ms: int = 0
     talk_n: int = 0
-    value: float = 0.0
+    value_micros: int = 0
     sessions: int = 0
-    converted: Set[str] = field(default_factory=set)
+    converted: Set[Tuple[str, str]] = field(default_factory=set)
+    converted_n: int = 0
     series: Dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def add_call(self, call: Mapping[str, Any]) -> None:
+    def add_call(self, call: Mapping[str, Any], day: str = "") -> None:
         self.calls += 1
         status = call.get("status")
         if status == "answered":
             self.answered += 1
             if call.get("talk_seconds") is not None:
-                self.talk_total += float(call["talk_seconds"])
+                self.talk_ms += _ms(call["talk_seconds"])
                 self.talk_n += 1
         elif status in MISSED_STATUSES:
             self.missed += 1
         if call.get("wait_seconds") is not None:
-            self.wait_total += float(call["wait_seconds"])
+            self.wait_ms += _ms(call["wait_seconds"])
             self.wait_n += 1
         cls = call.get("classification") or {}
         for key in CLASS_KEYS:
             if cls.get(key):
                 self.classes[key] += 1
-        self.value += float(call.get("value") or 0)
+        self.value_micros += round(float(call.get("value") or 0) * 1_000_000)
         if call.get("session_id"):
-            self.converted.add(call["session_id"])
+            self.converted.add((day, call["session_id"]))
+
+    @property
+    def converted_count(self) -> int:
+        return len(self.converted) + self.converted_n
+
+    def vector(self) -> List[int]:
+        """The totals as VECTOR, trailing zeros dropped (most cells count sessions only)."""
+        values = [self.sessions, self.calls, self.answered, self.missed, *(self.classes[k] for k in CLASS_KEYS),
+                  self.wait_ms, self.wait_n, self.talk_ms, self.talk_n, self.value_micros, self.converted_count]
+        while values and not values[-1]:
+            values.pop()
+        return values
+
+    def merge(self, vector: Sequence[int]) -> None:
+        """Add a roll-up cell (a `vector()`)."""
+        v = list(vector) + [0] * (len(VECTOR) - len(vector))
+        self.sessions += v[0]
+        self.calls += v[1]
+        self.answered += v[2]
+        self.missed += v[3]
+        for i, key in enumerate(CLASS_KEYS):
+            self.classes[key] += v[4 + i]
+        self.wait_ms, self.wait_n = self.wait_ms + v[9], self.wait_n + v[10]
+        self.talk_ms, self.talk_n = self.talk_ms + v[11], self.talk_n + v[12]
+        self.value_micros += v[13]
+        self.converted_n += v[14]
 
     def row(self, key: str, with_sessions: bool) -> Dict[str, Any]:
         decided = self.answered + self.missed
+        converted = self.converted_count
         row: Dict[str, Any] = {
             "key": key, "calls": self.calls, "answered": self.answered, "missed": self.missed,
             "missed_pct": _pct(self.missed, decided), **self.classes,
-            "avg_wait": round(self.wait_total / self.wait_n, 1) if self.wait_n else None,
-            "avg_talk": round(self.talk_total / self.talk_n, 1) if self.talk_n else None,
-            "value": round(self.value, 2),
+            "avg_wait": round(self.wait_ms / self.wait_n / 1000, 1) if self.wait_n else None,
+            "avg_talk": round(self.talk_ms / self.talk_n / 1000, 1) if self.talk_n else None,
+            "value": round(self.value_micros / 1_000_000, 2),
             "sessions": self.sessions if with_sessions else None,
-            "converted_sessions": len(self.converted) if with_sessions else None,
-            "conversion_pct": _pct(len(self.converted), self.sessions) if with_sessions else None,
+            "converted_sessions": converted if with_sessions else None,
+            "conversion_pct": _pct(converted, self.sessions) if with_sessions else None,
         }
         if self.series:
             row["series"] = dict(sorted(self.series.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -94,6 +134,11 @@ def time_key(ts: float, group: str, tz: ZoneInfo) -> str:
     return f"{local.hour:02d}:00"  # hour of the day
 
 
+def local_day(value: Any, tz: ZoneInfo) -> str:
+    ts = epoch(value)
+    return datetime.fromtimestamp(ts, tz).date().isoformat() if ts is not None else ""
+
+
 def keys_of(item: Mapping[str, Any], group: str, tz: ZoneInfo) -> List[str]:
     """The group(s) a call or session falls in; a call with several tags counts in each."""
     if group in TIME_GROUPS:
@@ -103,6 +148,8 @@ def keys_of(item: Mapping[str, Any], group: str, tz: ZoneInfo) -> List[str]:
         names = sorted({str(t.get("category")) for t in item.get("tags") or [] if t.get("category")})
         return names or [NONE]
     value = item.get(group)
+    if group == "landing_page":
+        value = page_of(value)
     return [str(value) if value not in (None, "") else NONE]
 
 
@@ -126,19 +173,27 @@ def aggregate(calls: Iterable[Mapping[str, Any]], sessions: Iterable[Mapping[str
     for call in calls:
         if not filters.call_matches(call):
             continue
-        total.add_call(call)
+        day = local_day(call.get("started_at"), tz)
+        total.add_call(call, day)
         for key in keys_of(call, group, tz):
-            buckets[key].add_call(call)
+            buckets[key].add_call(call, day)
             for sub in keys_of(call, series, tz) if series else ():
                 buckets[key].series[sub] += 1
     with_sessions = group in SESSION_GROUPS
     for session in sessions:
         if session.get("bot") or not filters.session_matches(session):
             continue
-        total.sessions += 1
+        weight = int(session.get("n") or 1)   # roll-up cells stand for n sessions alike
+        total.sessions += weight
         if with_sessions:
             for key in keys_of(session, group, tz):
-                buckets[key].sessions += 1
+                buckets[key].sessions += weight
+    return finish(group, series, buckets, total, with_sessions)
+
+
+def finish(group: str, series: Optional[str], buckets: Mapping[str, Bucket], total: Bucket,
+           with_sessions: bool) -> Dict[str, Any]:
+    """The report answer from filled buckets (raw aggregation and roll-ups alike)."""
     rows = [b.row(k, with_sessions) for k, b in buckets.items()]
     if group in TIME_GROUPS:
         rows.sort(key=lambda r: r["key"])

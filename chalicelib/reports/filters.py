@@ -93,10 +93,20 @@ def normalise(name: str, value: Any) -> str:
     (a '+' in a query string arrives as a space); missing values as '(none)'."""
     if value is None or value == "":
         return "(none)"
+    if name == "landing_page":
+        value = page_of(value) or value
     text = str(value).strip().lower()
     if name == "tracking_number":
         return "".join(ch for ch in text if ch.isdigit()) or text
     return text
+
+
+def page_of(url: Any) -> Any:
+    """A landing page as reports group it: the URL without its query and fragment (click
+    ids and UTM tags make every paid visit's URL unique; the page is what marketers compare)."""
+    if not isinstance(url, str):
+        return url
+    return url.split("#", 1)[0].split("?", 1)[0]
 
 
 def _field_matches(name: str, value: Any, wanted: FrozenSet[str]) -> bool:
@@ -177,12 +187,19 @@ def _instant(raw: str, name: str, tz: ZoneInfo, end: bool) -> float:
         raise BadRequest(f"{name}: '{raw}' is not a date (YYYY-MM-DD) or an ISO 8601 time") from err
 
 
+def default_since(until: float, tz: ZoneInfo) -> float:
+    """The start of the default range: midnight (account's timezone) DEFAULT_DAYS days back,
+    counting the day `until` falls in, so the range is whole days that roll-ups answer."""
+    last = datetime.fromtimestamp(until - 0.001, tz).date()
+    return datetime.combine(last - timedelta(days=DEFAULT_DAYS - 1), dtime(0), tzinfo=tz).timestamp()
+
+
 def parse(params: Optional[Mapping[str, str]], now: float, tz_name: str = "UTC") -> Filters:
     """Filters from a query string; a person-readable BadRequest for anything wrong."""
     params = params or {}
     tz = zone(tz_name)
     until = _instant(params["to"], "to", tz, end=True) if params.get("to") else now
-    since = _instant(params["from"], "from", tz, end=False) if params.get("from") else until - DEFAULT_DAYS * 86400
+    since = _instant(params["from"], "from", tz, end=False) if params.get("from") else default_since(until, tz)
     if since >= until:
         raise BadRequest("from: must be before to")
     if until - since > MAX_RANGE_DAYS * 86400:

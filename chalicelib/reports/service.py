@@ -1,55 +1,52 @@
-"""A report as the API answers it: read the account's calls (through `calls.store`) and
-sessions (through `Session.account_index`) for the date range, then aggregate."""
+"""A report as the API answers it, from the roll-ups (`rollup_store`): single cubes for
+reports without filters, the days' wide cubes otherwise. Never raw sessions; raw calls
+only to list them (`include=calls`). See docs/reports.md."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from chalicelib.accounts import get_account
 from chalicelib.calls import store
-from chalicelib.dni.models import Session
 from chalicelib.errors import BadRequest
 from chalicelib.reports import filters as flt
-from chalicelib.reports.aggregate import aggregate, check_group
+from chalicelib.reports import rollup_store, rollups
+from chalicelib.reports.aggregate import check_group
 
 Clock = Callable[[], float]
-SESSION_KEYS = ("session_id", "started_at", "source", "medium", "campaign", "keyword", "content", "landing_page",
-                "referrer", "method", "country", "device", "browser", "os", "bot")
 MAX_LISTED_CALLS = 1000
 
 
-def _query_sessions(account_id: str, since: float, until: float) -> List[Dict[str, Any]]:
-    out = []
-    for s in Session.account_index.query(account_id, Session.started_at.between(since, until),
-                                         attributes_to_get=[*SESSION_KEYS, "number", "account_id"]):
-        item = {k: getattr(s, k, None) for k in SESSION_KEYS}
-        item["tracking_number"] = s.number
-        out.append(item)
-    return out
+class Reader:
+    """The roll-ups one report reads, each at most once (a report and its breakdowns)."""
 
+    def __init__(self, account_id: str, filters: flt.Filters, tz: Any, now: float) -> None:
+        self.account_id, self.filters, self.tz = account_id, filters, tz
+        self.days = rollups.local_days(filters, tz)
+        self.aligned = rollups.aligned(filters, tz, now)
+        self._cells: Dict[str, Dict[str, rollups.Cells]] = {}
+        self._wide: Optional[List[Dict[str, Any]]] = None
 
-# A session item never changes after it is written, so sessions that started before
-# yesterday are kept per container for a while: drilling down re-reads the same month
-# again and again, and only the last day or two is read afresh each time.
-_settled: Dict[Tuple[str, float, float], Tuple[float, List[Dict[str, Any]]]] = {}
-SETTLED_CACHE_SECONDS = 600
-SETTLED_CACHE_ENTRIES = 32
+    def cells(self, cube: str, by_day: bool) -> Dict[str, rollups.Cells]:
+        key = f"{cube}/{'days' if by_day else 'span'}"
+        if key not in self._cells:
+            self._cells[key] = rollup_store.read_cells(self.account_id, cube, rollups.span(self.days, not by_day))
+        return self._cells[key]
 
+    def wide(self) -> List[Dict[str, Any]]:
+        if self._wide is None:
+            self._wide = rollup_store.read_wide(self.account_id, [d.isoformat() for d in self.days])
+        return self._wide
 
-def sessions_between(account_id: str, since: float, until: float, clock: Clock = time.time) -> List[Dict[str, Any]]:
-    """The account's sessions as dicts keyed like calls (`tracking_number` for `number`);
-    may include a little before `since` (callers filter by time)."""
-    now = clock()
-    settled_until = (now // 86400 - 1) * 86400  # the start of yesterday, UTC
-    if until <= settled_until or since >= settled_until:
-        return _query_sessions(account_id, since, until)
-    key = (account_id, since // 3600 * 3600, settled_until)
-    hit = _settled.get(key)
-    if hit is None or hit[0] < now:
-        if len(_settled) >= SETTLED_CACHE_ENTRIES:
-            _settled.clear()
-        hit = _settled[key] = (now + SETTLED_CACHE_SECONDS, _query_sessions(account_id, key[1], settled_until - 0.001))
-    return hit[1] + _query_sessions(account_id, settled_until, until)
+    def report(self, group: str, series: Optional[str] = None) -> Dict[str, Any]:
+        if self.aligned and rollups.simple(self.filters, group, series):
+            by_day = group in ("day", "week")
+            cubes = {"total": self.cells("total", by_day), rollups.cube_of(group): self.cells(
+                rollups.cube_of(group), by_day)}
+            if series:
+                cubes[series] = self.cells(series, True)
+            return rollups.from_cubes(group, series, cubes, self.tz)
+        return rollups.from_wide(self.wide(), self.filters, group, self.tz, series)
 
 
 def _limit(params: Mapping[str, str]) -> int:
@@ -71,18 +68,18 @@ def run_report(account_id: str, params: Optional[Mapping[str, str]], clock: Cloc
     series = check_group(params["series"]) if params.get("series") else None
     listing = params.get("include") == "calls"
     limit = _limit(params) if listing else 0
-    calls: List[Dict[str, Any]] = list(store.query_calls(account_id, filters.since, filters.until))
-    sessions = sessions_between(account_id, filters.since, filters.until, clock)
-    report = aggregate(calls, sessions, filters, group, tz, series)
+    reader = Reader(account_id, filters, tz, clock())
+    report = reader.report(group, series)
     # Further groupings of the same data in one answer (the dashboard's several charts).
     extra = [check_group(g.strip()) for g in (params.get("breakdowns") or "").split(",") if g.strip()]
     if len(extra) > 4:
         raise BadRequest("breakdowns: at most 4 groupings")
     if extra:
-        report["breakdowns"] = {g: aggregate(calls, sessions, filters, g, tz)["rows"] for g in extra}
+        report["breakdowns"] = {g: reader.report(g)["rows"] for g in extra}
     report.update({"account_id": account_id, "timezone": tz.key, "currency": account.settings.currency,
                    "from": store.iso(filters.since), "to": store.iso(filters.until)})
     if listing:
+        calls = store.query_calls(account_id, filters.since, filters.until)
         matched = [c for c in calls if filters.call_matches(c)]
         report["calls"] = matched[:limit]
         report["calls_total"] = len(matched)

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib import accounts
+from chalicelib import accounts, streams
 from chalicelib.calls.store import CALL_KEYS
 from chalicelib.demo_traffic import write_calls, write_sessions
 from chalicelib.dni.models import Account
@@ -54,6 +54,7 @@ def acc(account):
 
 
 def report(client, account_id: str, key: str, **params: Any):
+    streams.catch_up()   # reports read roll-ups: let the stream consumer see what the test wrote
     query = urlencode({k: v for k, v in params.items()})
     return client.http.get(f"/v1/accounts/{account_id}/reports?{query}", headers=auth(key))
 

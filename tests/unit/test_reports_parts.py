@@ -89,25 +89,3 @@ def test_too_large_recordings_and_odd_urls_are_refused(monkeypatch):
     assert not recordings.is_vonage("https://nexmo.com.evil.example/x")
 
 
-def test_settled_sessions_are_read_once_and_recent_ones_every_time(monkeypatch):
-    from chalicelib.reports import service
-
-    reads = []
-
-    def fake_query(account_id, since, until):
-        reads.append((since, until))
-        return [{"session_id": f"{since}-{until}", "started_at": since}]
-
-    monkeypatch.setattr(service, "_query_sessions", fake_query)
-    monkeypatch.setattr(service, "_settled", {})
-    now = 100 * 86400 + 5000.0
-    yesterday = 99 * 86400
-    first = service.sessions_between("a", now - 30 * 86400, now, clock=lambda: now)
-    again = service.sessions_between("a", now - 30 * 86400 + 60, now + 60, clock=lambda: now + 60)
-    assert len(first) == len(again) == 2
-    settled = [r for r in reads if r[1] < yesterday]
-    assert len(settled) == 1 and settled[0][0] <= now - 30 * 86400  # read once, from the hour's start
-    assert [r for r in reads if r[0] == yesterday] == [(yesterday, now), (yesterday, now + 60)]
-    later = now + service.SETTLED_CACHE_SECONDS + 1
-    service.sessions_between("a", now - 30 * 86400, now, clock=lambda: later)
-    assert len([r for r in reads if r[1] < yesterday]) == 2  # expired: read again

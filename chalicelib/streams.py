@@ -1,0 +1,205 @@
+"""DynamoDB Streams: the spine behind the requests.
+
+Requests write DynamoDB and return. The sessions and calls tables have streams (new and
+old images); one consumer per stream turns each batch of records into
+- roll-up facts and recomputed day/month cubes (`reports.rollup_store`), whatever code
+  wrote the item (the app, a script, a `BatchWriteItem` by hand);
+- outbox events: `Session Started` for every new session item, so the lease path makes
+  no call but its two DynamoDB requests (docs/events.md).
+
+Deployed, Lambda's event source mapping calls `handle_batch` (the `stream_<table>`
+functions below; batch size, bisect on error, retries and the on-failure queue are in
+infra/streams.json). Locally `StreamPoller` reads the same streams from the emulator
+with the `dynamodbstreams` client and calls the same function. Every step is idempotent:
+records arrive at least once.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from chalice import Blueprint
+
+from chalicelib import aws, config
+from chalicelib.observability import count, logger
+
+Clock = Callable[[], float]
+TABLES = ("sessions", "calls")
+BATCH_SIZE = 500
+BATCHING_WINDOW_SECONDS = 5
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+
+bp = Blueprint(__name__)
+
+
+def _model(table: str) -> Any:
+    if table == "sessions":
+        from chalicelib.dni.models import Session
+        return Session
+    from chalicelib.calls.models import Call
+    return Call
+
+
+def _expired(record: Mapping[str, Any]) -> bool:
+    """A REMOVE made by DynamoDB's TTL (retention), not by anybody's request: roll-ups keep
+    counting what expired (they hold no personal data and outlive raw retention)."""
+    who = record.get("userIdentity") or {}
+    return who.get("type") == "Service" and who.get("principalId") == TTL_PRINCIPAL
+
+
+def _session_view(image: Mapping[str, Any]) -> Tuple[str, str, Dict[str, Any]]:
+    from chalicelib.dni.models import Session
+
+    item = Session.from_raw_data(dict(image))
+    view = {k: getattr(item, k, None) for k in ("started_at", "bot", "source", "medium", "campaign", "keyword",
+                                                "content", "landing_page", "referrer", "method", "country",
+                                                "device", "browser", "os")}
+    view["tracking_number"] = item.number
+    return item.account_id, f"s#{item.session_id}", view
+
+
+def _call_view(image: Mapping[str, Any]) -> Tuple[Optional[str], str, Optional[Dict[str, Any]]]:
+    from chalicelib.calls.models import Call
+    from chalicelib.calls.store import to_api
+
+    item = Call.from_raw_data(dict(image))
+    if item.rec is None or not item.account_id:
+        return item.account_id, f"c#{item.call_id}", None
+    return item.account_id, f"c#{item.call_id}", to_api(item)
+
+
+def _where(table: str, image: Optional[Mapping[str, Any]]) -> Tuple[Optional[str], Optional[str], Any, Any]:
+    """(account, key, day, fact) of one image; day and fact None when reports do not count it."""
+    from chalicelib.reports import rollup_store, rollups
+
+    if not image:
+        return None, None, None, None
+    if table == "sessions":
+        account_id, key, view = _session_view(image)
+        fact = rollups.session_fact(view)
+    else:
+        account_id, key, call = _call_view(image)
+        fact = rollups.call_fact(call) if call else None
+    if not account_id or fact is None:
+        return account_id, key, None, None
+    return account_id, key, rollups.day_of(fact["started_at"], rollup_store.tz_of(account_id)), fact
+
+
+def changes(table: str, records: Iterable[Mapping[str, Any]]) -> List[Any]:
+    """The roll-up fact changes a batch of stream records makes."""
+    from chalicelib.reports.rollup_store import FactChange
+
+    out = []
+    for record in records:
+        if record.get("eventName") == "REMOVE" and _expired(record):
+            continue
+        ddb = record.get("dynamodb") or {}
+        account_id, key, day, fact = _where(table, ddb.get("NewImage"))
+        old_account, old_key, old_day, _ = _where(table, ddb.get("OldImage"))
+        account_id, key = account_id or old_account, key or old_key
+        if not account_id or not key:
+            continue
+        out.append(FactChange(account_id, key, int(ddb["SequenceNumber"]), day, fact, old_day))
+    return out
+
+
+def outbox(table: str, records: Iterable[Mapping[str, Any]]) -> List[Tuple[str, Dict[str, Any]]]:
+    """Events the records stand for: `Session Started` for each new session item."""
+    if table != "sessions":
+        return []
+    from chalicelib.dni.models import Session
+    from chalicelib.dni.sessions import started_detail
+
+    return [("Session Started", started_detail(Session.from_raw_data(dict(r["dynamodb"]["NewImage"]))))
+            for r in records if r.get("eventName") == "INSERT" and (r.get("dynamodb") or {}).get("NewImage")]
+
+
+def handle_batch(table: str, records: List[Mapping[str, Any]], clock: Clock = time.time) -> Dict[str, Any]:
+    """One batch of one table's stream: roll-ups first, then the outbox. A failure answers
+    the batch's first record as failed, so Lambda retries the batch from there (after
+    bisecting it); everything it did already is idempotent."""
+    from chalicelib.integrations import events
+    from chalicelib.reports import rollup_store
+
+    if not records:
+        return {"batchItemFailures": []}
+    try:
+        rollup_store.apply(changes(table, records), clock)
+        items = outbox(table, records)
+        if items:
+            events.publish_many(items)
+    except Exception:  # noqa: BLE001 — reported to the event source mapping, which retries
+        logger.exception("stream batch failed", extra={"table": table, "records": len(records)})
+        count("StreamBatchFailed")
+        return {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+    count("StreamRecords", len(records))
+    return {"batchItemFailures": []}
+
+
+def _lambda(table: str) -> Callable[[Any], Dict[str, Any]]:
+    def handler(event: Any) -> Dict[str, Any]:
+        return handle_batch(table, event.to_dict().get("Records") or [])
+    handler.__name__ = f"stream_{table}"
+    return handler
+
+
+for _table in TABLES:
+    bp.on_dynamodb_record(stream_arn=config.stream_arn_placeholder(_table), batch_size=BATCH_SIZE,
+                          starting_position="TRIM_HORIZON", name=f"stream_{_table}",
+                          maximum_batching_window_in_seconds=BATCHING_WINDOW_SECONDS)(_lambda(_table))
+
+
+class StreamPoller:
+    """The local stand-in for the event source mapping: reads one table's stream on the
+    emulator from its start and hands each batch to `handle_batch`. A failed batch is
+    read again on the next poll."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.table_name = config.table_name(table)
+        self.positions: Dict[str, Optional[str]] = {}     # shard id -> last sequence handled
+        self.stream_arn: Optional[str] = None
+
+    def _shards(self) -> List[str]:
+        streams = aws.client("dynamodbstreams")
+        if self.stream_arn is None:
+            self.stream_arn = aws.client("dynamodb").describe_table(TableName=self.table_name)["Table"][
+                "LatestStreamArn"]
+        return [s["ShardId"] for s in streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+                ["Shards"]]
+
+    def poll(self, limit: int = BATCH_SIZE) -> int:
+        """Handle what the stream has now, in batches; returns how many records were handled."""
+        streams = aws.client("dynamodbstreams")
+        handled = 0
+        for shard in self._shards():
+            while True:
+                last = self.positions.get(shard)
+                kind = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last} if last else {
+                    "ShardIteratorType": "TRIM_HORIZON"}
+                iterator = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, **kind)[
+                    "ShardIterator"]
+                records = streams.get_records(ShardIterator=iterator, Limit=limit).get("Records") or []
+                if not records:
+                    break
+                result = handle_batch(self.table, records)
+                if result["batchItemFailures"]:
+                    return handled
+                self.positions[shard] = records[-1]["dynamodb"]["SequenceNumber"]
+                handled += len(records)
+        return handled
+
+
+_pollers: Dict[Tuple[str, str], StreamPoller] = {}
+
+
+def poller(table: str) -> StreamPoller:
+    key = (str(config.aws_endpoint()), table)
+    if key not in _pollers:
+        _pollers[key] = StreamPoller(table)
+    return _pollers[key]
+
+
+def catch_up(tables: Iterable[str] = TABLES) -> int:
+    """Handle every record the local streams hold now (tests, `make run`'s seed, the worker)."""
+    return sum(poller(t).poll() for t in tables)
