@@ -24,7 +24,9 @@ from datetime import date, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import PutError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.db import ttl
 from chalicelib.reports import rollups
@@ -35,6 +37,10 @@ Clock = Callable[[], float]
 CHUNK_BYTES = 300_000          # compressed payload per item (DynamoDB's item limit is 400 KB)
 KEEP_DAYS = 800                # roll-ups outlive raw retention (they hold no personal data)
 CONDITION_FAILED = "ConditionalCheckFailedException"
+TOMBSTONE = "-"                # the fact of an item removed (or moved to another day)
+ALL = "all"                    # every single cube of a day in one item, for summing months
+TRANSACTION_BYTES = 3_500_000  # a transaction carries at most 4 MB
+TOMBSTONE_DAYS = 2             # longer than a stream keeps records (24 h)
 
 
 @dataclass
@@ -101,8 +107,9 @@ def apply(changes: Iterable[FactChange], clock: Clock = time.time) -> Set[Tuple[
             if any(stored.get((part(change.account_id, d), change.key), -1) >= change.seq for d in places):
                 continue                       # a duplicate or an older record: already counted
             for day in places - ({change.day} if change.fact else set()):
-                if (part(change.account_id, day), change.key) in stored:
-                    batch.delete(RollupFact(part(change.account_id, day), change.key))
+                # A tombstone, not a delete: an older record replayed later must not bring it back.
+                batch.save(RollupFact(part(change.account_id, day), change.key, seq=change.seq, fact=TOMBSTONE,
+                                      expires=ttl(now + TOMBSTONE_DAYS * 86400)))
                 touched.add((change.account_id, day))
             if change.fact and change.day:
                 batch.save(RollupFact(part(change.account_id, change.day), change.key, seq=change.seq,
@@ -124,6 +131,8 @@ def _stored_seqs(changes: Iterable[FactChange]) -> Dict[Tuple[str, str], int]:
 def day_facts(account_id: str, day: str) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     sessions, calls = [], []
     for item in RollupFact.query(part(account_id, day), consistent_read=True):
+        if item.fact == TOMBSTONE:
+            continue
         (sessions if item.key.startswith("s#") else calls).append(json.loads(item.fact))
     return sessions, calls
 
@@ -150,18 +159,36 @@ def _chunks(payload: Any) -> List[Any]:
     return [{k: payload[k] for k in keys[i::parts]} for i in range(parts)]
 
 
-def _write(account_id: str, cube: str, period: str, payload: Any, gen: int, expires: Any) -> bool:
-    """Put a cube's chunks at `gen`; False when a writer with a newer generation was first."""
-    for i, chunk in enumerate(_chunks(payload)):
-        sk = period if i == 0 else f"{period}#{i}"
-        item = Rollup(f"{account_id}#{cube}", sk, cells=_pack(chunk), gen=gen, expires=expires)
-        try:
-            item.save(condition=Rollup.gen.does_not_exist() | (Rollup.gen < gen))
-        except PutError as err:
-            if err.cause_response_code == CONDITION_FAILED:
-                return False
-            raise
+def _write(account_id: str, period: str, payloads: Mapping[str, Any], gen: int, expires: Any) -> bool:
+    """Put every cube of one period at `gen`, in one transaction (or one put each when they
+    are too large for one); False when a writer with a newer generation was first."""
+    items = [Rollup(f"{account_id}#{cube}", period if i == 0 else f"{period}#{i}", cells=_pack(chunk), gen=gen,
+                    expires=expires)
+             for cube, payload in payloads.items() for i, chunk in enumerate(_chunks(payload))]
+    newer_first = Rollup.gen.does_not_exist() | (Rollup.gen < gen)
+    try:
+        if len(items) <= 100 and sum(len(i.cells) for i in items) < TRANSACTION_BYTES:
+            with TransactWrite(connection=_connection()) as transaction:
+                for item in items:
+                    transaction.save(item, condition=newer_first)
+        else:
+            for item in items:
+                item.save(condition=newer_first)
+    except TransactWriteError as err:
+        if err.cause_response_code == "TransactionCanceledException":
+            return False
+        raise
+    except PutError as err:
+        if err.cause_response_code == CONDITION_FAILED:
+            return False
+        raise
     return True
+
+
+def _connection() -> Connection:
+    meta = Rollup.Meta
+    return Connection(region=meta.region, host=meta.host, connect_timeout_seconds=meta.connect_timeout_seconds,
+                      read_timeout_seconds=meta.read_timeout_seconds, max_retry_attempts=meta.max_retry_attempts)
 
 
 def recompute(touched: Iterable[Tuple[str, str]], clock: Clock = time.time) -> None:
@@ -178,23 +205,20 @@ def recompute_day(account_id: str, day: str, tz: ZoneInfo, clock: Clock = time.t
     gen = _next_gen(account_id, f"D{day}")
     sessions, calls = day_facts(account_id, day)
     cubes = rollups.day_cubes(sessions, calls, tz)
-    expires = ttl(clock() + KEEP_DAYS * 86400)
-    for cube, payload in cubes.items():
-        if not _write(account_id, cube, f"D{day}", payload, gen, expires):
-            return                              # a newer recomputation of this day won
+    cubes[ALL] = {cube: cubes[cube] for cube in rollups.CUBES}   # what the month sums, in one read
+    _write(account_id, f"D{day}", cubes, gen, ttl(clock() + KEEP_DAYS * 86400))
 
 
 def recompute_month(account_id: str, month: str, clock: Clock = time.time) -> None:
     gen = _next_gen(account_id, f"M{month}")
-    expires = ttl(clock() + KEEP_DAYS * 86400)
     first = date.fromisoformat(f"{month}-01")
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    for cube in rollups.CUBES:
-        total: rollups.Cells = {}
-        for cells in _read_days(account_id, cube, first.isoformat(), last.isoformat(), count=False).values():
-            rollups.add_cells(total, cells)
-        if not _write(account_id, cube, f"M{month}", total, gen, expires):
-            return
+    totals: Dict[str, rollups.Cells] = {cube: {} for cube in rollups.CUBES}
+    for items in _query(account_id, ALL, f"D{first.isoformat()}", f"D{last.isoformat()}", count=False).values():
+        for chunk in _merge_chunks(items):
+            for cube, cells in chunk.items():
+                rollups.add_cells(totals[cube], cells)
+    _write(account_id, f"M{month}", totals, gen, ttl(clock() + KEEP_DAYS * 86400))
 
 
 # --- reads ---------------------------------------------------------------------------

@@ -27,6 +27,9 @@ def seeded(account):
 
 
 def cli(api_server, key, *argv):
+    from chalicelib import streams
+
+    streams.catch_up()   # reports read roll-ups: the stream consumer sees what the test wrote first
     return main(["--api", api_server, "--key", key, *argv])
 
 

@@ -1,6 +1,7 @@
-"""Nothing is dropped silently: when the bus refuses an event on a path that must not fail
-(here a lease), the lease still succeeds, the event is parked in DynamoDB, and the next
-drain delivers it through the real EventBridge → SQS routing of the emulator."""
+"""Nothing is dropped silently. A lease publishes nothing itself: its `Session Started`
+leaves through the sessions stream (the outbox), which keeps the record until the bus
+takes it. Call events published from webhooks are still parked in DynamoDB when the bus
+refuses them, and the drain delivers them through the emulator's EventBridge → SQS."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import uuid
 
 import pytest
 
-from chalicelib import aws, config
+from chalicelib import aws, config, streams
 from chalicelib.integrations import parked
 from chalicelib.integrations.models import ParkedEvent
 
@@ -46,24 +47,23 @@ def mine(account_id: str) -> list:
     return [p for p in ParkedEvent.scan() if json.loads(p.detail).get("account_id") == account_id]
 
 
-def test_an_event_the_bus_refused_is_parked_then_delivered(client, account, session_queue, monkeypatch):
+def test_session_started_waits_in_the_stream_while_the_bus_is_away_then_arrives_once(
+        client, account, session_queue, monkeypatch):
     acc = account()
     url = session_queue(acc.account_id)
+    stream = streams.poller("sessions")
+    stream.poll()                                             # what earlier tests left
     monkeypatch.setattr(config, "event_bus_name", lambda: "calltrack-no-such-bus")   # the bus is away
     session = lease(client, acc.account_id)                  # the visitor still gets a number
     assert session["method"] == "dynamic"
-    [kept] = mine(acc.account_id)
-    assert kept.detail_type == "Session Started" and json.loads(kept.detail)["session_id"] == session["session_id"]
-    assert received(url) == []
-
-    assert parked.drain()["failed"] >= 1                     # still away: it stays, attempts counted
-    assert mine(acc.account_id)[0].attempts == 1
+    assert stream.poll() == 0                                 # the batch failed: it stays in the stream
+    assert received(url) == [] and mine(acc.account_id) == []
 
     monkeypatch.undo()                                        # the bus is back
-    assert parked.drain()["sent"] >= 1
-    assert mine(acc.account_id) == []
+    assert stream.poll() >= 1
     [event] = received(url)
     assert event["detail-type"] == "Session Started" and event["detail"]["session_id"] == session["session_id"]
+    assert stream.poll() == 0 and received(url) == []         # delivered once
 
 
 def test_an_event_that_cannot_even_be_parked_is_counted_as_lost(moto_endpoint, monkeypatch):
