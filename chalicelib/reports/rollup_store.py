@@ -24,9 +24,7 @@ from datetime import date, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 from zoneinfo import ZoneInfo
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError
 
 from chalicelib.db import ttl
 from chalicelib.reports import rollups
@@ -39,7 +37,6 @@ KEEP_DAYS = 800                # roll-ups outlive raw retention (they hold no pe
 CONDITION_FAILED = "ConditionalCheckFailedException"
 TOMBSTONE = "-"                # the fact of an item removed (or moved to another day)
 ALL = "all"                    # every single cube of a day in one item, for summing months
-TRANSACTION_BYTES = 3_500_000  # a transaction carries at most 4 MB
 TOMBSTONE_DAYS = 2             # longer than a stream keeps records (24 h)
 
 
@@ -160,35 +157,21 @@ def _chunks(payload: Any) -> List[Any]:
 
 
 def _write(account_id: str, period: str, payloads: Mapping[str, Any], gen: int, expires: Any) -> bool:
-    """Put every cube of one period at `gen`, in one transaction (or one put each when they
-    are too large for one); False when a writer with a newer generation was first."""
-    items = [Rollup(f"{account_id}#{cube}", period if i == 0 else f"{period}#{i}", cells=_pack(chunk), gen=gen,
-                    expires=expires)
-             for cube, payload in payloads.items() for i, chunk in enumerate(_chunks(payload))]
+    """Put every cube of one period at `gen` (one conditional put each: cheaper than a
+    transaction, which DynamoDB bills twice); stops with False when a writer with a newer
+    generation was first, since that writer writes every cube after us."""
     newer_first = Rollup.gen.does_not_exist() | (Rollup.gen < gen)
-    try:
-        if len(items) <= 100 and sum(len(i.cells) for i in items) < TRANSACTION_BYTES:
-            with TransactWrite(connection=_connection()) as transaction:
-                for item in items:
-                    transaction.save(item, condition=newer_first)
-        else:
-            for item in items:
+    for cube, payload in payloads.items():
+        for i, chunk in enumerate(_chunks(payload)):
+            item = Rollup(f"{account_id}#{cube}", period if i == 0 else f"{period}#{i}", cells=_pack(chunk),
+                          gen=gen, expires=expires)
+            try:
                 item.save(condition=newer_first)
-    except TransactWriteError as err:
-        if err.cause_response_code == "TransactionCanceledException":
-            return False
-        raise
-    except PutError as err:
-        if err.cause_response_code == CONDITION_FAILED:
-            return False
-        raise
+            except PutError as err:
+                if err.cause_response_code == CONDITION_FAILED:
+                    return False
+                raise
     return True
-
-
-def _connection() -> Connection:
-    meta = Rollup.Meta
-    return Connection(region=meta.region, host=meta.host, connect_timeout_seconds=meta.connect_timeout_seconds,
-                      read_timeout_seconds=meta.read_timeout_seconds, max_retry_attempts=meta.max_retry_attempts)
 
 
 def recompute(touched: Iterable[Tuple[str, str]], clock: Clock = time.time) -> None:
