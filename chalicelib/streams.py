@@ -25,7 +25,8 @@ from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
 TABLES = ("sessions", "calls")
-BATCH_SIZE = 500
+BATCH_SIZE = 1000               # Lambda's event source mapping (DynamoDB Streams allow 10,000)
+LOCAL_BATCH = 5000             # the local poller gathers several GetRecords pages into one batch
 BATCHING_WINDOW_SECONDS = 5
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 
@@ -168,26 +169,35 @@ class StreamPoller:
         return [s["ShardId"] for s in streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
                 ["Shards"]]
 
-    def poll(self, limit: int = BATCH_SIZE) -> int:
-        """Handle what the stream has now, in batches; returns how many records were handled."""
+    def poll(self, limit: int = LOCAL_BATCH) -> int:
+        """Handle what the stream has now, in batches of up to `limit` records; returns how
+        many were handled (a failed batch stops the poll and is read again next time)."""
         streams = aws.client("dynamodbstreams")
         handled = 0
         for shard in self._shards():
             while True:
-                last = self.positions.get(shard)
-                kind = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last} if last else {
-                    "ShardIteratorType": "TRIM_HORIZON"}
-                iterator = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, **kind)[
-                    "ShardIterator"]
-                records = streams.get_records(ShardIterator=iterator, Limit=limit).get("Records") or []
+                records = self._read(streams, shard, limit)
                 if not records:
                     break
-                result = handle_batch(self.table, records)
-                if result["batchItemFailures"]:
+                if handle_batch(self.table, records)["batchItemFailures"]:
                     return handled
                 self.positions[shard] = records[-1]["dynamodb"]["SequenceNumber"]
                 handled += len(records)
         return handled
+
+    def _read(self, streams: Any, shard: str, limit: int) -> List[Dict[str, Any]]:
+        last = self.positions.get(shard)
+        kind = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last} if last else {
+            "ShardIteratorType": "TRIM_HORIZON"}
+        iterator = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, **kind)["ShardIterator"]
+        records: List[Dict[str, Any]] = []
+        while iterator and len(records) < limit:
+            page = streams.get_records(ShardIterator=iterator, Limit=min(1000, limit - len(records)))
+            if not page.get("Records"):
+                break
+            records.extend(page["Records"])
+            iterator = page.get("NextShardIterator")
+        return records
 
 
 _pollers: Dict[Tuple[str, str], StreamPoller] = {}
