@@ -55,6 +55,10 @@ class RequestCounter:
     def dynamodb(self) -> int:
         return sum(n for (service, _), n in self.calls.items() if service == "dynamodb")
 
+    def other(self) -> int:
+        """Calls to any other service (EventBridge, SQS…)."""
+        return sum(n for (service, _), n in self.calls.items() if service != "dynamodb")
+
     def dynamodb_ops(self) -> Dict[str, int]:
         return {op: n for (service, op), n in self.calls.items() if service == "dynamodb"}
 
@@ -68,6 +72,7 @@ class Measured:
     times_ms: List[float] = field(default_factory=list)
     own_ms: List[float] = field(default_factory=list)      # minus the wait on AWS (emulator)
     dynamodb: int = 0
+    other: int = 0                                          # requests to other AWS services
     ops: Dict[str, int] = field(default_factory=dict)
     note: str = ""
 
@@ -88,18 +93,20 @@ class Measured:
     def as_dict(self) -> Dict[str, Any]:
         return {"name": self.name, "n": self.n, "p50_ms": self.p(0.5), "p99_ms": self.p(0.99),
                 "own_p50_ms": self.p(0.5, own=True), "own_p99_ms": self.p(0.99, own=True),
-                "dynamodb_per_op": self.per_op, "dynamodb_ops": self.ops, "note": self.note}
+                "dynamodb_per_op": self.per_op, "dynamodb_ops": self.ops, "note": self.note,
+                "other_per_op": self.other / self.n if self.n else None}
 
 
 @contextmanager
 def timed(m: Measured) -> Iterator[None]:
-    before, ops_before = COUNTER.dynamodb(), dict(COUNTER.dynamodb_ops())
+    before, ops_before, other_before = COUNTER.dynamodb(), dict(COUNTER.dynamodb_ops()), COUNTER.other()
     waited = COUNTER.aws_seconds
     start = time.perf_counter()
     yield
     m.times_ms.append((time.perf_counter() - start) * 1000)
     m.own_ms.append(m.times_ms[-1] - (COUNTER.aws_seconds - waited) * 1000)
     m.dynamodb += COUNTER.dynamodb() - before
+    m.other += COUNTER.other() - other_before
     for op, n in COUNTER.dynamodb_ops().items():
         if n - ops_before.get(op, 0):
             m.ops[op] = m.ops.get(op, 0) + n - ops_before.get(op, 0)
@@ -157,7 +164,8 @@ def leases_and_heartbeats(client: Any, n: int, pool_size: int = 30, batch: int =
                 r = client.http.post(f"/v1/sessions/{sid}/heartbeat", headers={"Content-Type": "text/plain"},
                                      body=json.dumps({"url": f"http://localhost/page-{round_}"}))
             assert r.status_code == 200, r.body
-    lease.note = f"pool of {pool_size}, {batch} leases per fresh account"
+    lease.note = (f"pool of {pool_size}, {batch} leases per fresh account; other AWS requests / op "
+                  f"{lease.other / max(1, lease.n):.2f} (Session Started leaves through the stream)")
     return lease, beat
 
 
@@ -263,20 +271,27 @@ def throughput(threads: int = 8, per_thread: int = 40, pool_size: int = 60) -> D
 
 
 # Cold start and snippet -------------------------------------------------------------------
-COLD_APP = "import time; t = time.perf_counter(); import app; print(time.perf_counter() - t)"
-COLD_BARE = ("import time; t = time.perf_counter(); from chalice import Chalice; "
-             "app = Chalice(app_name='bare'); print(time.perf_counter() - t)")
+_PEAK = "import resource; print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+COLD_APP = "import time; t = time.perf_counter(); import app; " + _PEAK
+COLD_BARE = "import time; t = time.perf_counter(); import boto3, chalice; " + _PEAK
 
 
 def cold_start(env: Dict[str, str], runs: int = 7) -> Dict[str, float]:
-    out = {}
+    """`import app` against `import boto3, chalice` in fresh interpreters: median time (ms)
+    and peak resident memory (MiB), and their ratios (the target is 1.5 at most)."""
+    out: Dict[str, float] = {}
     for name, code in (("app", COLD_APP), ("bare", COLD_BARE)):
-        samples = []
+        times, peaks = [], []
         for _ in range(runs):
             got = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                                  check=True)
-            samples.append(float(got.stdout.strip().splitlines()[-1]) * 1000)
-        out[name] = round(statistics.median(samples), 1)
+            seconds, peak_kib = got.stdout.strip().splitlines()[-1].split()
+            times.append(float(seconds) * 1000)
+            peaks.append(int(peak_kib) / 1024)
+        out[name] = round(statistics.median(times), 1)
+        out[f"{name}_mib"] = round(statistics.median(peaks), 1)
+    out["time_ratio"] = round(out["app"] / out["bare"], 2)
+    out["memory_ratio"] = round(out["app_mib"] / out["bare_mib"], 2)
     out["runs"] = runs
     return out
 

@@ -3,12 +3,13 @@ place where domain errors become `{"error", "message"}` answers."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
+
+if TYPE_CHECKING:  # jsonschema is imported on the first validation, not at cold start
+    from jsonschema import Draft202012Validator
 
 from chalice import Response
 from chalice.app import Request
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
 from chalicelib import config
 from chalicelib.errors import CalltrackError, InvalidJson, PayloadTooLarge, ValidationFailed
@@ -66,6 +67,8 @@ def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Res
 
 
 def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
@@ -78,6 +81,8 @@ def validate(document: Any, schema: Mapping[str, Any], what: str = "body") -> An
     validator = _validators.get(id(schema))
     if validator is None:
         validator = _validators[id(schema)] = _validator(schema)
+    from jsonschema.exceptions import best_match
+
     error = best_match(validator.iter_errors(document))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or what

@@ -13,8 +13,6 @@ import hmac
 import time
 from typing import Any, Callable, Dict, Optional
 
-import jwt
-
 from chalicelib import config
 from chalicelib.errors import InvalidSignature
 
@@ -32,6 +30,8 @@ def verify(authorization: Optional[str], raw_body: bytes, secret: Optional[str] 
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidSignature("a signed Vonage webhook (Authorization: Bearer <JWT>) is required")
+    import jwt  # only where a signed webhook is checked: not on every cold start
+
     try:
         # Time claims are checked below against the injected clock, not PyJWT's.
         claims = jwt.decode(token.strip(), secret, algorithms=["HS256"],

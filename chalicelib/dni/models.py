@@ -29,9 +29,15 @@ class Account(Model):
 
 
 class PoolIndex(GlobalSecondaryIndex):
+    """A pool's numbers with what choosing one and handing it over need. Not `callers`
+    (the repeat-caller memory, which grows with every caller) nor `source`/`country`:
+    a lease reads one page for up to about a thousand numbers. `pages` and `snap` stay
+    while the handover archives the previous holder's lease in the same transaction."""
     class Meta:
         index_name = "pool-index"
-        projection = AllProjection()
+        projection = IncludeProjection(["account_id", "kind", "pool_id", "enabled", "holder", "leased_at",
+                                        "last_seen", "lease_until", "lease_count", "called_by", "pages", "snap",
+                                        "ga_session_id"])
 
     pool_key = UnicodeAttribute(hash_key=True)
 

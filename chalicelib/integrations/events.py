@@ -22,10 +22,11 @@ import re
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+if TYPE_CHECKING:  # jsonschema is imported on the first validation, not at cold start
+    from jsonschema import Draft202012Validator
+
 
 from chalicelib import aws, config
 from chalicelib.errors import CalltrackError, ValidationFailed
@@ -80,12 +81,16 @@ def schema(detail_type: str, version: int = SCHEMA_VERSION) -> Dict[str, Any]:
 @lru_cache(maxsize=None)
 def _validator(detail_type: str) -> Draft202012Validator:
     doc = schema(detail_type)
+    from jsonschema import Draft202012Validator
+
     Draft202012Validator.check_schema(doc)
     return Draft202012Validator(doc)
 
 
 def validate_detail(detail_type: str, detail: Mapping[str, Any]) -> None:
     """Raise ValidationFailed naming the most relevant problem of `detail`."""
+    from jsonschema.exceptions import best_match
+
     error = best_match(_validator(detail_type).iter_errors(detail))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "detail"

@@ -19,16 +19,20 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from chalicelib.reports.aggregate import (
     CALL_GROUPS, NONE, SESSION_GROUPS, TIME_GROUPS, Bucket, aggregate, finish, keys_of, local_day,
 )
-from chalicelib.reports.filters import SOURCE_FIELDS, Filters, epoch, page_of
+from chalicelib.reports.filters import SOURCE_FIELDS, Filters, epoch, normalise, page_of
 
 SESSION_DIMS = tuple(SOURCE_FIELDS)
 CUBES = ("total", *SESSION_DIMS, *CALL_GROUPS, "hour")
+# Attribution fields a report is most often filtered by: for each, a "pair" cube holds every
+# grouping's cells split by that field's value, so one such filter needs no wide read.
+PAIR_FILTERS = ("source", "medium", "campaign", "device", "country", "method")
+SEP = "\x1f"
 WIDE = "wide"
 QUARTER_SECONDS = 900
 CALL_FACT_KEYS = ("direction", "status", "within_working_hours", "wait_seconds", "talk_seconds", "value",
@@ -91,12 +95,73 @@ def day_cubes(sessions: Sequence[Fact], calls: Sequence[Fact], tz: ZoneInfo) -> 
                 for key in ([""] if cube == "total" else keys_of(session, cube, tz)):
                     buckets[key].sessions += 1
         cubes[cube] = {key: b.vector() for key, b in buckets.items()}
+    for field in PAIR_FILTERS:
+        cubes[pair_cube(field)] = _pair_cells(field, sessions, calls, tz)
     joint: Counter = Counter(
         (*(s.get(d) for d in SESSION_DIMS), int(s["started_at"] // QUARTER_SECONDS * QUARTER_SECONDS))
         for s in sessions)
     cubes[WIDE] = {"sessions": [[*key, n] for key, n in sorted(joint.items(), key=repr)],
                    "calls": sorted(calls, key=lambda c: c["started_at"])}
     return cubes
+
+
+def pair_cube(field: str) -> str:
+    return f"pair-{field}"
+
+
+def _pair_cells(field: str, sessions: Sequence[Fact], calls: Sequence[Fact], tz: ZoneInfo) -> Cells:
+    """Cells keyed `<grouping> SEP <field value> SEP <group key>` (grouping "total": no key)."""
+    buckets: Dict[str, Bucket] = defaultdict(Bucket)
+    groups = [c for c in CUBES if c != "total"]
+    for call in calls:
+        day = local_day(call["started_at"], tz)
+        value = keys_of(call, field, tz)[0]
+        buckets[f"total{SEP}{value}{SEP}"].add_call(call, day)
+        for group in groups:
+            for key in keys_of(call, group, tz):
+                buckets[f"{group}{SEP}{value}{SEP}{key}"].add_call(call, day)
+    for session in sessions:
+        value = keys_of(session, field, tz)[0]
+        buckets[f"total{SEP}{value}{SEP}"].sessions += 1
+        for group in groups:
+            if group in SESSION_GROUPS:
+                for key in keys_of(session, group, tz):
+                    buckets[f"{group}{SEP}{value}{SEP}{key}"].sessions += 1
+    return {key: b.vector() for key, b in buckets.items()}
+
+
+def pair_filter(filters: Filters, group: str, series: Optional[str]) -> Optional[str]:
+    """The one attribution field a pair cube answers this report by, if any."""
+    others = (filters.directions or filters.statuses or filters.outcome or filters.classes or filters.tags
+              or filters.within_working_hours is not None or filters.min_wait is not None
+              or filters.min_talk is not None)
+    if others or series is not None or len(filters.fields) != 1 or filters.fields[0][0] not in PAIR_FILTERS:
+        return None
+    return filters.fields[0][0]
+
+
+def from_pairs(group: str, field: str, wanted: FrozenSet[str], cells: Mapping[str, Cells]) -> Dict[str, Any]:
+    """The `aggregate` answer from one pair cube, `cells[period]` as read."""
+    grouping = "total" if group in ("day", "week") else group
+    buckets: Dict[str, Bucket] = defaultdict(Bucket)
+    total = Bucket()
+    for period, period_cells in cells.items():
+        for key, vector in period_cells.items():
+            kind, value, sub = key.split(SEP, 2)
+            if normalise(field, None if value == NONE else value) not in wanted:
+                continue
+            if kind == "total":
+                total.merge(vector)
+            if kind != grouping:
+                continue
+            if group in ("day", "week"):
+                day = date.fromisoformat(period[1:])
+                sub = day.isoformat() if group == "day" else (day - timedelta(days=day.weekday())).isoformat()
+            buckets[sub].merge(vector)
+    with_sessions = group in SESSION_GROUPS
+    if not with_sessions:
+        buckets = {k: b for k, b in buckets.items() if b.calls}
+    return finish(group, None, buckets, total, with_sessions)
 
 
 def add_cells(into: Cells, cells: Mapping[str, Sequence[int]]) -> None:

@@ -46,6 +46,10 @@ class Reader:
             if series:
                 cubes[series] = self.cells(series, True)
             return rollups.from_cubes(group, series, cubes, self.tz)
+        field = rollups.pair_filter(self.filters, group, series) if self.aligned else None
+        if field:
+            cells = self.cells(rollups.pair_cube(field), group in ("day", "week"))
+            return rollups.from_pairs(group, field, self.filters.fields[0][1], cells)
         return rollups.from_wide(self.wide(), self.filters, group, self.tz, series)
 
 
