@@ -77,7 +77,7 @@ def table(machine: Dict[str, str], rows: List[Dict[str, Any]], extra: Dict[str, 
                   f"{lag['sessions']:,} batch-written sessions handled in {lag['batch_seconds']} s "
                   f"({lag['per_record_ms']} ms a record); one lease's session reached the roll-ups "
                   f"{lag['one_lease_lag_ms']} ms after its write once polled (the local worker polls every second; "
-                  f"Lambda adds its batching window, 5 s). Report counted {lag['counted']:,} sessions."]
+                  f"Lambda adds its batching window, up to 30 s). Report counted {lag['counted']:,} sessions."]
     return "\n".join(lines)
 
 

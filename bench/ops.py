@@ -271,7 +271,10 @@ def throughput(threads: int = 8, per_thread: int = 40, pool_size: int = 60) -> D
 
 
 # Cold start and snippet -------------------------------------------------------------------
-_PEAK = "import resource; print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+# Peak resident memory of this process image: VmHWM (ru_maxrss would carry the parent's
+# peak over the exec).
+_PEAK = ("print(time.perf_counter() - t, next(int(l.split()[1]) for l in open('/proc/self/status') "
+         "if l.startswith('VmHWM')))")
 COLD_APP = "import time; t = time.perf_counter(); import app; " + _PEAK
 COLD_BARE = "import time; t = time.perf_counter(); import boto3, chalice; " + _PEAK
 

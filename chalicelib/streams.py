@@ -27,7 +27,7 @@ Clock = Callable[[], float]
 TABLES = ("sessions", "calls")
 BATCH_SIZE = 1000               # Lambda's event source mapping (DynamoDB Streams allow 10,000)
 LOCAL_BATCH = 5000             # the local poller gathers several GetRecords pages into one batch
-BATCHING_WINDOW_SECONDS = 5
+BATCHING_WINDOW_SECONDS = 30      # fewer, larger batches: each recomputes the days it touches
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 
 bp = Blueprint(__name__)
