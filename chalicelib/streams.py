@@ -50,13 +50,10 @@ def _expired(record: Mapping[str, Any]) -> bool:
 
 def _session_view(image: Mapping[str, Any]) -> Tuple[str, str, Dict[str, Any]]:
     from chalicelib.dni.models import Session
+    from chalicelib.reports.rollups import session_view
 
     item = Session.from_raw_data(dict(image))
-    view = {k: getattr(item, k, None) for k in ("started_at", "bot", "source", "medium", "campaign", "keyword",
-                                                "content", "landing_page", "referrer", "method", "country",
-                                                "device", "browser", "os")}
-    view["tracking_number"] = item.number
-    return item.account_id, f"s#{item.session_id}", view
+    return item.account_id, f"s#{item.session_id}", session_view(item)
 
 
 def _call_view(image: Mapping[str, Any]) -> Tuple[Optional[str], str, Optional[Dict[str, Any]]]:

@@ -130,3 +130,8 @@ def api_server(moto_endpoint: str, tmp_path_factory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests marked `heavy` run last: the emulator they fill stays shared by the session."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is not None)

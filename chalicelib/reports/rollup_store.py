@@ -316,10 +316,7 @@ def _raw_day(account_id: str, since: float, until: float) -> Tuple[List[Dict[str
 
     sessions = []
     for item in Session.account_index.query(account_id, Session.started_at.between(since, until - 0.000001)):
-        view = {k: getattr(item, k, None) for k in (*rollups.SESSION_DIMS, "started_at", "bot")
-                if k != "tracking_number"}
-        view["tracking_number"] = item.number
-        fact = rollups.session_fact(view)
+        fact = rollups.session_fact(rollups.session_view(item))
         if fact is not None:
             sessions.append({**fact, "_id": item.session_id})
     calls = []

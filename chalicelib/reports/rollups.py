@@ -43,6 +43,13 @@ Fact = Dict[str, Any]
 Cells = Dict[str, List[int]]
 
 
+def session_view(item: Any) -> Dict[str, Any]:
+    """A stored session (the DNI `Session` model) keyed as reports key it."""
+    view = {k: getattr(item, k, None) for k in (*SESSION_DIMS, "started_at", "bot") if k != "tracking_number"}
+    view["tracking_number"] = item.number
+    return view
+
+
 def session_fact(session: Mapping[str, Any]) -> Optional[Fact]:
     """A session (report keys: `tracking_number` for its number) as reports count it; None
     for what reports leave out (bots, sessions without a start)."""

@@ -39,3 +39,19 @@ def test_chalice_package_with_infra_passes_cfn_lint(tmp_path):
     api = resources["APIHandler"]["Properties"]
     assert api["Environment"]["Variables"]["CALLTRACK_STAGE"] == "prod"
     assert "CALLTRACK_AWS_ENDPOINT" not in api["Environment"]["Variables"], "prod must talk to real AWS"
+    # The stream consumers read the tables' real streams, report partial failures, bisect,
+    # and hand what keeps failing to an on-failure queue.
+    for function, table in (("StreamSessions", "SessionsTable"), ("StreamCalls", "CallsTable")):
+        assert resources[table]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+        (source,) = resources[function]["Properties"]["Events"].values()
+        props = source["Properties"]
+        assert source["Type"] == "DynamoDB" and props["Stream"] == {"Fn::GetAtt": [table, "StreamArn"]}
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and props["BisectBatchOnFunctionError"]
+        assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamDeadLetterQueue",
+                                                                                         "Arn"]}
+    # Runtime dependencies only: the Chalice CLI's own (pip, setuptools, inquirer) stay out.
+    import zipfile
+
+    names = {n.split("/", 1)[0] for n in zipfile.ZipFile(out / "deployment.zip").namelist()}
+    assert {"chalicelib", "pynamodb", "aws_lambda_powertools"} <= names
+    assert not names & {"pip", "setuptools", "inquirer", "click"}, names & {"pip", "setuptools", "inquirer", "click"}

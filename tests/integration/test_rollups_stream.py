@@ -203,6 +203,7 @@ def test_rebuild_from_the_cli_counts_what_no_stream_saw(account, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_12000_sessions_written_straight_to_the_table_show_up_in_the_month_report(client, account):
     """Every write counts: nobody's code path updated a counter, the stream alone did."""
     from chalicelib import aws, config
