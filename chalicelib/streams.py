@@ -29,6 +29,7 @@ BATCH_SIZE = 1000               # Lambda's event source mapping (DynamoDB Stream
 LOCAL_BATCH = 5000             # the local poller gathers several GetRecords pages into one batch
 BATCHING_WINDOW_SECONDS = 30      # fewer, larger batches: each recomputes the days it touches
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+ANNOUNCE_WITHIN_SECONDS = 600
 
 bp = Blueprint(__name__)
 
@@ -101,15 +102,33 @@ def changes(table: str, records: Iterable[Mapping[str, Any]]) -> List[Any]:
     return out
 
 
+def _written_at(record: Mapping[str, Any]) -> float:
+    """When the record's write happened (Lambda gives epoch seconds, boto3 a datetime)."""
+    when = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    if hasattr(when, "timestamp"):
+        return float(when.timestamp())
+    return float(when) if isinstance(when, (int, float)) else time.time()
+
+
 def outbox(table: str, records: Iterable[Mapping[str, Any]]) -> List[Tuple[str, Dict[str, Any]]]:
-    """Events the records stand for: `Session Started` for each new session item."""
+    """Events the records stand for: `Session Started` for each new session item that
+    started at most ANNOUNCE_WITHIN_SECONDS before it was written. Sessions written later
+    (an import of past traffic, the demo seed, a restore) count in reports but are not
+    announced: partners and GA4 would take them for visits happening now."""
     if table != "sessions":
         return []
     from chalicelib.dni.models import Session
     from chalicelib.dni.sessions import started_detail
 
-    return [("Session Started", started_detail(Session.from_raw_data(dict(r["dynamodb"]["NewImage"]))))
-            for r in records if r.get("eventName") == "INSERT" and (r.get("dynamodb") or {}).get("NewImage")]
+    out = []
+    for record in records:
+        image = (record.get("dynamodb") or {}).get("NewImage")
+        if record.get("eventName") != "INSERT" or not image:
+            continue
+        session = Session.from_raw_data(dict(image))
+        if float(session.started_at) >= _written_at(record) - ANNOUNCE_WITHIN_SECONDS:
+            out.append(("Session Started", started_detail(session)))
+    return out
 
 
 def handle_batch(table: str, records: List[Mapping[str, Any]], clock: Clock = time.time) -> Dict[str, Any]:
