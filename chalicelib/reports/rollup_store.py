@@ -354,6 +354,3 @@ def rebuild(account_id: str, first: date, last: date, clock: Clock = time.time,
         recompute_month(account_id, month, clock)
     return totals
 
-
-__all__ = ["rebuild", "READS", "FactChange", "apply", "read_cells", "read_wide", "recompute", "recompute_day",
-           "recompute_month", "store_cubes", "write_day", "tz_of", "day_facts"]

@@ -23,7 +23,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequ
 from zoneinfo import ZoneInfo
 
 from chalicelib.reports.aggregate import (
-    CALL_GROUPS, NONE, SESSION_GROUPS, TIME_GROUPS, Bucket, aggregate, finish, keys_of, local_day,
+    CALL_GROUPS, NONE, SESSION_GROUPS, Bucket, aggregate, finish, keys_of, local_day,
 )
 from chalicelib.reports.filters import SOURCE_FIELDS, Filters, epoch, normalise, page_of
 
@@ -294,6 +294,3 @@ def raw_report(calls: Iterable[Mapping[str, Any]], sessions: Iterable[Mapping[st
     facts_s = [f for f in (session_fact(s) for s in sessions) if f]
     return aggregate(facts_c, facts_s, filters, group, tz, series)
 
-
-__all__ = ["CUBES", "WIDE", "NONE", "TIME_GROUPS", "Span", "aligned", "call_fact", "session_fact", "day_cubes",
-           "from_cubes", "from_wide", "local_days", "raw_report", "simple", "span", "add_cells"]
