@@ -56,11 +56,16 @@ def session_fact(session: Mapping[str, Any]) -> Optional[Fact]:
     started = epoch(session.get("started_at"))
     if session.get("bot") or started is None:
         return None
+    return _fact(started, session, SESSION_DIMS)
+
+
+def _fact(started: float, item: Mapping[str, Any], keys: Sequence[str]) -> Fact:
+    """The start and every given key the item has (landing pages without their query)."""
     fact: Fact = {"started_at": started}
-    for dim in SESSION_DIMS:
-        value = session.get(dim)
+    for key in keys:
+        value = item.get(key)
         if value not in (None, ""):
-            fact[dim] = page_of(value) if dim == "landing_page" else value
+            fact[key] = page_of(value) if key == "landing_page" else value
     return fact
 
 
@@ -69,11 +74,7 @@ def call_fact(call: Mapping[str, Any]) -> Optional[Fact]:
     started = epoch(call.get("started_at"))
     if started is None:
         return None
-    fact: Fact = {"started_at": started}
-    for key in CALL_FACT_KEYS:
-        value = call.get(key)
-        if value not in (None, ""):
-            fact[key] = page_of(value) if key == "landing_page" else value
+    fact = _fact(started, call, CALL_FACT_KEYS)
     classes = sorted(k for k, v in (call.get("classification") or {}).items() if v)
     if classes:
         fact["classification"] = dict.fromkeys(classes, True)
@@ -199,10 +200,6 @@ class Span:
     days: Tuple[str, ...]          # ISO dates read from day items
     months: Tuple[str, ...]        # "YYYY-MM" read from month items
 
-    @property
-    def periods(self) -> Tuple[str, ...]:
-        return tuple(f"D{d}" for d in self.days) + tuple(f"M{m}" for m in self.months)
-
 
 def aligned(filters: Filters, tz: ZoneInfo, now: float) -> bool:
     """Whether the range is whole local days (or runs to now): what single cubes answer."""
@@ -289,7 +286,7 @@ def from_wide(payloads: Iterable[Mapping[str, Any]], filters: Filters, group: st
 
 def raw_report(calls: Iterable[Mapping[str, Any]], sessions: Iterable[Mapping[str, Any]], filters: Filters,
                group: str, tz: ZoneInfo, series: Optional[str] = None) -> Dict[str, Any]:
-    """The same report computed from raw calls and sessions (tests and `rollups verify`)."""
+    """The same report computed from raw calls and sessions (what the roll-ups are tested against)."""
     facts_c = [f for f in (call_fact(c) for c in calls) if f]
     facts_s = [f for f in (session_fact(s) for s in sessions) if f]
     return aggregate(facts_c, facts_s, filters, group, tz, series)

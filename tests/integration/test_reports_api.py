@@ -230,3 +230,25 @@ def test_tag_categories_in_the_account_config_are_what_tags_are_checked_against(
     headers = {**auth(key), "Content-Type": "application/json"}
     assert client.http.put(url, headers=headers, body=json.dumps({"tags": [{"category": "Sale"}]})).status_code == 400
     assert client.http.put(url, headers=headers, body=json.dumps({"tags": [{"category": "lead"}]})).status_code == 200
+
+
+def test_the_call_list_reads_only_up_to_its_limit_and_takes_the_total_from_the_report(client, acc, monkeypatch):
+    from chalicelib.calls import store
+
+    account_id, key = acc
+    write_calls([record(account_id, started_at=WORKDAY + i * 60) for i in range(7)]
+                + [record(account_id, started_at=WORKDAY + 600, status="missed")])
+    read = []
+    real = store.query_calls
+
+    def counting(*args, **kwargs):
+        for call in real(*args, **kwargs):
+            read.append(call["call_id"])
+            yield call
+
+    monkeypatch.setattr(store, "query_calls", counting)
+    r = report(client, account_id, key, include="calls", limit=2, status="answered")
+    assert r.status_code == 200, r.body
+    body = r.json_body
+    assert len(body["calls"]) == 2 and body["calls_total"] == 7 == body["totals"]["calls"]
+    assert len(read) <= 3          # newest first: the missed call, then two answered ones
