@@ -10,7 +10,6 @@ from chalicelib.dni.advisor_api import bp as advisor_api
 from chalicelib.dni.api import bp as dni_api
 from chalicelib.integrations.api import bp as integrations_api
 from chalicelib.integrations.exports_api import bp as exports_api
-from chalicelib.integrations.parked import bp as parked_events
 from chalicelib.observability import logger, metrics
 from chalicelib.reports.api import bp as reports_api
 from chalicelib.streams import bp as streams
@@ -27,6 +26,5 @@ app.register_blueprint(admin_api)
 app.register_blueprint(reports_api)
 app.register_blueprint(integrations_api)
 app.register_blueprint(exports_api)
-app.register_blueprint(parked_events)
 app.register_blueprint(advisor_api)
 app.register_blueprint(streams)

@@ -5,13 +5,16 @@ old images); one consumer per stream turns each batch of records into
 - roll-up facts and recomputed day/month cubes (`reports.rollup_store`), whatever code
   wrote the item (the app, a script, a `BatchWriteItem` by hand);
 - outbox events: `Session Started` for every new session item, so the lease path makes
-  no call but its two DynamoDB requests (docs/events.md).
+  no call but its two DynamoDB requests; every call event (`Call Started`, `Call Routed`,
+  `Call Completed`, `Call Tagged`, `Callback Requested`, `Callback Completed`) from the
+  call item's changes (calls/outbox.py), so no webhook waits on the bus (docs/events.md).
 
-Deployed, Lambda's event source mapping calls `handle_batch` (the `stream_<table>`
-functions below; batch size, bisect on error, retries and the on-failure queue are in
-infra/streams.json). Locally `StreamPoller` reads the same streams from the emulator
-with the `dynamodbstreams` client and calls the same function. Every step is idempotent:
-records arrive at least once.
+Deployed, each stream has two Lambda consumers calling `handle_batch`: `stream_<table>`
+(roll-ups: large batches, a 30 s batching window) and `outbox_<table>` (events: no
+batching window, so partners hear of a call within a second or so). Batch size, bisect on
+error, retries and the on-failure queue are in infra/streams.json. Locally `StreamPoller`
+reads the same streams from the emulator with the `dynamodbstreams` client and calls the
+same function for both parts. Every step is idempotent: records arrive at least once.
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ TABLES = ("sessions", "calls")
 BATCH_SIZE = 1000               # Lambda's event source mapping (DynamoDB Streams allow 10,000)
 LOCAL_BATCH = 5000             # the local poller gathers several GetRecords pages into one batch
 BATCHING_WINDOW_SECONDS = 30      # fewer, larger batches: each recomputes the days it touches
+OUTBOX_BATCH_SIZE = 100           # events: small batches, no batching window
+PARTS = ("rollups", "outbox")
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 ANNOUNCE_WITHIN_SECONDS = 600
 
@@ -111,12 +116,19 @@ def _written_at(record: Mapping[str, Any]) -> float:
 
 
 def outbox(table: str, records: Iterable[Mapping[str, Any]]) -> List[Tuple[str, Dict[str, Any]]]:
-    """Events the records stand for: `Session Started` for each new session item that
-    started at most ANNOUNCE_WITHIN_SECONDS before it was written. Sessions written later
-    (an import of past traffic, the demo seed, a restore) count in reports but are not
-    announced: partners and GA4 would take them for visits happening now."""
-    if table != "sessions":
-        return []
+    """Events the records stand for, in stream order. Sessions: `Session Started` for each
+    new session item that started at most ANNOUNCE_WITHIN_SECONDS before it was written
+    (sessions written later — an import of past traffic, the demo seed, a restore — count in
+    reports but are not announced: partners and GA4 would take them for visits happening
+    now). Calls: what each write changed (calls/outbox.py)."""
+    if table == "calls":
+        from chalicelib.calls import outbox as calls_outbox
+
+        out: List[Tuple[str, Dict[str, Any]]] = []
+        for record in records:
+            ddb = record.get("dynamodb") or {}
+            out.extend(calls_outbox.from_images(ddb.get("NewImage"), ddb.get("OldImage"), _written_at(record)))
+        return out
     from chalicelib.dni.models import Session
     from chalicelib.dni.sessions import started_detail
 
@@ -131,20 +143,23 @@ def outbox(table: str, records: Iterable[Mapping[str, Any]]) -> List[Tuple[str, 
     return out
 
 
-def handle_batch(table: str, records: List[Mapping[str, Any]], clock: Clock = time.time) -> Dict[str, Any]:
-    """One batch of one table's stream: roll-ups first, then the outbox. A failure answers
-    the batch's first record as failed, so Lambda retries the batch from there (after
-    bisecting it); everything it did already is idempotent."""
+def handle_batch(table: str, records: List[Mapping[str, Any]], clock: Clock = time.time,
+                 parts: Iterable[str] = PARTS) -> Dict[str, Any]:
+    """One batch of one table's stream: roll-ups, then the outbox (the parts asked for). A
+    failure answers the batch's first record as failed, so Lambda retries the batch from
+    there (after bisecting it); everything it did already is idempotent."""
     from chalicelib.integrations import events
     from chalicelib.reports import rollup_store
 
     if not records:
         return {"batchItemFailures": []}
+    parts = tuple(parts)
     try:
-        rollup_store.apply(changes(table, records), clock)
-        items = outbox(table, records)
-        if items:
-            events.publish_many(items)
+        if "rollups" in parts:
+            rollup_store.apply(changes(table, records), clock)
+        entries = events.valid_entries(outbox(table, records)) if "outbox" in parts else []
+        if entries:
+            events.send(entries)
     except Exception:  # noqa: BLE001 — reported to the event source mapping, which retries
         logger.exception("stream batch failed", extra={"table": table, "records": len(records)})
         count("StreamBatchFailed")
@@ -153,17 +168,21 @@ def handle_batch(table: str, records: List[Mapping[str, Any]], clock: Clock = ti
     return {"batchItemFailures": []}
 
 
-def _lambda(table: str) -> Callable[[Any], Dict[str, Any]]:
+def _lambda(table: str, part: str, name: str) -> Callable[[Any], Dict[str, Any]]:
     def handler(event: Any) -> Dict[str, Any]:
-        return handle_batch(table, event.to_dict().get("Records") or [])
-    handler.__name__ = f"stream_{table}"
+        return handle_batch(table, event.to_dict().get("Records") or [], parts=(part,))
+    handler.__name__ = name
     return handler
 
 
 for _table in TABLES:
     bp.on_dynamodb_record(stream_arn=config.stream_arn_placeholder(_table), batch_size=BATCH_SIZE,
                           starting_position="TRIM_HORIZON", name=f"stream_{_table}",
-                          maximum_batching_window_in_seconds=BATCHING_WINDOW_SECONDS)(_lambda(_table))
+                          maximum_batching_window_in_seconds=BATCHING_WINDOW_SECONDS)(
+        _lambda(_table, "rollups", f"stream_{_table}"))
+    bp.on_dynamodb_record(stream_arn=config.stream_arn_placeholder(_table), batch_size=OUTBOX_BATCH_SIZE,
+                          starting_position="TRIM_HORIZON", name=f"outbox_{_table}")(
+        _lambda(_table, "outbox", f"outbox_{_table}"))
 
 
 class StreamPoller:

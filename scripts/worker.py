@@ -55,21 +55,18 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    from chalicelib.calls import sweeper
-    from chalicelib.integrations import parked
-
     from chalicelib import streams
+    from chalicelib.calls import sweeper
 
-    for seconds, job, what in ((300.0, sweeper.sweep, "calls sweep"), (60.0, parked.drain, "parked-events drain"),
-                               (1.0, streams.catch_up, "stream consumers")):
+    for seconds, job, what in ((300.0, sweeper.sweep, "calls sweep"), (1.0, streams.catch_up, "stream consumers")):
         threading.Thread(target=every, args=(stop, seconds, job, what), name=what, daemon=True).start()
     worker.run(stop)
     return 0
 
 
 def every(stop: threading.Event, seconds: float, job: Callable[[], object], what: str) -> None:
-    """Locally, a job the deployment schedules (the calls sweep every 5 minutes, the
-    parked-events drain every minute): run it every `seconds` until `stop`."""
+    """Locally, a job the deployment schedules or triggers (the calls sweep every 5
+    minutes, the stream consumers): run it every `seconds` until `stop`."""
     from chalicelib.observability import logger
 
     while not stop.wait(seconds):

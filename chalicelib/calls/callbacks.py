@@ -15,9 +15,9 @@ from typing import Any, Callable, Dict, Mapping, Optional
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import accounts
-from chalicelib.calls import attribution, lifecycle, ncco, publishing, record, routing, state
+from chalicelib.calls import attribution, lifecycle, ncco, record, routing, state
 from chalicelib.calls.models import Call
-from chalicelib.calls.store import CONDITION_FAILED, iso
+from chalicelib.calls.store import CONDITION_FAILED
 from chalicelib.calls.vonage_client import VonageUnavailable, calls
 from chalicelib.dni import useragent
 from chalicelib.errors import Conflict, Forbidden
@@ -77,20 +77,10 @@ def request(body: Mapping[str, Any], links: ncco.Links, clock: Clock = time.time
         "plan": plan_of(rules),
         "settings": lifecycle.settings_snapshot(account.settings),
     }
-    lifecycle.open_call(ctx)
-    _requested(ctx)
+    lifecycle.open_call(ctx)     # the stored context announces `Callback Requested` (calls/outbox.py)
     if claim_attempt(call_id, 1):
         dial(ctx, 1, links, clock)
     return {"callback_id": call_id}
-
-
-def _requested(ctx: Mapping[str, Any]) -> None:
-    policy = ctx["settings"]["pii_policy"]
-    detail = {k: v for k, v in lifecycle.started_detail(ctx).items()
-              if k not in ("call_id", "conversation_uuid", "tracking_number", "direction", "started_at")}
-    detail.update(callback_id=ctx["call_id"], requested_at=iso(ctx["started_at"]), scheduled_for=None,
-                  caller=ctx["caller"] if policy == "plain" else None)
-    publishing.publish("Callback Requested", detail)
 
 
 def claim_attempt(call_id: str, attempt: int) -> bool:

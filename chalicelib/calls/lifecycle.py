@@ -4,8 +4,9 @@ Requests: opening is one UpdateItem; each webhook is one UpdateItem (ADD the fac
 returning the item) plus, when the derived record changed, one conditional UpdateItem
 (conditional on the fact set not having grown meanwhile, so a slower writer can never
 overwrite a newer record) and, when the call settles, one UpdateItem of the caller's
-history. `Call Completed` is published by the writer whose conditional write recorded
-the settled record's fingerprint first: once per distinct final record.
+history. The writer whose conditional write records the settled record's fingerprint
+(`completed_sig`) first makes the calls stream announce `Call Completed` (calls/outbox.py):
+once per distinct final record. Nothing here calls the bus.
 """
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
             return outcome
         if _write(item, rec, sig, announce, classes):
             if announce:
-                _announce(item, rec, outcome)
+                count(f"Calls_{rec['status']}")
             return outcome
         item.refresh(consistent_read=True)
     logger.warning("call record not written after retries", extra={"call_id": item.call_id})
@@ -185,26 +186,7 @@ def _reclassify(ctx: Mapping[str, Any], changed: Dict[str, Dict[str, bool]]) -> 
             if err.cause_response_code != CONDITION_FAILED:
                 raise
             continue   # a webhook rewrote it meanwhile: that writer classified it from the history
-        count("CallsReclassified")
-        if announce:
-            # Its partners learn the new classes now, not at the call's next webhook (if any).
-            policy = ((other.ctx or {}).get("settings") or {}).get("pii_policy", "hash")
-            publishing.publish("Call Completed", publishing.without_pii(rec, policy))
-
-
-def _announce(item: Call, rec: Dict[str, Any], outcome: Mapping[str, Any]) -> None:
-    ctx = item.ctx or {}
-    policy = (ctx.get("settings") or {}).get("pii_policy", "hash")
-    count(f"Calls_{rec['status']}")
-    items = [("Call Completed", publishing.without_pii(rec, policy))]
-    if ctx.get("direction") == "callback":
-        items.append(("Callback Completed", {
-            "account_id": rec["account_id"], "callback_id": rec["call_id"], "call_id": rec["call_id"],
-            "status": rec["status"], "attempts": outcome.get("attempts"), "completed_at": rec["ended_at"],
-            "talk_seconds": rec["talk_seconds"], "caller": rec["caller"] if policy == "plain" else None,
-            "caller_hash": rec["caller_hash"],
-        }))
-    publishing.publish_many(items)
+        count("CallsReclassified")   # the new `completed_sig` announces it (partners learn the new classes now)
 
 
 def started_detail(ctx: Mapping[str, Any]) -> Dict[str, Any]:

@@ -66,8 +66,9 @@ class Call(Model):
     classes = UnicodeSetAttribute(null=True)            # {"unique", "target", …} when true
     tags = JSONAttribute(null=True)
     value = NumberAttribute(null=True)
+    tagged = JSONAttribute(null=True)                   # {"at", "by"} of the last tagging (→ `Call Tagged`)
     attempts = NumberAttribute(null=True)               # callbacks: Vonage calls created so far
-    marks = UnicodeSetAttribute(null=True)              # one-off side effects already done ("started"…)
+    marks = UnicodeSetAttribute(null=True)              # one-off steps announced once ("started", "routed")
     expires = TTLAttribute(null=True)
     unsettled = UnicodeAttribute(null=True)             # UNSETTLED while the call is not settled
     account_index = AccountCallsIndex()

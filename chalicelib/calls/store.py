@@ -16,7 +16,6 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.calls.models import Call
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.observability import logger
 
 Clock = Callable[[], float]
 
@@ -133,9 +132,10 @@ def page_calls(account_id: str, since: float, until: float, limit: int = 50, cur
 
 def set_tags(account_id: str, call_id: str, tags: List[Dict[str, Any]], value: Optional[float],
              clock: Clock = time.time, tagged_by: str = "api") -> Dict[str, Any]:
-    """Replace the call's tags (and value, when given); publishes `Call Tagged`."""
+    """Replace the call's tags (and value, when given). The new `tagged` stamp makes the
+    calls stream announce `Call Tagged` (calls/outbox.py)."""
     item = Call(call_id)
-    actions = [Call.tags.set(list(tags))]
+    actions = [Call.tags.set(list(tags)), Call.tagged.set({"at": round(clock(), 3), "by": tagged_by})]
     if value is not None:
         actions.append(Call.value.set(value))
     try:
@@ -144,16 +144,4 @@ def set_tags(account_id: str, call_id: str, tags: List[Dict[str, Any]], value: O
         if err.cause_response_code == CONDITION_FAILED:
             raise NotFound(f"no call '{call_id}'") from err
         raise
-    call = to_api(item)
-    _publish_tagged(call, clock(), tagged_by)
-    return call
-
-
-def _publish_tagged(call: Dict[str, Any], now: float, tagged_by: str) -> None:
-    from chalicelib.calls import publishing
-
-    publishing.publish("Call Tagged", {
-        "account_id": call["account_id"], "call_id": call["call_id"], "tags": call["tags"],
-        "value": call["value"], "currency": call["currency"], "tagged_at": iso(now), "tagged_by": tagged_by,
-    })
-    logger.debug("call tagged", extra={"call_id": call["call_id"]})
+    return to_api(item)

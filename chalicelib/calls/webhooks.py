@@ -4,7 +4,8 @@ recordings, the agent's post-call tagging menu. Routes in `api.py` call these.
 The answer path is Vonage's critical wait (the caller hears silence meanwhile): it
 reads the number (GetItem), the number's lease history (one Query, pool numbers only)
 and writes the call (one UpdateItem); the account comes from the container cache.
-Everything else — `Call Started` included — happens on the event webhooks.
+Everything else happens on the event webhooks; no webhook calls the bus (events leave
+through the calls stream, calls/outbox.py).
 """
 from __future__ import annotations
 
@@ -55,9 +56,9 @@ def answer(params: Mapping[str, Any], links: ncco.Links, clock: Clock = time.tim
     ctx = inbound_context(account, item, tracking, phone_or_none(params.get("from")), conversation,
                           params.get("uuid"), now)
     item = lifecycle.open_call(ctx)
-    if item.evs and lifecycle.mark_once(item.call_id, "started"):
-        # The caller leg's first event raced ahead of this answer and could not announce the call.
-        lifecycle.publishing.publish("Call Started", lifecycle.started_detail(item.ctx))
+    if item.evs:
+        # The caller leg's first event raced ahead of this answer and could not mark the call started.
+        lifecycle.mark_once(item.call_id, "started")
     count("CallsAnswered")
     return ncco.answer(ctx["plan"], links, conversation, tracking, ctx["attribution"].get("source"))
 
@@ -102,10 +103,11 @@ def _side_effects(item: Call, fact: state.Fact, outcome: Mapping[str, Any], link
 
     ctx = item.ctx
     first_leg = fact["r"] == "caller" or (ctx["direction"] == "callback" and fact["r"] == "agent")
-    if first_leg and fact["s"] in ("started", "ringing", "answered") and lifecycle.mark_once(item.call_id, "started"):
-        lifecycle.publishing.publish("Call Started", lifecycle.started_detail(ctx))
-    if fact["r"] == "agent" and fact["s"] == "answered" and lifecycle.mark_once(item.call_id, "routed"):
-        lifecycle.publishing.publish("Call Routed", lifecycle.routed_detail(ctx, outcome, fact.get("t") or clock()))
+    # The marks are what the calls stream announces (`Call Started`, `Call Routed`; calls/outbox.py).
+    if first_leg and fact["s"] in ("started", "ringing", "answered") and "started" not in (item.marks or ()):
+        lifecycle.mark_once(item.call_id, "started")
+    if fact["r"] == "agent" and fact["s"] == "answered" and "routed" not in (item.marks or ()):
+        lifecycle.mark_once(item.call_id, "routed")
     if fact["r"] == "caller" and fact["s"] in ("completed", "disconnected"):
         tagging.offer(item, links)
     if ctx["direction"] == "callback":

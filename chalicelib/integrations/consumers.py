@@ -7,9 +7,9 @@ local worker (scripts/worker.py) call with an SQS event. For each record it
    event: `{"id", "detail-type", "source", "time", "detail", ...}`);
 2. claims `<consumer>#<detail-type>#<hash of the detail>` with a conditional write
    (idempotency.once, idempotency.content_key), so the same event delivered twice runs
-   once: EventBridge/SQS at-least-once, a DLQ replay, and also a parked event resent under
-   a new EventBridge id (integrations/parked.py). A changed detail (a call reclassified) is
-   a new event;
+   once: EventBridge/SQS at-least-once, a DLQ replay, and also a stream batch published
+   again under new EventBridge ids after a retry (chalicelib/streams.py). A changed detail
+   (a call reclassified) is a new event;
 3. calls the consumer's `handle(event)` (registry.py documents the interface);
 4. on `RetryableError` (or any unexpected exception) reports the record as a batch item
    failure and pushes its visibility out exponentially with the receive count, so SQS

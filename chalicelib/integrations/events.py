@@ -11,9 +11,10 @@ others succeeded, so only the failed entries whose code is retryable (`InternalF
 `ThrottlingException`) are resent, with bounded exponential backoff. Entries that still fail (or
 fail with a non-retryable code) raise `PublishFailed` naming them.
 
-Callers on a latency-sensitive path (the Vonage answer webhook) use `publish_safely`, which
-logs + counts failures instead of raising: publishing never breaks a webhook answer
-(invalid details still raise on the local stage, so tests catch them).
+Nothing on a request path publishes: the lease and the Vonage webhooks only write
+DynamoDB, and the tables' streams publish (chalicelib/streams.py, the outbox). A failed
+PutEvents fails the stream batch, which Lambda retries from the stream, so a bus outage
+delays events instead of losing them.
 """
 from __future__ import annotations
 
@@ -135,35 +136,22 @@ def send(entries: List[Dict[str, Any]], events_client: Any = None) -> None:
     count("EventsPublished", len(entries))
 
 
-def publish_safely(items: Iterable[Tuple[str, Mapping[str, Any]]], events_client: Any = None) -> bool:
-    """`publish_many` for paths that must not fail (a lease, webhook answers): never raises in
-    a deployment. What the bus does not take is parked (`parked.park`) and resent within a
-    minute or so (`parked.drain`), so a bus outage delays events instead of losing them.
-    An invalid detail is a bug: on the local stage (tests, `make run`) it raises so the bug
-    is seen; deployed, it is logged as an error and counted (EventsInvalid)."""
-    from chalicelib.integrations import parked
-
-    items = list(items)
-    try:
-        entries = [entry(detail_type, detail) for detail_type, detail in items]
-    except ValidationFailed as err:
-        if config.is_local():
-            raise
-        logger.error("invalid event detail not published", extra={"error": err.message})
-        count("EventsInvalid", len(items))
-        return False
-    try:
-        send(entries, events_client)
-        return True
-    except PublishFailed as err:
-        logger.warning("events not published; parked", extra={"failed": err.failed})
-        parked.park(err.failed, str(err))
-        return False
-    except Exception as err:  # network, credentials, throttling beyond the SDK's retries
-        logger.exception("events not published; parked", extra={"detail_types": [t for t, _ in items]})
-        count("EventsPublishFailed", len(items))
-        parked.park(entries, f"{type(err).__name__}: {err}")
-        return False
+def valid_entries(items: Iterable[Tuple[str, Mapping[str, Any]]]) -> List[Dict[str, Any]]:
+    """The entries of the items whose detail is valid, for the streams' outbox. An invalid
+    detail is a bug: on the local stage (tests, `make run`) it raises so the bug is seen;
+    deployed it is logged as an error, counted (EventsInvalid) and skipped, so one bad
+    record cannot hold a stream shard for its 24 h of retries."""
+    out = []
+    for detail_type, detail in items:
+        try:
+            out.append(entry(detail_type, detail))
+        except ValidationFailed as err:
+            if config.is_local():
+                raise
+            logger.error("invalid event detail not published", extra={"detail_type": detail_type,
+                                                                      "error": err.message})
+            count("EventsInvalid")
+    return out
 
 
 def _put(client: Any, entries: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

@@ -88,7 +88,7 @@ def once(key: str, clock: Callable[[], float] = time.time) -> Iterator[bool]:
 
 def content_key(event: Mapping[str, Any]) -> str:
     """What makes two deliveries the same event: its type and its detail, not the id
-    EventBridge gave it (a parked event resent after an ambiguous failure gets a new one).
+    EventBridge gave it (a stream batch published again after a retry gets new ones).
     A changed detail (a call reclassified) is a new event."""
     body = json.dumps(event["detail"], sort_keys=True, separators=(",", ":"), default=str)
     return f"{event['detail-type']}#{hashlib.sha256(body.encode()).hexdigest()[:40]}"

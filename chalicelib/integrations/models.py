@@ -40,17 +40,3 @@ class WebhookDelivery(Model):
     duration_ms = NumberAttribute(default=0)
     idempotency_key = UnicodeAttribute()
     expires = TTLAttribute(null=True)
-
-
-@register
-class ParkedEvent(Model):
-    """An event whose PutEvents failed on a path that must not fail (a lease, a webhook
-    answer): kept here and resent by `parked.drain` every minute until the bus takes it."""
-    Meta = meta("parked-events")
-    event_id = UnicodeAttribute(hash_key=True)
-    detail_type = UnicodeAttribute()
-    detail = UnicodeAttribute()                          # the entry's JSON detail, as validated
-    parked_at = NumberAttribute()
-    attempts = NumberAttribute(default=0)
-    last_error = UnicodeAttribute(null=True)
-    expires = TTLAttribute(null=True)

@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from chalicelib import aws, config
+from chalicelib import aws, config, streams
 from chalicelib.calls import api as calls_api
 from chalicelib.calls import state, store, sweeper
 from chalicelib.calls.models import UNSETTLED, Call
@@ -40,7 +40,9 @@ def completed_queue(account_id: str) -> str:
 
 
 def received(url: str) -> List[Dict[str, Any]]:
-    """Every `Call Completed` detail the queue got since the last look (then deleted)."""
+    """Every `Call Completed` detail the queue got since the last look (then deleted), once
+    the calls stream's outbox has published what the calls' writes stand for."""
+    streams.catch_up(("calls",))
     sqs, out = aws.client("sqs"), []
     while True:
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])

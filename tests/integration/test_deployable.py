@@ -41,7 +41,10 @@ def test_chalice_package_with_infra_passes_cfn_lint(tmp_path):
     assert "CALLTRACK_AWS_ENDPOINT" not in api["Environment"]["Variables"], "prod must talk to real AWS"
     # The stream consumers read the tables' real streams, report partial failures, bisect,
     # and hand what keeps failing to an on-failure queue.
-    for function, table in (("StreamSessions", "SessionsTable"), ("StreamCalls", "CallsTable")):
+    # Two consumers per stream: roll-ups (batched) and the outbox (events, no batching window).
+    consumers = (("StreamSessions", "SessionsTable"), ("StreamCalls", "CallsTable"),
+                 ("OutboxSessions", "SessionsTable"), ("OutboxCalls", "CallsTable"))
+    for function, table in consumers:
         assert resources[table]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
         (source,) = resources[function]["Properties"]["Events"].values()
         props = source["Properties"]
@@ -49,6 +52,10 @@ def test_chalice_package_with_infra_passes_cfn_lint(tmp_path):
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and props["BisectBatchOnFunctionError"]
         assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamDeadLetterQueue",
                                                                                          "Arn"]}
+        assert {"Ref": f"{function}Role"} in resources["StreamReadPolicy"]["Properties"]["Roles"]
+    assert resources["OutboxCalls"]["Properties"]["Events"]["OutboxCallsDynamodbEventSource"]["Properties"][
+        "MaximumBatchingWindowInSeconds"] == 0
+    assert "ParkedEventsTable" not in resources      # the streams are the outbox
     # Runtime dependencies only: the Chalice CLI's own (pip, setuptools, inquirer) stay out.
     import zipfile
 

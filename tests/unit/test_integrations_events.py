@@ -97,24 +97,13 @@ def test_retries_are_bounded():
     assert len(fake.calls) == events.MAX_ATTEMPTS
 
 
-def test_publish_safely_never_raises_on_delivery_failure(monkeypatch):
-    from chalicelib.integrations import parked
-
-    kept = []
-    monkeypatch.setattr(parked, "park", lambda entries, error: kept.extend(entries) or len(entries))
-    fake = FakeEvents([["AccessDeniedException"]])
-    assert events.publish_safely([("Call Completed", CALL)], fake) is False
-    [entry] = kept                                    # what the bus refused is parked, not lost
-    assert entry["DetailType"] == "Call Completed" and json.loads(entry["Detail"])["call_id"] == CALL["call_id"]
-
-
-def test_publish_safely_raises_invalid_details_locally_but_never_when_deployed(monkeypatch):
+def test_the_outbox_skips_an_invalid_detail_deployed_but_raises_it_locally(monkeypatch):
     bad = dict(CALL, status="exploded")
     with pytest.raises(ValidationFailed):
-        events.publish_safely([("Call Completed", bad)], FakeEvents())
+        events.valid_entries([("Call Completed", bad)])
     monkeypatch.setenv("CALLTRACK_STAGE", "prod")
-    fake = FakeEvents()
-    assert events.publish_safely([("Call Completed", bad)], fake) is False and fake.calls == []
+    [kept] = events.valid_entries([("Call Completed", bad), ("Call Completed", CALL)])
+    assert json.loads(kept["Detail"])["call_id"] == CALL["call_id"]
 
 
 def test_call_completed_requires_every_call_key():

@@ -1,0 +1,98 @@
+"""Calls' events, read off the calls table's stream (the outbox): what a write to a call
+item means for partners. Webhooks and the API only write the item; the stream consumer
+(`streams.outbox`) compares each record's old and new image and publishes:
+
+- `Callback Requested`: a callback's context appeared (the request was stored);
+- `Call Started` / `Call Routed`: the `started` / `routed` mark appeared (`lifecycle.mark_once`,
+  so Vonage's retries add nothing);
+- `Call Completed` (and `Callback Completed` for callbacks): the announced fingerprint
+  (`completed_sig`) changed — a call settling, or settled again with different facts or
+  classes (a reclassification);
+- `Call Tagged`: the `tagged` stamp changed (each tagging request writes a new one).
+
+A webhook therefore never waits on EventBridge, and an event is never lost between the
+write and the bus: a record stays in the stream (24 h, retried) until its batch is
+published. Records arrive at least once; consumers dedupe on the event's content
+(`integrations.idempotency.content_key`), so a batch published twice delivers once.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from chalicelib.calls import lifecycle, state
+from chalicelib.calls.models import Call
+from chalicelib.calls.publishing import without_pii
+from chalicelib.calls.store import iso, to_api
+
+Event = Tuple[str, Dict[str, Any]]
+
+
+def _policy(item: Call) -> str:
+    return ((item.ctx or {}).get("settings") or {}).get("pii_policy", "hash")
+
+
+def events_of(old: Optional[Call], new: Call, written_at: float) -> List[Event]:
+    """The events one write to a call stands for, in the order they happened."""
+    out: List[Event] = []
+    ctx = new.ctx
+    if not ctx:   # a call stored without its context (an import, the demo) can still be tagged
+        return [("Call Tagged", tagged_detail(new))] if _tagged(old, new) else []
+    before = set(old.marks or ()) if old is not None else set()
+    gained = set(new.marks or ()) - before
+    if ctx.get("direction") == "callback" and (old is None or not old.ctx):
+        out.append(("Callback Requested", requested_detail(ctx)))
+    if "started" in gained:
+        out.append(("Call Started", lifecycle.started_detail(ctx)))
+    if "routed" in gained:
+        outcome = state.derive(ctx, new.evs or ())
+        out.append(("Call Routed", lifecycle.routed_detail(ctx, outcome, outcome.get("answered_at") or written_at)))
+    if new.completed_sig and new.rec and new.completed_sig != (old.completed_sig if old is not None else None):
+        out.extend(completed_events(new))
+    if _tagged(old, new):
+        out.append(("Call Tagged", tagged_detail(new)))
+    return out
+
+
+def _tagged(old: Optional[Call], new: Call) -> bool:
+    return bool(new.tagged and new.rec) and new.tagged != (old.tagged if old is not None else None)
+
+
+def requested_detail(ctx: Mapping[str, Any]) -> Dict[str, Any]:
+    policy = ctx["settings"]["pii_policy"]
+    detail = {k: v for k, v in lifecycle.started_detail(ctx).items()
+              if k not in ("call_id", "conversation_uuid", "tracking_number", "direction", "started_at")}
+    detail.update(callback_id=ctx["call_id"], requested_at=iso(ctx["started_at"]), scheduled_for=None,
+                  caller=ctx["caller"] if policy == "plain" else None)
+    return detail
+
+
+def completed_events(item: Call) -> List[Event]:
+    rec, ctx, policy = dict(item.rec or {}), item.ctx or {}, _policy(item)
+    out: List[Event] = [("Call Completed", without_pii(rec, policy))]
+    if ctx.get("direction") == "callback":
+        outcome = state.derive(ctx, item.evs or ())
+        out.append(("Callback Completed", {
+            "account_id": rec["account_id"], "callback_id": rec["call_id"], "call_id": rec["call_id"],
+            "status": rec["status"], "attempts": outcome.get("attempts"), "completed_at": rec["ended_at"],
+            "talk_seconds": rec["talk_seconds"], "caller": rec["caller"] if policy == "plain" else None,
+            "caller_hash": rec["caller_hash"],
+        }))
+    return out
+
+
+def tagged_detail(item: Call) -> Dict[str, Any]:
+    call, stamp = to_api(item), item.tagged or {}
+    return {
+        "account_id": call["account_id"], "call_id": call["call_id"], "tags": call["tags"],
+        "value": call["value"], "currency": call["currency"], "tagged_at": iso(stamp.get("at")),
+        "tagged_by": stamp.get("by") or "api",
+    }
+
+
+def from_images(new_image: Optional[Mapping[str, Any]], old_image: Optional[Mapping[str, Any]],
+                written_at: float) -> List[Event]:
+    """`events_of` for one stream record's images (DynamoDB JSON)."""
+    if not new_image:
+        return []
+    old = Call.from_raw_data(dict(old_image)) if old_image else None
+    return events_of(old, Call.from_raw_data(dict(new_image)), written_at)
