@@ -119,6 +119,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             rows = [lease.as_dict(), beat.as_dict()]
             if ops.available("chalicelib.calls.api") and ops.available("chalicelib.integrations.consumers"):
                 rows += [m.as_dict() for m in ops.vonage_and_consumer(client, n_calls)]
+                rows += [m.as_dict() for m in ops.answer_in_outage(client, 3 if args.quick else 10)]
             else:
                 rows += [{"name": name, "missing": "calls/integrations code not in the tree"}
                          for name in ("Vonage answer", "Vonage event", "consumer delivery")]

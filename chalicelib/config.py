@@ -173,3 +173,12 @@ def trusted_proxies() -> int:
         return max(0, int(os.environ.get(TRUSTED_PROXIES, "0")))
     except ValueError:
         return 0
+
+
+# Where a call goes when the database cannot tell us (docs/vonage.md, "Outages"): the business
+# line (E.164) a container that has not answered for the number yet connects callers to.
+FALLBACK_DESTINATION = "CALLTRACK_FALLBACK_DESTINATION"
+
+
+def fallback_destination() -> Optional[str]:
+    return os.environ.get(FALLBACK_DESTINATION) or None

@@ -84,3 +84,9 @@ class PoolExhausted(CalltrackError):
     """No number of the pool can be leased now; callers fall back, never surface it."""
     status = 503
     code = "pool_exhausted"
+
+
+class ServiceUnavailable(CalltrackError):
+    """A dependency of ours (the database) did not answer in time: try again."""
+    status = 503
+    code = "unavailable"

@@ -100,7 +100,12 @@ VONAGE_TYPES = ("application/json",)
 VONAGE_BODY = {"type": "object", "properties": {
     "uuid": STRING, "conversation_uuid": STRING, "to": STRING, "from": STRING, "status": STRING,
     "direction": STRING, "timestamp": STRING, "duration": STRING, "recording_url": STRING,
-    "dtmf": {"type": "object"}, "speech": {"type": "object"}}}
+    "dtmf": {"type": ["object", "string"], "description": "{digits, timed_out}; legacy: the digits as a string"},
+    "timed_out": {"type": "boolean"}, "speech": {"type": "object"}, "call_uuid": STRING, "sub_state": STRING,
+    "payload": {"type": "object", "description": "notify: our NCCO's payload"}}}
+FALLBACK_BODY = {"type": "object", "required": ["original_request"], "properties": {
+    **VONAGE_BODY["properties"], "reason": STRING,
+    "original_request": {"type": "object", "required": ["url"], "properties": {"url": STRING, "type": STRING}}}}
 VONAGE_QUERY = (("to", STRING, "Called number"), ("from", STRING, "Caller"), ("uuid", STRING, "Leg"),
                 ("conversation_uuid", STRING, "Conversation"))
 WHISPER_QUERY = (("source", STRING, "Source"), ("department", STRING, "Department"), ("lang", STRING, "Language"))
@@ -155,6 +160,14 @@ OPERATIONS: List[Op] = [
        body_types=VONAGE_TYPES, status=204, response=NCCO, query=VONAGE_QUERY),
     Op("POST", "/vonage/tagging", "Post-call tagging keypad input", "vonage", auth="vonage", body=VONAGE_BODY,
        body_types=VONAGE_TYPES, response=NCCO, also=(204,), query=VONAGE_QUERY),
+    Op("POST", "/vonage/notify", "A step our NCCO reached (notify action)", "vonage", auth="vonage",
+       body=VONAGE_BODY, body_types=VONAGE_TYPES, status=204, response=NCCO,
+       query=(("call", STRING, "Call id"), ("step", STRING, "voicemail | bridged"))),
+    Op("GET", "/vonage/fallback", "Fallback URL: what the answer or event URL did not take", "vonage",
+       auth="vonage", query=VONAGE_QUERY + (("original_request", STRING, "JSON {url, type}"),
+                                            ("reason", STRING, "Why Vonage fell back")), response=NCCO, also=(204,)),
+    Op("POST", "/vonage/fallback", "Fallback URL: what the answer or event URL did not take", "vonage",
+       auth="vonage", body=FALLBACK_BODY, body_types=VONAGE_TYPES, response=NCCO, also=(204,)),
     Op("GET", "/vonage/whisper", "Whisper to the agent: the call's source", "vonage", auth="vonage",
        query=VONAGE_QUERY + WHISPER_QUERY, response=NCCO, also=(204,)),
     Op("POST", "/vonage/whisper", "Whisper to the agent: the call's source", "vonage", auth="vonage",

@@ -1,8 +1,10 @@
 """Routes of the calls domain: Vonage's webhooks, the callback widget, reading calls."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
+from urllib.parse import parse_qsl, urlsplit
 from typing import Any, Callable, Dict, Optional
 
 from chalice import Blueprint, CORSConfig, Response
@@ -85,7 +87,49 @@ def vonage_tagging() -> Response:
 def vonage_whisper() -> Response:
     vonage_request()
     q = query()
-    return ncco_response(ncco.whisper(q.get("source") or "direct", q.get("department"), q.get("lang") or "en-US"))
+    call_id = webhooks.call_id_of(q, {}) if q.get("call") else None
+    return ncco_response(ncco.whisper(q.get("source") or "direct", q.get("department"), q.get("lang") or "en-US",
+                                      links(), call_id))
+
+
+@bp.route("/vonage/notify", methods=["POST"], content_types=VONAGE_TYPES)
+def vonage_notify() -> Response:
+    webhooks.notify(vonage_request(), query(), clock)
+    return ncco_response(None)
+
+
+FALLBACK_ROUTES: Dict[str, Callable[[Dict[str, Any], Dict[str, str]], Optional[ncco.Ncco]]] = {
+    "/vonage/answer": lambda body, q: webhooks.answer(body, links(), clock),
+    "/vonage/events": lambda body, q: webhooks.event(body, q, links(), clock),
+    "/vonage/ivr": lambda body, q: webhooks.ivr_input(body, q, links(), clock),
+    "/vonage/notify": lambda body, q: webhooks.notify(body, q, clock),
+    "/vonage/recording": lambda body, q: webhooks.recording(body, q, clock),
+    "/vonage/tagging": lambda body, q: tagging.menu_input(body, q, links()),
+}
+
+
+@bp.route("/vonage/fallback", methods=["GET", "POST"], content_types=VONAGE_TYPES)
+def vonage_fallback() -> Response:
+    """The application's `fallback_answer_url`: Vonage sends here what the answer or event URL
+    did not take (the original data plus `reason` and `original_request {url, type}`), and
+    uses the NCCO we answer. Handled as the original webhook would have been."""
+    body = vonage_request()
+    original = body.get("original_request")
+    if isinstance(original, str):           # a GET fallback carries it JSON-encoded
+        try:
+            original = json.loads(original)
+        except ValueError:
+            original = None
+    if not isinstance(original, dict) or not isinstance(original.get("url"), str):
+        raise BadRequest("a Vonage fallback names its original_request {url, type}")
+    parts = urlsplit(original["url"])
+    path = parts.path[parts.path.find("/vonage/"):] if "/vonage/" in parts.path else parts.path
+    route = FALLBACK_ROUTES.get(path)
+    if route is None:
+        raise BadRequest(f"original_request.url: not a Calltrack webhook ({path})")
+    webhooks.count_fallback(str(original.get("type") or ""), str(body.get("reason") or ""))
+    data = {k: v for k, v in body.items() if k not in ("reason", "original_request")}
+    return ncco_response(route(data, dict(parse_qsl(parts.query))))
 
 
 @bp.route("/v1/callbacks", methods=["POST"], cors=PUBLIC_CORS, content_types=web.PUBLIC_CONTENT_TYPES)

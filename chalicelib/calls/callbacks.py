@@ -102,7 +102,8 @@ def dial(ctx: Mapping[str, Any], attempt: int, links: ncco.Links, clock: Clock =
                                   plan["agent_prompt"])
     event_url = links.url("/vonage/events", call=call_id, leg="agent", attempt=attempt)
     try:
-        calls().create(digits(plan["destination"]), digits(ctx["tracking_number"]), actions, event_url)
+        calls().create(digits(plan["destination"]), digits(ctx["tracking_number"]), actions, event_url,
+                       ringing_timer=int(plan["ring_seconds"]), machine_detection=ncco.MACHINE_DETECTION_HANGUP)
         count("CallbacksDialled")
     except VonageUnavailable as err:
         # The attempt failed before ringing: record it as such so retries and the final status proceed.

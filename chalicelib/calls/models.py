@@ -85,3 +85,12 @@ class CallerHistory(Model):
     key = UnicodeAttribute(hash_key=True)               # "<account_id>#<caller_hash>"
     entries = UnicodeSetAttribute(null=True)
     expires = TTLAttribute(null=True)
+
+
+@register
+class SeenToken(Model):
+    """The `jti` of every signed Vonage webhook accepted, kept until its token could no longer
+    pass the freshness check: a replayed token is refused (calls/signatures.py)."""
+    Meta = meta("webhook_tokens")
+    jti = UnicodeAttribute(hash_key=True)
+    expires = TTLAttribute(null=True)

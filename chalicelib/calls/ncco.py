@@ -13,6 +13,10 @@ from urllib.parse import urlencode
 from chalicelib.geo.phone import digits
 
 Ncco = List[Dict[str, Any]]
+# Vonage's advanced machine detection: it sends a `machine` or `human` event for the leg;
+# `hangup` ends a leg a machine answered (a callback is never bridged to a voicemail box).
+MACHINE_DETECTION_CONTINUE = {"behavior": "continue", "mode": "detect"}
+MACHINE_DETECTION_HANGUP = {"behavior": "hangup", "mode": "detect"}
 UNKNOWN_NUMBER_TEXT = "Sorry, this number is not in service."
 IVR_NO_INPUT_TEXT = "Sorry, we did not receive your choice. Goodbye."
 TAG_CATEGORY_TEXT = "Call ended. Enter the category code, then press hash."
@@ -79,33 +83,68 @@ def connect(plan: Mapping[str, Any], links: Links, call_id: str, tracking_number
     endpoint: Dict[str, Any] = {"type": "phone", "number": digits(destination)}
     if plan.get("whisper"):
         endpoint["onAnswer"] = {"url": links.url("/vonage/whisper", source=source or "direct",
-                                                 department=department, lang=plan["language"])}
-    actions.append({
+                                                 department=department, lang=plan["language"],
+                                                 call=call_id if plan.get("steps") else None)}
+    action: Dict[str, Any] = {
         "action": "connect", "from": digits(tracking_number), "timeout": plan["ring_seconds"],
         "eventType": "synchronous", "eventUrl": [links.url("/vonage/events", call=call_id, leg="agent")],
         "endpoint": [endpoint],
-    })
+    }
+    if plan.get("steps"):
+        # The business's own voicemail answering is no answer (calls/state.py); the caller stays
+        # connected to it and can leave a message there, as without call tracking.
+        action["advancedMachineDetection"] = dict(MACHINE_DETECTION_CONTINUE)
+    actions.append(action)
     return actions
+
+
+def degraded_connect(links: Links, call_id: str, tracking_number: str, caller: Optional[str], destination: str,
+                     ring_seconds: int, at: float) -> Dict[str, Any]:
+    """The connect of a call answered without the database (calls/outage.py): straight to the
+    business line; its event URL carries what recording the call later needs."""
+    return {
+        "action": "connect", "from": digits(tracking_number), "timeout": ring_seconds, "eventType": "synchronous",
+        "eventUrl": [links.url("/vonage/events", call=call_id, leg="agent", degraded=1, tracking=digits(tracking_number),
+                               caller=digits(caller) if caller else None, at=f"{at:.3f}")],
+        "endpoint": [{"type": "phone", "number": digits(destination)}],
+    }
 
 
 def voicemail(plan: Mapping[str, Any], links: Links, call_id: str) -> Ncco:
     box = plan.get("voicemail") or {}
     if not box:
         return []
-    return [
-        talk(box.get("prompt") or "Please leave a message after the tone.", plan["language"]),
-        {"action": "record", "beepStart": True, "endOnSilence": 3, "timeOut": box.get("max_seconds", 120),
-         "eventUrl": [links.url("/vonage/recording", call=call_id, kind="voicemail")]},
-    ]
+    actions: Ncco = [talk(box.get("prompt") or "Please leave a message after the tone.", plan["language"])]
+    if plan.get("steps"):
+        actions.append(notify(links, call_id, "voicemail"))
+    actions.append({"action": "record", "beepStart": True, "endOnSilence": 3, "timeOut": box.get("max_seconds", 120),
+                    "eventUrl": [links.url("/vonage/recording", call=call_id, kind="voicemail")]})
+    return actions
+
+
+def notify(links: Links, call_id: str, step: str) -> Dict[str, Any]:
+    """Vonage POSTs `payload` to `eventUrl` when the NCCO reaches this point and goes on
+    (our answer is empty: an NCCO in it would replace the rest)."""
+    return {"action": "notify", "payload": {"step": step},
+            "eventUrl": [links.url("/vonage/notify", call=call_id, step=step)]}
 
 
 def ivr_no_input(plan: Mapping[str, Any]) -> Ncco:
     return [talk(IVR_NO_INPUT_TEXT, plan["language"])]
 
 
-def whisper(source: str, department: Optional[str], language: str) -> Ncco:
-    text = f"Call from {source}" + (f", for {department}" if department else "") + "."
-    return [talk(text, language)]
+def whisper_text(source: str, department: Optional[str]) -> str:
+    return f"Call from {source}" + (f", for {department}" if department else "") + "."
+
+
+def whisper(source: str, department: Optional[str], language: str, links: Optional[Links] = None,
+            call_id: Optional[str] = None) -> Ncco:
+    """Said to the agent before the caller is joined; then (with the call's id) a `notify`
+    marks the moment the two are joined, where talk time starts."""
+    actions = [talk(whisper_text(source, department), language)]
+    if links is not None and call_id:
+        actions.append(notify(links, call_id, "bridged"))
+    return actions
 
 
 def tag_category(links: Links, call_id: str, language: str, timeout: int) -> Ncco:
@@ -129,4 +168,5 @@ def callback_agent(plan: Mapping[str, Any], links: Links, call_id: str, attempt:
         "action": "connect", "from": digits(caller_id), "timeout": plan["ring_seconds"],
         "eventUrl": [links.url("/vonage/events", call=call_id, leg="client", attempt=attempt)],
         "endpoint": [{"type": "phone", "number": digits(client)}],
+        "advancedMachineDetection": dict(MACHINE_DETECTION_HANGUP),
     }]

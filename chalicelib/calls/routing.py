@@ -12,6 +12,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.settings import Settings
 
+# The `language` codes Vonage's text-to-speech (`talk`) accepts, as its SDKs list them.
+TTS_LANGUAGES = (
+    "af-ZA", "ar", "bg-BG", "bn-IN", "ca-ES", "cmn-CN", "cmn-TW", "cs-CZ", "cy-GB",
+    "da-DK", "de-AT", "de-DE", "el-GR", "en-AU", "en-GB", "en-GB-SCT", "en-GB-WLS",
+    "en-IE", "en-IN", "en-NZ", "en-US", "en-ZA", "es-CO", "es-ES", "es-MX", "es-US",
+    "eu-ES", "fi-FI", "fil-PH", "fr-CA", "fr-FR", "gl-ES", "gu-IN", "he-IL", "hi-IN",
+    "hu-HU", "id-ID", "is-IS", "it-IT", "ja-JP", "kn-IN", "ko-KR", "lt-LT", "lv-LV",
+    "ml-IN", "mr-IN", "ms-MY", "nb-NO", "nl-BE", "nl-NL", "no-NO", "pa-IN", "pl-PL",
+    "pt-BR", "pt-PT", "ro-RO", "ru-RU", "sk-SK", "sr-RS", "sv-SE", "ta-IN", "te-IN",
+    "th-TH", "tr-TR", "uk-UA", "vi-VN", "yue-CN",
+)
 E164 = {"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"}
 SAY = {"type": "string", "minLength": 1, "maxLength": 1500}
 
@@ -20,7 +31,7 @@ ROUTING_SCHEMA: Dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "destination": E164,
-        "language": {"type": "string", "pattern": "^[a-z]{2,3}-[A-Z]{2}$"},
+        "language": {"enum": list(TTS_LANGUAGES)},
         "greeting": {"type": ["string", "null"], "minLength": 1, "maxLength": 1500},
         "ring_seconds": {"type": "integer", "minimum": 5, "maximum": 120},
         "whisper": {"type": "boolean"},
@@ -131,6 +142,7 @@ def plan(routing: Mapping[str, Any], in_hours: bool) -> Dict[str, Any]:
         "voicemail": routing["voicemail"] if (routing["voicemail"]["enabled"] or action == "voicemail") else None,
         "tagging": bool(routing["tagging"]["enabled"]),
         "tagging_timeout": routing["tagging"]["timeout_seconds"],
+        "steps": True,                          # our NCCOs report their steps with `notify` (calls/state.py)
     }
 
 

@@ -3,6 +3,12 @@ signature secret of the Vonage account; its claims carry `iat` and `payload_hash
 (SHA-256 hex of the request body). The SDK's `verify_signature` checks the signature
 only, so the body hash and the token's freshness are checked here too.
 
+Every token carries a `jti` (its unique id): a token is accepted once. Seen ids are kept
+(one conditional PutItem) until the token would be stale anyway; a second request with
+the same token — a replay — is refused. If that table cannot be reached the token is
+accepted (signature, body hash and freshness still checked): a caller is never dropped
+because the replay guard is down.
+
 Signing is enforced when `VONAGE_SIGNATURE_SECRET` is set; unset (local development),
 webhooks are accepted unsigned.
 """
@@ -13,16 +19,21 @@ import hmac
 import time
 from typing import Any, Callable, Dict, Optional
 
+from pynamodb.exceptions import PutError, PynamoDBConnectionError
+
 from chalicelib import config
 from chalicelib.errors import InvalidSignature
+from chalicelib.observability import count, logger
 
 MAX_AGE_SECONDS = 300
 CLOCK_SKEW_SECONDS = 60
 Clock = Callable[[], float]
+# (jti, keep until) → True the first time a token is used.
+Remember = Callable[[str, float], bool]
 
 
 def verify(authorization: Optional[str], raw_body: bytes, secret: Optional[str] = None,
-           clock: Clock = time.time) -> Optional[Dict[str, Any]]:
+           clock: Clock = time.time, remember: Optional[Remember] = None) -> Optional[Dict[str, Any]]:
     """The token's claims, or InvalidSignature (→ 401). None when signing is not configured."""
     secret = secret if secret is not None else config.vonage_signature_secret()
     if not secret:
@@ -54,4 +65,39 @@ def verify(authorization: Optional[str], raw_body: bytes, secret: Optional[str] 
         raise InvalidSignature("webhook token has no payload_hash for a request with a body")
     if expected and not hmac.compare_digest(str(expected).lower(), hashlib.sha256(body).hexdigest()):
         raise InvalidSignature("payload_hash does not match the request body")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti or len(jti) > 200:
+        raise InvalidSignature("webhook token has no jti")
+    until = float(claims["iat"]) + MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS
+    if not (remember or first_use)(jti, until):
+        count("WebhookReplayRefused")
+        raise InvalidSignature("webhook token was already used (replay)")
     return claims
+
+
+def first_use(jti: str, until: float) -> bool:
+    """Remember `jti` until `until`; False if it was already there."""
+    from chalicelib.calls.models import SeenToken
+    from chalicelib.calls.store import CONDITION_FAILED
+    from chalicelib.db import ttl
+
+    from chalicelib.calls import outage
+
+    def put() -> bool:
+        try:
+            SeenToken(jti, expires=ttl(until)).save(condition=SeenToken.jti.does_not_exist())
+            return True
+        except PutError as err:
+            if err.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+
+    try:
+        done, first = outage.within(put, outage.GUARD_BUDGET_SECONDS)
+    except PynamoDBConnectionError as err:
+        logger.warning("replay guard unreachable: token accepted", extra={"error": str(err)})
+        done, first = False, None
+    if done:
+        return bool(first)
+    count("WebhookReplayGuardDown")
+    return True

@@ -43,6 +43,9 @@ CONNECT_LIMIT_SECONDS = 7200
 AFTER_END_SECONDS = 15 * 60
 # Added to the talking bound: Vonage's clock vs ours, and the last webhook's own delivery.
 SETTLE_MARGIN_SECONDS = 10 * 60
+# Steps of our NCCOs that a `notify` action reports (docs/calls.md): `voicemail` — the caller
+# reached the voicemail recording; `bridged` — the whisper ended, the agent is joined to the caller.
+STEPS = frozenset({"voicemail", "bridged"})
 FINAL_STATUSES = ("answered", "missed", "busy", "voicemail", "ivr_no_input", "ivr_abandoned",
                   "abandoned_in_greeting", "failed", "rejected", "callback_agent_no_answer",
                   "callback_client_no_answer")
@@ -79,12 +82,26 @@ def _int(value: Any) -> Optional[int]:
     return int(number) if math.isfinite(number) and abs(number) <= LONGEST_SECONDS else None
 
 
-def leg_role(payload: Mapping[str, Any], leg: Optional[str]) -> str:
+def leg_role(payload: Mapping[str, Any], leg: Optional[str]) -> Optional[str]:
     """Our URLs name the leg (`?leg=agent|client`); the application's event URL gets the
-    inbound leg (direction inbound) and, when Vonage has no leg-specific URL, outbound legs."""
+    inbound leg (direction inbound) and, when Vonage has no leg-specific URL, outbound legs.
+    An event without a direction there (Vonage documents `disconnected` so for WebSocket
+    legs) is no leg of ours: None."""
     if leg in ("agent", "client", "caller"):
         return leg
-    return "caller" if payload.get("direction") == "inbound" else "agent"
+    direction = payload.get("direction")
+    return {"inbound": "caller", "outbound": "agent"}.get(direction) if isinstance(direction, str) else None
+
+
+def keyed_digits(payload: Mapping[str, Any]) -> Tuple[str, bool]:
+    """The digits of an `input` webhook and whether it timed out. Vonage's current shape is
+    `dtmf: {digits, timed_out}`; the legacy one (still sent to older applications) is
+    `dtmf: "2"` with a top-level `timed_out`."""
+    dtmf = payload.get("dtmf")
+    if isinstance(dtmf, dict):
+        return str(dtmf.get("digits") or ""), bool(dtmf.get("timed_out"))
+    digits = dtmf if isinstance(dtmf, (str, int)) and not isinstance(dtmf, bool) else ""
+    return str(digits), bool(payload.get("timed_out"))
 
 
 def fact_of(payload: Mapping[str, Any], kind: str = "event", leg: Optional[str] = None,
@@ -101,13 +118,16 @@ def fact_of(payload: Mapping[str, Any], kind: str = "event", leg: Optional[str] 
                 "rid": str(payload.get("recording_uuid") or "") or None, "st": epoch(payload.get("start_time")),
                 "et": epoch(payload.get("end_time"))}
     if kind == "input":
-        dtmf = payload.get("dtmf") if isinstance(payload.get("dtmf"), dict) else {}
-        return {"k": "input", "p": purpose or "ivr", "u": uuid, "t": ts, "d": str(dtmf.get("digits") or ""),
-                "x": bool(dtmf.get("timed_out"))}
+        digits, timed_out = keyed_digits(payload)
+        return {"k": "input", "p": purpose or "ivr", "u": uuid, "t": ts, "d": digits, "x": timed_out}
+    if kind == "step":
+        # A `notify` action of our NCCO was reached (its `payload` names the step).
+        return {"k": "step", "s": purpose, "u": uuid, "t": ts} if purpose in STEPS else None
     status = payload.get("status")
-    if not isinstance(status, str) or status not in STATUSES:
+    role = leg_role(payload, leg)
+    if not isinstance(status, str) or status not in STATUSES or role is None:
         return None
-    fact: Fact = {"k": "leg", "r": leg_role(payload, leg), "a": int(attempt or 1), "u": uuid, "s": status, "t": ts}
+    fact: Fact = {"k": "leg", "r": role, "a": int(attempt or 1), "u": uuid, "s": status, "t": ts}
     if fact["r"] != "caller" and payload.get("to"):
         fact["to"] = str(payload["to"])
     if status == "completed":
@@ -116,6 +136,16 @@ def fact_of(payload: Mapping[str, Any], kind: str = "event", leg: Optional[str] 
     if payload.get("detail"):
         fact["det"] = str(payload["detail"])
     return fact
+
+
+def notify_fact(payload: Mapping[str, Any], step: Optional[str], received_at: Optional[float]) -> Optional[Fact]:
+    """The fact of a `notify` webhook: Vonage posts `{"payload": {...}, "conversation_uuid",
+    "timestamp"}` (our payload nested, no leg uuid). The step is named by our URL (`step`),
+    else by the payload; without a timestamp, the moment it reached us."""
+    inner = payload.get("payload") if isinstance(payload.get("payload"), dict) else {}
+    name = step or inner.get("step")
+    at = payload.get("timestamp") or received_at
+    return fact_of({"timestamp": at, "uuid": payload.get("uuid")}, "step", purpose=name if isinstance(name, str) else None)
 
 
 def encode(fact: Fact) -> str:
@@ -150,8 +180,14 @@ class Leg:
         return self.cut is not None or any(s in TERMINAL for s in self.at)
 
     @property
+    def machine(self) -> bool:
+        """Machine detection said an answering machine or voicemail greeting took the leg."""
+        return "machine" in self.at and "human" not in self.at
+
+    @property
     def answered(self) -> bool:
-        return "answered" in self.at
+        """A person answered (a machine's answer is not an answer)."""
+        return "answered" in self.at and not self.machine
 
     @property
     def outcome(self) -> Optional[str]:
@@ -176,6 +212,21 @@ class Leg:
             return int(self.completed["d"])
         start, end = self.at.get("answered"), self.end()
         return max(0, int(round(end - start))) if start and end else None
+
+    def conversation(self, other_end: Optional[float], lead: float = 0.0, bridged: Optional[float] = None) -> int:
+        """Seconds this answered leg talked with the other party: from when both were joined
+        (`bridged`, reported by our NCCO; else its answer plus `lead`, what it heard before
+        being joined, e.g. the whisper) to whichever leg ended first — the other party
+        hanging up ends the conversation even if this leg stays up (the post-call tagging
+        menu). Falls back to the leg's own duration only when its times are unknown."""
+        start = self.at.get("answered") or self.completed.get("st")
+        if bridged is not None and start is not None:
+            start, lead = max(start, bridged), 0.0
+        ends = [e for e in (self.end(), other_end) if e]
+        if start is None or not ends:
+            own = self.talk()
+            return max(0, int(round(own - lead))) if own is not None else 0
+        return max(0, int(round(min(ends) - start - lead)))
 
 
 def legs_of(facts: List[Fact]) -> List[Leg]:
@@ -336,8 +387,9 @@ def _inbound(ctx: Mapping[str, Any], facts: List[Fact], legs: List[Leg]) -> Dict
         status = _inbound_status(ctx, plan, callers, agents, answered, voicemail_url, path, choice, had_input,
                                  start, caller_end)
     settled = done or (caller_terminal and all(l.terminal for l in agents) and _recordings_in(
-        plan, status, agents, voicemail_url, call_url, start, caller_end))
-    talk = sum(l.talk() or 0 for l in answered) if answered else 0
+        plan, status, agents, voicemail_url, call_url, start, caller_end, _step_at(facts, "voicemail")))
+    lead = whisper_seconds(ctx, plan, choice)
+    talk = sum(l.conversation(caller_end, lead, _bridged_at(facts, l)) for l in answered) if answered else 0
     destination = (choice or {}).get("destination") or plan.get("destination")
     duration = next((l.completed.get("d") for l in callers if l.completed.get("d") is not None), None)
     return {
@@ -378,6 +430,28 @@ def _inbound_status(ctx: Mapping[str, Any], plan: Mapping[str, Any], callers: Li
     return "missed"
 
 
+def whisper_seconds(ctx: Mapping[str, Any], plan: Mapping[str, Any], choice: Optional[Mapping[str, Any]]) -> float:
+    """How long the agent hears the whisper before the caller is bridged (estimated from
+    its text; Vonage sends no event when the `onAnswer` NCCO ends)."""
+    if not plan.get("whisper"):
+        return 0.0
+    from chalicelib.calls.ncco import whisper_text
+
+    source = (ctx.get("attribution") or {}).get("source") or "direct"
+    return speech_seconds(whisper_text(source, (choice or {}).get("department")))
+
+
+def _step_at(facts: List[Fact], step: str, uuid: Optional[str] = None) -> Optional[float]:
+    """When our NCCO reported reaching `step` (the earliest report; of leg `uuid` if given)."""
+    times = [f["t"] for f in facts if f["k"] == "step" and f.get("s") == step and f.get("t") is not None
+             and (uuid is None or f.get("u") in (None, uuid))]
+    return min(times) if times else None
+
+
+def _bridged_at(facts: List[Fact], leg: Leg) -> Optional[float]:
+    return _step_at(facts, "bridged", leg.uuid or None)
+
+
 def voicemail_offered_at(plan: Mapping[str, Any], agents: List[Leg], start: float) -> Optional[float]:
     """When the caller was sent to voicemail (connect failed, or the plan goes there directly)."""
     if not plan.get("voicemail"):
@@ -395,10 +469,19 @@ def speech_seconds(text: Optional[str]) -> float:
 
 
 def _recordings_in(plan: Mapping[str, Any], status: str, agents: List[Leg], voicemail_url: Optional[str],
-                   call_url: Optional[str], start: float, caller_end: Optional[float]) -> bool:
-    """Recordings arrive after the call ends: wait for the ones we know are coming."""
+                   call_url: Optional[str], start: float, caller_end: Optional[float],
+                   recording_reached: Optional[float] = None) -> bool:
+    """Recordings arrive after the call ends: wait for the ones we know are coming.
+
+    A voicemail recording is coming only if the caller reached the `record` action and
+    stayed: plans whose NCCOs report their steps (`steps`) say so exactly (the `notify`
+    before `record`); older plans fall back to an estimate of when the prompt ended."""
     if status == "answered" and plan.get("record") and not call_url:
         return False
+    if plan.get("steps"):
+        if status == "answered" or voicemail_url or recording_reached is None:
+            return True
+        return not (caller_end and caller_end - recording_reached >= VOICEMAIL_MIN_STAY)
     offered = voicemail_offered_at(plan, agents, start)
     if status != "answered" and offered is not None and not voicemail_url:
         return not (caller_end and caller_end - offered >= VOICEMAIL_MIN_STAY)
@@ -428,13 +511,19 @@ def _callback(ctx: Mapping[str, Any], facts: List[Fact], legs: List[Leg]) -> Dic
     return {
         "status": status, "settled": settled, "answered_at": answered_at, "ended_at": ended_at,
         "wait_seconds": _secs(start, answered_at or ended_at),
-        "talk_seconds": sum(l.talk() or 0 for l in answered) if settled or answered else None,
+        "talk_seconds": sum(l.conversation(_attempt_end(legs, "agent", l.attempt)) for l in answered)
+        if settled or answered else None,
         "duration_seconds": _secs(start, ended_at), "ivr_path": [], "department": None,
         "destination": plan.get("destination"),
         "agent": plan.get("destination") if agent_answered else None,
         "recording_url": _recording(facts, "call"),
         "suspected_false_conversion": status == "callback_client_no_answer", "attempts": len(attempts),
     }
+
+
+def _attempt_end(legs: List[Leg], role: str, attempt: int) -> Optional[float]:
+    ends = [e for e in (l.end() for l in legs if l.role == role and l.attempt == attempt) if e]
+    return min(ends) if ends else None
 
 
 def attempt_done(legs: List[Leg], attempt: int) -> bool:

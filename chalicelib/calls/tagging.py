@@ -49,8 +49,7 @@ def default_value(account_id: str, category: Optional[Mapping[str, Any]]) -> flo
 
 
 def keyed(payload: Mapping[str, Any]) -> str:
-    dtmf = payload.get("dtmf") if isinstance(payload.get("dtmf"), dict) else {}
-    return str(dtmf.get("digits") or "").strip("#")
+    return state.keyed_digits(payload)[0].strip("#")
 
 
 def menu_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links) -> ncco.Ncco:

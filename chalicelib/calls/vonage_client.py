@@ -7,7 +7,7 @@ as plain dicts (`ncco.py`) and turned into the SDK's models at this edge.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from chalicelib import config
 from chalicelib.errors import CalltrackError
@@ -23,9 +23,9 @@ class VonageUnavailable(CalltrackError):
 
 def sdk_ncco(actions: List[Dict[str, Any]]) -> List[Any]:
     """Our dict NCCO as the SDK's pydantic actions (its `Connect` wants `from_`)."""
-    from vonage_voice.models.ncco import Connect, Input, Record, Talk
+    from vonage_voice.models.ncco import Connect, Input, Notify, Record, Talk
 
-    kinds = {"talk": Talk, "input": Input, "record": Record, "connect": Connect}
+    kinds = {"talk": Talk, "input": Input, "record": Record, "connect": Connect, "notify": Notify}
     out = []
     for action in actions:
         data = {("from_" if k == "from" else k): v for k, v in action.items()}
@@ -39,12 +39,21 @@ class VonageCalls:
     def __init__(self, vonage: Any) -> None:
         self.vonage = vonage
 
-    def create(self, to: str, from_: str, ncco: List[Dict[str, Any]], event_url: str) -> Tuple[str, str]:
-        """Dial `to` (digits) from `from_` (digits); returns (uuid, conversation_uuid)."""
+    def create(self, to: str, from_: str, ncco: List[Dict[str, Any]], event_url: str,
+               ringing_timer: Optional[int] = None,
+               machine_detection: Optional[Dict[str, Any]] = None) -> Tuple[str, str]:
+        """Dial `to` (digits) from `from_` (digits); returns (uuid, conversation_uuid).
+        `ringing_timer`: seconds Vonage rings before giving up (its default is 60);
+        `machine_detection`: Vonage's `advanced_machine_detection` for the dialled leg."""
         from vonage_voice import CreateCallRequest
 
+        options: Dict[str, Any] = {}
+        if ringing_timer is not None:
+            options["ringing_timer"] = ringing_timer
+        if machine_detection:
+            options["advanced_machine_detection"] = machine_detection
         request = CreateCallRequest(to=[{"type": "phone", "number": to}], from_={"type": "phone", "number": from_},
-                                    ncco=sdk_ncco(ncco), event_url=[event_url], event_method="POST")
+                                    ncco=sdk_ncco(ncco), event_url=[event_url], event_method="POST", **options)
         try:
             response = self.vonage.voice.create_call(request)
         except Exception as err:  # the SDK raises its own tree and requests' errors

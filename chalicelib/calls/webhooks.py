@@ -9,11 +9,12 @@ through the calls stream, calls/outbox.py).
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from chalicelib import accounts
-from chalicelib.calls import attribution, lifecycle, ncco, record, routing, state, tagging
+from chalicelib.calls import attribution, lifecycle, ncco, outage, record, routing, state, tagging
 from chalicelib.calls.models import Call
 from chalicelib.dni.models import Number
 from chalicelib.errors import UnknownAccount, ValidationFailed
@@ -40,11 +41,25 @@ def phone_or_none(raw: Any) -> Optional[str]:
 
 
 def answer(params: Mapping[str, Any], links: ncco.Links, clock: Clock = time.time) -> ncco.Ncco:
-    """The NCCO for an inbound call; a short message for numbers we do not track."""
+    """The NCCO for an inbound call; a short message for numbers we do not track. Within
+    Vonage's wait whatever the database does: past the budget, or if it fails, the caller
+    is connected to the business line without attribution (calls/outage.py)."""
     tracking, conversation = phone_or_none(params.get("to")), call_id_of({}, params)
     if not tracking or not conversation:
         count("CallsUnknownNumber")
         return ncco.unknown_number()
+    caller = phone_or_none(params.get("from"))
+    late = threading.Event()
+    done, actions = outage.guarded(lambda: _answer(params, tracking, caller, conversation, links, clock, late),
+                                   outage.WEBHOOK_BUDGET_SECONDS, "answer")
+    if done and actions is not None:
+        return actions
+    late.set()          # the overrunning answer must not open the call: the degraded path's events do
+    return outage.answer(tracking, caller, conversation, links, clock)
+
+
+def _answer(params: Mapping[str, Any], tracking: str, caller: Optional[str], conversation: str,
+            links: ncco.Links, clock: Clock, late: threading.Event) -> Optional[ncco.Ncco]:
     try:
         item = Number.get(tracking)
         account = accounts.get_account(item.account_id)
@@ -53,14 +68,41 @@ def answer(params: Mapping[str, Any], links: ncco.Links, clock: Clock = time.tim
         logger.info("call to an untracked number", extra={"to": tracking})
         return ncco.unknown_number()
     now = clock()
-    ctx = inbound_context(account, item, tracking, phone_or_none(params.get("from")), conversation,
-                          params.get("uuid"), now)
+    ctx = inbound_context(account, item, tracking, caller, conversation, params.get("uuid"), now)
+    if late.is_set():
+        return None
     item = lifecycle.open_call(ctx)
     if item.evs:
         # The caller leg's first event raced ahead of this answer and could not mark the call started.
         lifecycle.mark_once(item.call_id, "started")
+    outage.remember(tracking, account.account_id, conversation, ctx["plan"])
     count("CallsAnswered")
     return ncco.answer(ctx["plan"], links, conversation, tracking, ctx["attribution"].get("source"))
+
+
+def open_degraded(call_id: str, query: Mapping[str, Any], destination: Optional[str]) -> Optional[Call]:
+    """Open a call answered during an outage (calls/outage.py) from what its connect's event
+    URL carries: attributed as of its start, routed straight to the line it reached."""
+    tracking = phone_or_none(query.get("tracking"))
+    try:
+        started = float(query.get("at") or "")
+    except ValueError:
+        return None
+    if not tracking or not state.EARLIEST <= started <= state.LATEST:
+        return None
+    try:
+        number = Number.get(tracking)
+        account = accounts.get_account(number.account_id)
+    except (Number.DoesNotExist, UnknownAccount):
+        return None
+    ctx = inbound_context(account, number, tracking, phone_or_none(query.get("caller")), call_id, None, started)
+    ctx["plan"] = {**ctx["plan"], "action": "connect", "greeting": None, "ivr": None, "whisper": False,
+                   "record": False, "tagging": False, "steps": False, "degraded": True,
+                   "destination": destination or ctx["plan"].get("destination")}
+    count("CallsRecordedAfterOutage")
+    item = lifecycle.open_call(ctx)
+    lifecycle.mark_once(call_id, "started")
+    return item
 
 
 def inbound_context(account: accounts.AccountView, item: Number, tracking: str, caller: Optional[str],
@@ -80,14 +122,26 @@ def inbound_context(account: accounts.AccountView, item: Number, tracking: str, 
 
 def event(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links,
           clock: Clock = time.time) -> Optional[ncco.Ncco]:
-    """A call status event of any leg. Answers an NCCO only where Vonage acts on one:
-    the synchronous result of our `connect` (ring timeout, busy…) → voicemail."""
+    """A call status event of any leg, within Vonage's wait (calls/outage.py)."""
+    done, actions = outage.guarded(lambda: _event(payload, query, links, clock), outage.WEBHOOK_BUDGET_SECONDS,
+                                   "event")
+    if done:
+        return actions
+    return outage.event(payload, query, call_id_of(query, payload), links)
+
+
+def _event(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links,
+           clock: Clock = time.time) -> Optional[ncco.Ncco]:
+    """Answers an NCCO only where Vonage acts on one: the synchronous result of our
+    `connect` (ring timeout, busy…) → voicemail."""
     attempt = _int(query.get("attempt"))
     fact = state.fact_of(payload, "event", leg=query.get("leg"), attempt=attempt)
     call_id = call_id_of(query, payload)
     if fact is None or not call_id:
         return None
     item = lifecycle.add_fact(call_id, fact)
+    if item.ctx is None and query.get("degraded") == "1" and fact["r"] == "agent":
+        item = open_degraded(call_id, query, fact.get("to") and phone_or_none(fact["to"])) or item
     outcome = lifecycle.refresh(item, clock)
     if item.ctx is None or outcome is None:
         return None
@@ -116,7 +170,17 @@ def _side_effects(item: Call, fact: state.Fact, outcome: Mapping[str, Any], link
 
 def ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links,
               clock: Clock = time.time) -> ncco.Ncco:
-    """The caller's menu choice: connect to the department's destination, or say goodbye."""
+    """The caller's menu choice, within Vonage's wait (calls/outage.py)."""
+    done, actions = outage.guarded(lambda: _ivr_input(payload, query, links, clock), outage.WEBHOOK_BUDGET_SECONDS,
+                                   "ivr input")
+    if done and actions is not None:
+        return actions
+    return outage.ivr_input(payload, call_id_of(query, payload), links)
+
+
+def _ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links,
+               clock: Clock = time.time) -> ncco.Ncco:
+    """Connect to the chosen department's destination, or say goodbye."""
     call_id = call_id_of(query, payload)
     if call_id is None:
         return ncco.unknown_number()
@@ -137,6 +201,27 @@ def ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.
 def recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock = time.time) -> None:
     fact = state.fact_of(payload, "record", purpose="voicemail" if query.get("kind") == "voicemail" else "call")
     call_id = call_id_of(query, payload)
+    if fact is None or not call_id:
+        return
+    lifecycle.refresh(lifecycle.add_fact(call_id, fact), clock)
+
+
+def count_fallback(kind: str, reason: str) -> None:
+    count("VonageFallbacks")
+    logger.warning("Vonage used the fallback URL", extra={"type": kind[:20], "reason": reason[:200]})
+
+
+def notify(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock = time.time) -> None:
+    """Our NCCO reached a `notify` action: record the step. Vonage waits for our (empty)
+    answer before the NCCO goes on, so this runs within the budget; a step lost to an
+    outage only makes the call settle without waiting for its voicemail (the recording,
+    when it comes, still lands)."""
+    outage.guarded(lambda: _notify(payload, query, clock), outage.WEBHOOK_BUDGET_SECONDS, "notify")
+
+
+def _notify(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock) -> None:
+    call_id = call_id_of(query, payload)
+    fact = state.notify_fact(payload, query.get("step"), clock())
     if fact is None or not call_id:
         return
     lifecycle.refresh(lifecycle.add_fact(call_id, fact), clock)

@@ -45,9 +45,15 @@ def test_callback_dials_the_business_first_then_the_visitor(client, account, stu
     assert body["to"] == [{"type": "phone", "number": "14155550199"}]
     assert body["from"] == {"type": "phone", "number": digits(acc.default_number)}
     assert body["event_url"][0].endswith(f"/vonage/events?call={call_id}&leg=agent&attempt=1")
+    # Vonage rings for the callback's ring time (its own default is 60 s), and a voicemail box
+    # answering the business's phone is hung up, not taken for the business.
+    assert body["ringing_timer"] == 25
+    assert body["advanced_machine_detection"] == {"behavior": "hangup", "mode": "detect"}
     talk, connect = body["ncco"]
     assert talk["action"] == "talk"
     assert connect["action"] == "connect" and connect["endpoint"] == [{"type": "phone", "number": "14155550177"}]
+    # The visitor's voicemail is hung up too: the agent is never bridged to a machine.
+    assert connect["advancedMachineDetection"] == {"behavior": "hangup", "mode": "detect"}
     assert connect["eventUrl"][0].endswith(f"leg=client&attempt=1")
 
     # The business does not answer: Vonage reports it (twice — a retry) → exactly one new attempt.
@@ -167,3 +173,20 @@ def test_with_a_signature_secret_only_signed_fresh_untampered_webhooks_pass(clie
                           headers={"Authorization": signed(b"")["Authorization"]})
     assert get.status_code == 200
     assert client.http.get("/vonage/answer?to=15005550000").status_code == 401
+
+
+def test_a_signed_webhook_replayed_with_its_token_is_refused(client, moto_endpoint, monkeypatch):
+    """Vonage signs every request with a fresh `jti`; the same token a second time is a replay,
+    even inside the freshness window and with the untouched body."""
+    monkeypatch.setenv("VONAGE_SIGNATURE_SECRET", SECRET)
+    body = json.dumps({"status": "ringing", "uuid": "u-2", "conversation_uuid": "CON-replay-" + uuid.uuid4().hex,
+                       "direction": "inbound", "timestamp": "2026-01-05T10:00:00.000Z"}).encode()
+    headers = signed(body)
+    assert client.http.post("/vonage/events", headers=headers, body=body).status_code == 204
+    again = client.http.post("/vonage/events", headers=headers, body=body)
+    assert again.status_code == 401 and "replay" in again.json_body["message"]
+    assert client.http.post("/vonage/events", headers=signed(body), body=body).status_code == 204   # a new token
+    answer = "/vonage/answer?to=15005550000&from=1&uuid=u&conversation_uuid=CON-2"
+    token = {"Authorization": signed(b"")["Authorization"]}
+    assert client.http.get(answer, headers=token).status_code == 200
+    assert client.http.get(answer, headers=token).status_code == 401

@@ -32,10 +32,20 @@ def test_greeting_menu_and_recording_with_consent_and_whisper():
     assert [a["action"] for a in after] == ["talk", "record", "connect"]
     assert after[1]["eventUrl"][0].endswith("/vonage/recording?call=CON-1&kind=call")
     assert after[2]["endpoint"][0]["onAnswer"]["url"].startswith("https://calls.example.com/v1/vonage/whisper?")
+    assert "call=CON-1" in after[2]["endpoint"][0]["onAnswer"]["url"]
+    # A voicemail box answering the business's phone is detected (and is no answer).
+    assert after[2]["advancedMachineDetection"] == {"behavior": "continue", "mode": "detect"}
+    whisper = ncco.whisper("google", "Sales", "en-US", LINKS, "CON-1")
+    assert [a["action"] for a in whisper] == ["talk", "notify"]
+    assert whisper[1]["eventUrl"] == ["https://calls.example.com/v1/vonage/notify?call=CON-1&step=bridged"]
 
 
 def test_out_of_hours_goes_to_voicemail_or_a_message():
-    assert [a["action"] for a in ncco.answer(plan(False), LINKS, "C", "+14155550131", None)] == ["talk", "record"]
+    voicemail = ncco.answer(plan(False), LINKS, "C", "+14155550131", None)
+    assert [a["action"] for a in voicemail] == ["talk", "notify", "record"]
+    # The notify reports the caller reached the recording (Vonage posts `payload` there, then goes on).
+    assert voicemail[1] == {"action": "notify", "payload": {"step": "voicemail"},
+                            "eventUrl": ["https://calls.example.com/v1/vonage/notify?call=C&step=voicemail"]}
     msg = plan(False, out_of_hours={"action": "message", "message": "Closed."})
     assert ncco.answer(msg, LINKS, "C", "+14155550131", None) == [{"action": "talk", "text": "Closed.",
                                                                    "language": "en-US"}]

@@ -32,6 +32,8 @@ def fact(webhook: Dict[str, Any]) -> state.Fact:
         return state.fact_of(body, "input", purpose="ivr")
     if webhook["path"] == "/vonage/recording":
         return state.fact_of(body, "record", purpose=q.get("kind"))
+    if webhook["path"] == "/vonage/notify":
+        return state.notify_fact(body, q.get("step"), None)
     return state.fact_of(body, "event", leg=q.get("leg"), attempt=int(q["attempt"]) if "attempt" in q else None)
 
 
@@ -147,3 +149,50 @@ def test_garbage_durations_are_dropped(raw):
     fact = state.fact_of({"uuid": "u", "status": "completed", "direction": "inbound", "duration": raw,
                           "timestamp": "2026-11-26T10:00:00Z"})
     assert fact is None or fact.get("d") is None
+
+
+def test_a_disconnected_event_without_direction_is_no_leg_of_ours():
+    """Vonage documents `disconnected` for WebSocket legs without a `direction`: on the
+    application's event URL it must not be taken for the agent's leg."""
+    websocket = {"from": "442079460000", "to": "wss://example.com/socket", "uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+                 "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "status": "disconnected",
+                 "timestamp": "2020-03-31T12:00:00.000Z", "headers": {"caller-id": "447700900123"}}
+    assert state.fact_of(websocket, "event") is None
+    assert state.fact_of({**websocket, "direction": "outbound"}, "event")["r"] == "agent"
+    assert state.fact_of(websocket, "event", leg="agent")["r"] == "agent"      # our URL names the leg
+
+
+def test_both_input_shapes_give_the_digits():
+    current = {"speech": {"error": "Speech was not enabled"}, "dtmf": {"digits": "2", "timed_out": True},
+               "uuid": "u", "conversation_uuid": "CON-1", "timestamp": "2020-07-29T19:20:33.015Z"}
+    legacy = {"uuid": "u", "conversation_uuid": "CON-1", "timed_out": True, "dtmf": "2",
+              "timestamp": "2020-07-29T19:20:33.015Z"}
+    assert state.fact_of(current, "input") == state.fact_of(legacy, "input")
+    assert (state.fact_of(legacy, "input")["d"], state.fact_of(legacy, "input")["x"]) == ("2", True)
+    assert state.fact_of({"dtmf": {"digits": None, "timed_out": False}}, "input")["d"] == ""
+
+
+def test_a_notify_names_its_step_from_our_url_or_its_payload():
+    body = {"payload": {"step": "voicemail"}, "conversation_uuid": "CON-1", "timestamp": "2020-07-29T17:32:26.628Z"}
+    fact = state.notify_fact(body, None, None)
+    assert (fact["k"], fact["s"], fact["t"]) == ("step", "voicemail", state.epoch(body["timestamp"]))
+    assert state.notify_fact({"payload": {}, "conversation_uuid": "CON-1"}, "bridged", 1_800_000_000.0)["t"] == 1_800_000_000.0
+    assert state.notify_fact({"payload": {"step": "anything"}}, None, None) is None
+
+
+@pytest.mark.parametrize("language, ok", [("ar", True), ("en-GB-WLS", True), ("cmn-CN", True), ("en-US", True),
+                                          ("zz-ZZ", False), ("en-us", False), ("", False)])
+def test_routing_languages_are_vonages_text_to_speech_codes(language, ok):
+    import jsonschema
+
+    valid = jsonschema.Draft7Validator(routing.ROUTING_SCHEMA).is_valid({"language": language})
+    assert valid is ok
+
+
+def test_a_machine_answering_is_no_answer_and_a_human_one_is():
+    sc = scenario("machine_business")
+    out = replay(sc, sc["webhooks"])
+    assert (out["status"], out["talk_seconds"], out["answered_at"], out["agent"]) == ("missed", 0, None, None)
+    human = [w if w["body"].get("status") != "machine" else {**w, "body": {**w["body"], "status": "human"}}
+             for w in sc["webhooks"]]
+    assert replay(sc, human)["status"] == "answered"
