@@ -86,8 +86,17 @@ def validate(document: Any, schema: Mapping[str, Any], what: str = "body") -> An
     error = best_match(validator.iter_errors(document))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or what
-        raise ValidationFailed(f"{where}: {error.message}")
+        raise ValidationFailed(f"{where}: {_in_words(error)}")
     return document
+
+
+def _in_words(error: Any) -> str:
+    """jsonschema's message, except where it names no field: "one of these is required"
+    alternatives (`anyOf` of `required`) say which fields are missing."""
+    if error.validator == "anyOf" and all(set(alt) == {"required"} for alt in error.validator_value):
+        names = [" and ".join(alt["required"]) for alt in error.validator_value]
+        return f"missing {names[0]}" + "".join(f" (or {n})" for n in names[1:])
+    return str(error.message)
 
 
 def json_body(request: Request, schema: Optional[Mapping[str, Any]] = None, max_bytes: int = MAX_BODY_BYTES,

@@ -3,13 +3,15 @@ schema cannot express, tracking rules, geo rules, and the registered config sect
 (`chalicelib.sections.SECTIONS`, each validated by its owner's schema)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib import sections, web
 from chalicelib.admin import accounts, numbers, secrets
 from chalicelib.dni.models import Account
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.integrations import outbound
+from chalicelib.integrations.errors import RetryableError
 from chalicelib.settings import Settings
 
 
@@ -101,8 +103,32 @@ def get_section(account_id: str, section: str) -> Dict[str, Any]:
     return {"section": section, "value": secrets.mask((accounts.load(account_id).config or {}).get(section))}
 
 
+def outbound_urls(value: Any, path: str = "value") -> Iterator[Tuple[str, str]]:
+    """(pointer, url) of every outbound target in a section: any string under a key named
+    `url`, `endpoint` or ending in `_url` (webhooks, GA4, HubSpot, analytics, future ones)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and (key in ("url", "endpoint") or key.endswith("_url")):
+                yield f"{path}/{key}", item
+            else:
+                yield from outbound_urls(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from outbound_urls(item, f"{path}/{i}")
+
+
+def check_targets(value: Any) -> None:
+    """The outbound guard at save time: a 400 naming the field (integrations/outbound.py)."""
+    for pointer, url in outbound_urls(value):
+        try:
+            outbound.check_target(url)
+        except (outbound.UnsafeTarget, RetryableError) as err:
+            raise ValidationFailed(f"{pointer}: {err}") from err
+
+
 def put_section(account_id: str, section: str, value: Any) -> Dict[str, Any]:
     schema = _schema(section)
+    check_targets(web.validate(value, schema, what="value") if not _has_masks(value) else value)
 
     def mutate(item: Account) -> None:
         current = (item.config or {}).get(section)
@@ -110,6 +136,15 @@ def put_section(account_id: str, section: str, value: Any) -> Dict[str, Any]:
                                                                     what="value")}
 
     return {"section": section, "value": secrets.mask(accounts.update(account_id, mutate).config.get(section))}
+
+
+def _has_masks(value: Any) -> bool:
+    """A value the dashboard sent back with masked secrets (validated once they are restored)."""
+    if isinstance(value, dict):
+        return any(_has_masks(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_masks(v) for v in value)
+    return isinstance(value, str) and value.startswith(secrets.MASK)
 
 
 def delete_section(account_id: str, section: str) -> Dict[str, Any]:

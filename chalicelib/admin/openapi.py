@@ -261,8 +261,12 @@ OPERATIONS: List[Op] = [
     Op("GET", "/dashboard/{name}", "A dashboard asset", "dashboard", auth="none", response={"type": "string"},
        response_type="text/plain", errors=(404,)),
     # Integrations (issue 5).
+    Op("GET", ACCOUNT + "/integrations", "Each configured integration: last success, last error and why",
+       "integrations"),
     Op("GET", ACCOUNT + "/webhooks/{subscription_id}/deliveries", "Delivery log of a webhook subscription",
-       "integrations", query=(("limit", {"type": "string", "pattern": "^[0-9]{1,3}$"}, "1-100 (default 50)"),)),
+       "integrations", query=(("limit", {"type": "string", "pattern": "^[0-9]{1,3}$"}, "1-100 (default 50)"),
+                              ("next", STRING, "the cursor the previous page answered"),
+                              ("outcome", {"type": "string", "enum": ["ok", "failed"]}, "only these attempts"))),
     Op("GET", ACCOUNT + "/exports/google-ads.csv", "Google Ads offline conversion upload file", "integrations",
        response={"type": "string"}, response_type=CSV,
        query=(("kind", {"type": "string", "enum": ["click", "call"]}, "click (gclid) or call (caller id)"),

@@ -8,6 +8,7 @@ the stored secret; sending a new value replaces it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 # Field names that hold credentials in the sections' schemas. Parameter names (an SSM
 # path) and key ids are not secrets and stay readable.
@@ -16,9 +17,12 @@ MASK = "••••"
 
 
 def mask(value: Any) -> Any:
-    """A copy of a section's value with every secret masked."""
+    """A copy of a section's value with every secret masked (and any password a URL stored
+    before the outbound guard refused them)."""
     if isinstance(value, dict):
         return {k: _masked(v) if k in SECRET_FIELDS and isinstance(v, str) else mask(v) for k, v in value.items()}
+    if isinstance(value, str) and "@" in value and "://" in value:
+        return _without_password(value)
     if isinstance(value, list):
         return [mask(v) for v in value]
     return value
@@ -46,3 +50,11 @@ def _restore(value: Any, stored: Any) -> Any:
     if isinstance(value, str) and value.startswith(MASK) and isinstance(stored, str) and _masked(stored) == value:
         return stored
     return value
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{MASK}@{host}", parts.path, parts.query, parts.fragment))

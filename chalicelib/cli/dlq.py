@@ -5,17 +5,24 @@
 
 Replay re-sends each message body unchanged (same EventBridge event id) to the consumer's
 queue and deletes it from the DLQ only after the send succeeded, so a message is never lost
-in between; the consumer's idempotency makes anything already delivered a no-op.
+in between; the consumer's idempotency makes anything already delivered a no-op. One run
+sends each event once: what fails again while it runs stays in the DLQ for the next run.
 Talks to AWS (or the emulator on the local stage) with the environment's credentials.
 """
 from __future__ import annotations
 
 import argparse
-from typing import Any, Optional
+import json
+import sys
+import time
+from typing import Any, Dict, List, Optional
 
-from chalicelib import aws
+from chalicelib import aws, config
 from chalicelib.integrations import registry
 from chalicelib.integrations.consumers import queue_url
+
+
+HOLD_SECONDS = 900     # messages read stay invisible this long during a run (released at its end)
 
 
 def depth(queue_name: str, sqs: Any = None) -> int:
@@ -25,34 +32,89 @@ def depth(queue_name: str, sqs: Any = None) -> int:
     return int(attrs.get("ApproximateNumberOfMessages", 0))
 
 
-def replay(consumer_name: str, limit: Optional[int] = None, sqs: Any = None) -> int:
-    """Move up to `limit` (default: all) messages from the consumer's DLQ back to its queue."""
+def _event_key(message: Dict[str, Any]) -> str:
+    """The event a message carries (its EventBridge id), else the message itself."""
+    try:
+        body = json.loads(message["Body"])
+    except ValueError:
+        return message["MessageId"]
+    return str(body.get("id") or message["MessageId"]) if isinstance(body, dict) else message["MessageId"]
+
+
+def _sent_at(message: Dict[str, Any]) -> float:
+    """When the message entered SQS (our resend, for a message that failed again meanwhile)."""
+    try:
+        return int((message.get("Attributes") or {})["SentTimestamp"]) / 1000.0
+    except (KeyError, ValueError):
+        return 0.0
+
+
+def replay(consumer_name: str, limit: Optional[int] = None, sqs: Any = None) -> Dict[str, int]:
+    """Send each event waiting in the consumer's DLQ back to its queue once.
+
+    Messages are held invisible for the run while they are read; a message carrying an
+    event this run already sent is not sent again — it failed again meanwhile (left in the
+    DLQ, visible again at the end) or is a second copy (skipped, deleted). Returns
+    `{"sent", "failed_again", "skipped"}`; with `limit`, messages past it are left as they are."""
     consumer = registry.get(consumer_name)
     sqs = sqs or aws.client("sqs")
     source, target = queue_url(consumer.dlq), queue_url(consumer.queue)
-    moved = 0
-    while limit is None or moved < limit:
-        batch = min(10, limit - moved) if limit is not None else 10
-        messages = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=batch, WaitTimeSeconds=0,
-                                       VisibilityTimeout=30, MessageAttributeNames=["All"]).get("Messages") or []
+    sent: Dict[str, str] = {}                 # event key → id of the message that carried it
+    report = {"sent": 0, "failed_again": 0, "skipped": 0}
+    held: List[str] = []                      # receipt handles to make visible again
+    started = time.time() - 1.0               # (SQS stamps in milliseconds; a second of skew)
+    while limit is None or report["sent"] < limit:
+        messages = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       VisibilityTimeout=HOLD_SECONDS, MessageAttributeNames=["All"],
+                                       AttributeNames=["SentTimestamp"]).get("Messages") or []
         if not messages:
             break
         for message in messages:
-            sqs.send_message(QueueUrl=target, MessageBody=message["Body"])
-            sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
-    return moved
+            key = _event_key(message)
+            if limit is not None and report["sent"] >= limit and key not in sent:
+                held.append(message["ReceiptHandle"])
+            elif key in sent and _sent_at(message) < started:
+                report["skipped"] += 1        # a second copy that was there before the run: the event went
+                sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+            elif key in sent:
+                report["failed_again"] += 1   # our own resend came back: not sent twice in one run
+                held.append(message["ReceiptHandle"])
+            else:
+                sqs.send_message(QueueUrl=target, MessageBody=message["Body"])
+                sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+                sent[key] = message["MessageId"]
+                report["sent"] += 1
+    for handle in held:
+        sqs.change_message_visibility(QueueUrl=source, ReceiptHandle=handle, VisibilityTimeout=0)
+    return report
 
 
 def _list(args: argparse.Namespace) -> int:
-    for consumer in registry.CONSUMERS.values():
-        print(f"{consumer.name:12} {consumer.dlq:32} {depth(consumer.dlq)}")
+    try:
+        rows = [(c.name, c.dlq, depth(c.dlq)) for c in registry.CONSUMERS.values()]
+    except Exception as err:  # noqa: BLE001 — one clear line, not a traceback
+        return _unreachable(err)
+    for name, dlq_name, waiting in rows:
+        print(f"{name:12} {dlq_name:32} {waiting}")
     return 0
 
 
+def _unreachable(err: Exception) -> int:
+    where = config.aws_endpoint() or f"AWS ({config.region()})"
+    print(f"calltrack dlq: cannot read the queues at {where}: {type(err).__name__}: {err}. "
+          f"Locally, start the stack with `make run`; against AWS, set AWS credentials and CALLTRACK_STAGE.",
+          file=sys.stderr)
+    return 1
+
+
 def _replay(args: argparse.Namespace) -> int:
-    moved = replay(args.consumer, args.limit)
-    print(f"{moved} message(s) moved from {registry.get(args.consumer).dlq} back to {registry.get(args.consumer).queue}")
+    try:
+        report = replay(args.consumer, args.limit)
+    except Exception as err:  # noqa: BLE001
+        return _unreachable(err)
+    consumer = registry.get(args.consumer)
+    print(f"{report['sent']} sent from {consumer.dlq} back to {consumer.queue}, {report['failed_again']} failed again "
+          f"during the run (left in the DLQ), {report['skipped']} skipped (second copies of a sent event)")
     return 0
 
 

@@ -11,7 +11,7 @@ from chalice import Blueprint
 
 from chalicelib import auth
 from chalicelib.errors import BadRequest
-from chalicelib.integrations import consumers, registry, webhooks
+from chalicelib.integrations import consumers, registry, status, webhooks
 
 bp = Blueprint(__name__)
 
@@ -30,10 +30,29 @@ for _consumer in registry.CONSUMERS.values():
 
 @bp.route("/v1/accounts/{account_id}/webhooks/{subscription_id}/deliveries", methods=["GET"])
 def webhook_deliveries(account_id: str, subscription_id: str) -> dict:
+    """The delivery log, newest first: `limit` (1–100, default 50), `next` (the cursor the
+    previous page gave), `outcome` (`ok` | `failed`)."""
     request = bp.current_request
     auth.require_account((request.headers or {}).get("authorization"), account_id)
-    raw_limit = (request.query_params or {}).get("limit", "50")
+    params = dict(request.query_params or {})
+    unknown = sorted(set(params) - {"limit", "next", "outcome"})
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}; known: limit, next, outcome")
+    raw_limit = params.get("limit", "50")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise BadRequest("limit must be an integer from 1 to 100")
-    items = list(webhooks.deliveries(account_id, subscription_id, int(raw_limit)))
-    return {"subscription_id": subscription_id, "deliveries": items}
+    if params.get("outcome") not in (None, "ok", "failed"):
+        raise BadRequest("outcome must be ok or failed")
+    items, cursor = webhooks.deliveries(account_id, subscription_id, int(raw_limit), params.get("next"),
+                                        params.get("outcome"))
+    return {"subscription_id": subscription_id, "deliveries": items, "next": cursor}
+
+
+@bp.route("/v1/accounts/{account_id}/integrations", methods=["GET"])
+def integration_status(account_id: str) -> dict:
+    """Each configured integration's last success and last error (with its reason)."""
+    request = bp.current_request
+    auth.require_account((request.headers or {}).get("authorization"), account_id)
+    if request.query_params:
+        raise BadRequest(f"unknown parameter(s): {', '.join(sorted(request.query_params))}")
+    return {"integrations": status.of_account(account_id)}

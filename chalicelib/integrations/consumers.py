@@ -22,7 +22,6 @@ source mapping must enable `ReportBatchItemFailures` (infra/events.json does).
 """
 from __future__ import annotations
 
-import contextvars
 import json
 import time
 from functools import lru_cache
@@ -32,18 +31,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import aws, config
-from chalicelib.integrations import idempotency, registry
+from chalicelib.integrations import idempotency, registry, status
 from chalicelib.integrations.errors import PermanentError
 from chalicelib.observability import count, logger
 
 # Seconds before the first redelivery; doubles per receive (capped). Tests set it to 0.
 RETRY_MAX_SECONDS = 900
-_receive_count: contextvars.ContextVar[int] = contextvars.ContextVar("receive_count", default=1)
-
-
-def current_receive_count() -> int:
-    """How many times SQS has delivered the message being handled (1 on the first try)."""
-    return _receive_count.get()
 
 
 def retry_delay(receive_count: int, base: Optional[float] = None) -> int:
@@ -88,13 +81,13 @@ def process_record(consumer: registry.Consumer, handler: registry.Handler, recor
                    clock: Callable[[], float] = time.time) -> None:
     event_id = None
     receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
-    _receive_count.set(receives)
     try:
         event = parse_envelope(record["body"])
         event_id = event["id"]
         with idempotency.once(f"{consumer.name}#{idempotency.content_key(event)}", clock) as fresh:
             if fresh:
                 handler(event)
+                status.record(event["detail"].get("account_id"), consumer.name, at=clock())
             else:
                 count(f"ConsumerDuplicateSkipped_{consumer.name}")
                 logger.info("duplicate event skipped", extra={"consumer": consumer.name, "event_id": event_id})
@@ -103,12 +96,21 @@ def process_record(consumer: registry.Consumer, handler: registry.Handler, recor
                                                                "reason": str(err)})
         count(f"ConsumerPermanentFailure_{consumer.name}")
         send_to_dlq(consumer, record, str(err))
+        status.record(_account_of(record), consumer.name, str(err), permanent=True, at=clock())
     except Exception as err:
         logger.warning("retryable failure", extra={"consumer": consumer.name, "event_id": event_id,
                                                    "receive_count": receives, "reason": repr(err)})
         count(f"ConsumerRetry_{consumer.name}")
+        status.record(_account_of(record), consumer.name, str(err) or type(err).__name__, at=clock())
         backoff(consumer, record, receives)
         raise
+
+
+def _account_of(record: Dict[str, Any]) -> Any:
+    try:
+        return (json.loads(record["body"]).get("detail") or {}).get("account_id")
+    except (ValueError, AttributeError, KeyError):
+        return None
 
 
 def backoff(consumer: registry.Consumer, record: Dict[str, Any], receive_count: int) -> None:

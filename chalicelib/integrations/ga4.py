@@ -27,13 +27,12 @@ import json
 import re
 import time
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any, Callable, Dict, List, Mapping, Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from chalicelib import accounts, aws
+from chalicelib import accounts
 from chalicelib.errors import UnknownAccount
-from chalicelib.integrations import idempotency, outbound
+from chalicelib.integrations import idempotency, outbound, parameters
 from chalicelib.integrations.errors import PermanentError, RetryableError
 from chalicelib.observability import count, logger
 
@@ -269,16 +268,11 @@ def collect_url(cfg: Mapping[str, Any], api_secret: str) -> str:
     return f"{base}{COLLECT_PATH}?" + urlencode({"measurement_id": cfg["measurement_id"], "api_secret": api_secret})
 
 
-@lru_cache(maxsize=64)
-def _ssm_secret(name: str) -> str:
-    return aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-
-
 def api_secret(cfg: Mapping[str, Any]) -> str:
     if cfg.get("api_secret"):
         return str(cfg["api_secret"])
     if cfg.get("api_secret_parameter"):
-        return _ssm_secret(cfg["api_secret_parameter"])
+        return parameters.secret(cfg["api_secret_parameter"])
     raise PermanentError("ga4: no api_secret or api_secret_parameter configured")
 
 
@@ -287,7 +281,7 @@ def send(payload: Mapping[str, Any], cfg: Mapping[str, Any]) -> int:
     if outbound.is_retryable_status(status):
         raise RetryableError(f"GA4 answered {status}")
     if status >= 300:
-        raise PermanentError(f"GA4 answered {status}: {text[:200]}")
+        raise PermanentError(f"GA4 answered {outbound.reason(status)}")   # never the target's body
     return status
 
 

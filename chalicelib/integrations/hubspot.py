@@ -24,12 +24,11 @@ import html
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from chalicelib import aws
 from chalicelib.geo.phone import display
 from chalicelib.errors import NotFound
+from chalicelib.integrations import parameters
 from chalicelib.integrations.errors import PermanentError, RetryableError, account_of
 from chalicelib.integrations.transport import (
     DeliveryFailed, Transport, consumer_error, send_json, urllib_transport,
@@ -481,17 +480,11 @@ def _missed(api: HubSpotApi, call: Mapping[str, Any], cfg: HubSpotConfig, out: O
 
 # --- the consumer -------------------------------------------------------------------
 
-@lru_cache(maxsize=64)
-def _ssm_token(parameter: str) -> str:
-    answer = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
-    return answer["Parameter"]["Value"]
-
-
 def token_of(section: Mapping[str, Any]) -> Optional[str]:
     if section.get("token"):
         return str(section["token"])
     if section.get("token_ssm_parameter"):
-        return _ssm_token(section["token_ssm_parameter"])
+        return parameters.secret(section["token_ssm_parameter"])
     return None
 
 

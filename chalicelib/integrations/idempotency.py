@@ -9,7 +9,8 @@ each unit of work is claimed with a conditional write on `Receipt` before its si
 
 - first time: the claim succeeds, the body runs, the receipt becomes `done`;
 - already done: `fresh` is False, nothing is sent again;
-- the body raises: the claim is deleted so a redelivery can try again;
+- the body raises: the claim is marked failed so a redelivery can try again (the number
+  of attempts is kept across redeliveries and DLQ replays: `attempt` yields it);
 - another worker holds a live claim (two copies in flight): `InFlight` is raised, a
   retryable failure, so this copy comes back later and then finds the work done.
 
@@ -22,9 +23,9 @@ import hashlib
 import json
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Optional
 
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import db
 from chalicelib.integrations.errors import RetryableError
@@ -43,47 +44,60 @@ def _is_conditional(err: Exception) -> bool:
     return cause == "ConditionalCheckFailedException"
 
 
-def claim(key: str, clock: Callable[[], float] = time.time, claim_seconds: float = CLAIM_SECONDS) -> bool:
-    """True if this caller now holds `key`; False if the work is already done."""
+def claim(key: str, clock: Callable[[], float] = time.time, claim_seconds: float = CLAIM_SECONDS) -> Optional[int]:
+    """The attempt number (1, 2, … across redeliveries and DLQ replays) if this caller now
+    holds `key`; None if the work is already done."""
     now = clock()
-    receipt = Receipt(key, state="claimed", claimed_until=now + claim_seconds, expires=db.ttl(now + KEEP_DAYS * 86400))
+    receipt = Receipt(key)
     try:
-        receipt.save(condition=Receipt.key.does_not_exist()
-                     | ((Receipt.state == "claimed") & (Receipt.claimed_until < now)))
-        return True
-    except PutError as err:
+        receipt.update(actions=[Receipt.state.set("claimed"), Receipt.claimed_until.set(now + claim_seconds),
+                                Receipt.expires.set(db.ttl(now + KEEP_DAYS * 86400)), Receipt.attempts.add(1)],
+                       condition=Receipt.key.does_not_exist() | (Receipt.state == "failed")
+                       | ((Receipt.state == "claimed") & (Receipt.claimed_until < now)))
+        return int(receipt.attempts or 1)
+    except UpdateError as err:
         if not _is_conditional(err):
             raise RetryableError(f"receipt {key}: {err}") from err
     existing = Receipt.get(key, consistent_read=True)
     if existing.state == "done":
-        return False
+        return None
     raise InFlight(f"{key} is being processed by another delivery")
 
 
 def mark_done(key: str, clock: Callable[[], float] = time.time) -> None:
     now = clock()
-    Receipt(key, state="done", done_at=now, expires=db.ttl(now + KEEP_DAYS * 86400)).save()
+    Receipt(key).update(actions=[Receipt.state.set("done"), Receipt.done_at.set(now),
+                                 Receipt.expires.set(db.ttl(now + KEEP_DAYS * 86400))])
 
 
 def release(key: str) -> None:
+    """The work failed: the next delivery may claim it again (its attempts are kept)."""
     try:
-        Receipt(key).delete(condition=Receipt.state == "claimed")
-    except DeleteError as err:
+        Receipt(key).update(actions=[Receipt.state.set("failed")], condition=Receipt.state == "claimed")
+    except UpdateError as err:
         if not _is_conditional(err):
             raise
 
 
 @contextmanager
-def once(key: str, clock: Callable[[], float] = time.time) -> Iterator[bool]:
-    if not claim(key, clock):
-        yield False
+def attempt(key: str, clock: Callable[[], float] = time.time) -> Iterator[Optional[int]]:
+    """`once`, yielding the attempt number (None: already done)."""
+    number = claim(key, clock)
+    if number is None:
+        yield None
         return
     try:
-        yield True
+        yield number
     except BaseException:
         release(key)
         raise
     mark_done(key, clock)
+
+
+@contextmanager
+def once(key: str, clock: Callable[[], float] = time.time) -> Iterator[bool]:
+    with attempt(key, clock) as number:
+        yield number is not None
 
 
 def content_key(event: Mapping[str, Any]) -> str:

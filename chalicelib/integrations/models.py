@@ -13,13 +13,15 @@ class Receipt(Model):
 
     `key` is `<consumer>#<event key>` (whole event) or `<consumer>#<event key>#<subscription>`, the key being `idempotency.content_key`
     (one delivery of a fan-out). `state` is `claimed` while a worker holds it (until
-    `claimed_until`, so a crashed worker does not block redelivery forever) and `done` after.
+    `claimed_until`, so a crashed worker does not block redelivery forever), `failed` after
+    an attempt that raised, and `done` after.
     """
     Meta = meta("integration-receipts")
     key = UnicodeAttribute(hash_key=True)
     state = UnicodeAttribute()
     claimed_until = NumberAttribute(default=0)
     done_at = NumberAttribute(null=True)
+    attempts = NumberAttribute(null=True)               # claims so far (redeliveries and replays included)
     expires = TTLAttribute(null=True)
 
 
@@ -40,3 +42,16 @@ class WebhookDelivery(Model):
     duration_ms = NumberAttribute(default=0)
     idempotency_key = UnicodeAttribute()
     expires = TTLAttribute(null=True)
+
+
+@register
+class IntegrationStatus(Model):
+    """Per account and consumer: the last delivery that worked and the last that failed
+    (and why), so an operator sees a misconfigured integration in the API."""
+    Meta = meta("integration-status")
+    account_id = UnicodeAttribute(hash_key=True)
+    consumer = UnicodeAttribute(range_key=True)
+    last_success_at = NumberAttribute(null=True)
+    last_error_at = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    last_error_kind = UnicodeAttribute(null=True)     # "permanent" (to the DLQ at once) | "retrying"

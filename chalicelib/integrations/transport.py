@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from chalicelib.errors import CalltrackError
 from chalicelib.integrations.errors import ConsumerError, PermanentError, RetryableError
-from chalicelib.integrations.outbound import OPENER, check_url, where
+from chalicelib.integrations.outbound import OPENER, check_url, reason, where
 
 Transport = Callable[[str, str, Mapping[str, str], Optional[bytes], float], Tuple[int, bytes]]
 DEFAULT_TIMEOUT = 10.0
@@ -65,8 +65,8 @@ def send_json(transport: Transport, method: str, url: str, headers: Mapping[str,
         raise DeliveryFailed(f"{what}: {method} {where(url)} failed: {err}", retryable=True) from err
     parsed = _parse(raw)
     if status >= 300:
-        message = parsed.get("message") if isinstance(parsed, dict) else None
-        raise DeliveryFailed(f"{what}: {method} {where(url)} answered {status}: {message or raw[:200]!r}",
+        # The status and its fixed phrase only: a target's body is not ours to keep or show.
+        raise DeliveryFailed(f"{what}: {method} {where(url)} answered {reason(status)}",
                              retryable=retryable_status(status), http_status=status)
     return status, parsed
 

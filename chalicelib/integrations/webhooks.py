@@ -20,17 +20,18 @@ to the subscriptions that failed, and each attempt is kept in the delivery log.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
-from functools import lru_cache
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from chalicelib import accounts, aws, db
-from chalicelib.errors import NotFound, UnknownAccount
-from chalicelib.integrations import idempotency, outbound
+from chalicelib import accounts, db
+from chalicelib.errors import BadRequest, NotFound, UnknownAccount
+from chalicelib.integrations import idempotency, outbound, parameters
 from chalicelib.integrations.errors import PermanentError, RetryableError
 from chalicelib.integrations.models import WebhookDelivery
 from chalicelib.observability import count, logger
@@ -137,16 +138,11 @@ def idempotency_key(event_id: str, subscription_id: str) -> str:
     return f"{event_id}.{subscription_id}"
 
 
-@lru_cache(maxsize=64)
-def _ssm_secret(name: str) -> str:
-    return aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-
-
 def secret_of(subscription: Mapping[str, Any]) -> str:
     if subscription.get("secret"):
         return str(subscription["secret"])
     if subscription.get("secret_parameter"):
-        return _ssm_secret(subscription["secret_parameter"])
+        return parameters.secret(subscription["secret_parameter"])
     raise PermanentError(f"webhook {subscription.get('id')}: no secret configured")
 
 
@@ -177,12 +173,12 @@ def deliver(event: Mapping[str, Any], subscription: Mapping[str, Any], clock: Ca
     status: Optional[int] = None
     error: Optional[str] = None
     try:
-        status, text = outbound.post(subscription["url"], raw, headers)
+        status, _ = outbound.post(subscription["url"], raw, headers)
         if outbound.is_retryable_status(status):
-            error = f"HTTP {status}"
+            error = outbound.reason(status)
             raise RetryableError(f"webhook {subscription['id']} answered {status}")
         if not 200 <= status < 300:
-            error = f"HTTP {status}: {text[:200]}"
+            error = outbound.reason(status)     # the status, never the target's body
             raise PermanentError(f"webhook {subscription['id']} answered {status}")
         return status
     except (RetryableError, PermanentError) as err:
@@ -198,7 +194,8 @@ def log_attempt(event: Mapping[str, Any], subscription: Mapping[str, Any], key: 
     try:
         WebhookDelivery(
             f"{account_id}#{subscription['id']}", f"{int(at * 1000):015d}#{event['id']}#{uuid.uuid4().hex[:6]}",
-            event_id=event["id"], moment=MOMENTS[event["detail-type"]], url=subscription["url"], attempted_at=at,
+            event_id=event["id"], moment=MOMENTS[event["detail-type"]], url=outbound.where(subscription["url"]),
+            attempted_at=at,
             attempt=attempt, ok=error is None, status_code=status, error=(error or None) and error[:500],
             duration_ms=duration_ms, idempotency_key=key, expires=db.ttl(at + LOG_DAYS * 86400),
         ).save()
@@ -213,14 +210,14 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
         return
     detail = event["detail"]
     failures: List[Exception] = []
-    from chalicelib.integrations.consumers import current_receive_count
     for sub in subscriptions_for(detail["account_id"], moment, detail):
         try:
             # Keyed like the consumer's own claim (type + detail), so a subscription already
-            # served is not served again when the event comes back under a new id.
-            with idempotency.once(f"webhooks#{idempotency.content_key(event)}#{sub['id']}", clock) as fresh:
-                if fresh:
-                    deliver(event, sub, clock, attempt=current_receive_count())
+            # served is not served again when the event comes back under a new id; the claim
+            # counts the attempts, across SQS redeliveries and DLQ replays alike.
+            with idempotency.attempt(f"webhooks#{idempotency.content_key(event)}#{sub['id']}", clock) as number:
+                if number is not None:
+                    deliver(event, sub, clock, attempt=number)
                     count("WebhookDelivered")
         except (RetryableError, PermanentError) as err:
             count("WebhookFailed")
@@ -231,18 +228,50 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
         raise PermanentError("; ".join(map(str, failures)))
 
 
-def deliveries(account_id: str, subscription_id: str, limit: int = 50) -> Iterator[Dict[str, Any]]:
-    """The subscription's delivery log, newest first."""
+CURSOR_PATTERN = re.compile(r"^[0-9]{15}#[A-Za-z0-9._#:-]{1,300}$")
+
+
+def deliveries(account_id: str, subscription_id: str, limit: int = 50, cursor: Optional[str] = None,
+               outcome: Optional[str] = None) -> Tuple[List[Dict[str, Any]], Optional[str]]:
+    """One page of the subscription's delivery log, newest first, and the cursor of the next
+    page (None at the end). `outcome`: `ok` or `failed` attempts only."""
     if not any(s.get("id") == subscription_id for s in accounts.get_account(account_id).config.get("webhooks") or []):
         raise NotFound(f"no webhook subscription '{subscription_id}'")
-    for item in WebhookDelivery.query(f"{account_id}#{subscription_id}", scan_index_forward=False, limit=limit):
-        yield {
+    after = _cursor_key(cursor) if cursor is not None else None
+    condition = WebhookDelivery.attempt_key < after if after else None
+    wanted = None if outcome is None else outcome == "ok"
+    out: List[Dict[str, Any]] = []
+    last: Optional[str] = None
+    for item in WebhookDelivery.query(f"{account_id}#{subscription_id}", range_key_condition=condition,
+                                      scan_index_forward=False, page_size=min(100, limit * 2)):
+        if wanted is not None and bool(item.ok) is not wanted:
+            continue
+        if len(out) == limit:
+            return out, _cursor_of(last)
+        out.append({
             "event_id": item.event_id, "event": item.moment, "attempted_at": _iso(item.attempted_at),
             "attempt": int(item.attempt), "ok": item.ok,
             "status_code": int(item.status_code) if item.status_code is not None else None,
-            "error": item.error, "duration_ms": int(item.duration_ms), "url": item.url,
+            "error": item.error, "duration_ms": int(item.duration_ms), "url": outbound.where(item.url),
             "idempotency_key": item.idempotency_key,
-        }
+        })
+        last = item.attempt_key
+    return out, None
+
+
+def _cursor_of(attempt_key: Optional[str]) -> Optional[str]:
+    """An opaque, URL-safe cursor: the last attempt a page showed."""
+    return base64.urlsafe_b64encode(attempt_key.encode()).decode().rstrip("=") if attempt_key else None
+
+
+def _cursor_key(cursor: str) -> str:
+    try:
+        key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError) as err:
+        raise BadRequest("next: not a cursor this API gave") from err
+    if not CURSOR_PATTERN.match(key):
+        raise BadRequest("next: not a cursor this API gave")
+    return key
 
 
 def _iso(epoch: float) -> str:

@@ -76,3 +76,15 @@ def test_database_down_answers_503_in_the_contract_shape_and_the_snippet_can_rea
     assert response.status_code == 503
     assert response.json_body["error"] == "unavailable"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_an_unknown_route_answers_in_the_error_shape(api_server):
+    """As API Gateway does with the gateway responses of infra/gateway.json."""
+    import requests
+
+    for method, path in (("GET", "/v1/nope"), ("POST", "/v1/accounts/demo/nothing-here"),
+                         ("GET", "/v1/sessions/extra/segments")):
+        response = requests.request(method, api_server + path, headers={"Authorization": "Bearer x"}, timeout=10)
+        assert response.status_code == 404, (path, response.text)
+        body = response.json()
+        assert set(body) == {"error", "message"} and body["error"] == "not_found" and path in body["message"]

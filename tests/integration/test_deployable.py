@@ -56,6 +56,14 @@ def test_chalice_package_with_infra_passes_cfn_lint(tmp_path):
     assert resources["OutboxCalls"]["Properties"]["Events"]["OutboxCallsDynamodbEventSource"]["Properties"][
         "MaximumBatchingWindowInSeconds"] == 0
     assert "ParkedEventsTable" not in resources      # the streams are the outbox
+    assert "calltrack-webhook_tokens" in tables     # the replay guard of signed Vonage webhooks
+    # Errors API Gateway answers itself keep the API's {error, message} shape.
+    unknown = resources["UnknownRouteResponse"]["Properties"]
+    assert (unknown["ResponseType"], unknown["StatusCode"]) == ("MISSING_AUTHENTICATION_TOKEN", "404")
+    assert unknown["RestApiId"] == {"Ref": "RestAPI"}
+    for name in ("UnknownRouteResponse", "Default4xxResponse", "Default5xxResponse"):
+        template_text = resources[name]["Properties"]["ResponseTemplates"]["application/json"]
+        assert '"error"' in template_text and '"message"' in template_text
     # Runtime dependencies only: the Chalice CLI's own (pip, setuptools, inquirer) stay out.
     import zipfile
 

@@ -110,7 +110,7 @@ def test_hubspot_down_retries_then_dlq_then_replay_delivers_once(bus, account, s
     publish_completed(call)
     assert drain()["hubspot"] == [0, 3]                                    # maxReceiveCount = 3
     assert dlq.depth("calltrack-hubspot-dlq") == 1 and stub.all("deals") == []
-    assert dlq.replay("hubspot") == 1
+    assert dlq.replay("hubspot") == {"sent": 1, "failed_again": 0, "skipped": 0}
     drain()
     assert len(stub.all("deals")) == 1 and len(stub.all("contacts")) == 1   # no duplicate contact either
     assert dlq.depth("calltrack-hubspot-dlq") == 0

@@ -168,11 +168,11 @@ def test_target_down_retries_then_dlq_then_replay_delivers_once(bus, account, st
     assert dlq_depth("webhooks") == 1
 
     stub.default_status = 204
-    assert dlq.replay("webhooks") == 1
+    assert dlq.replay("webhooks")["sent"] == 1
     drain("webhooks")
     assert len(stub.ok()) == 1 and dlq_depth("webhooks") == 0
 
-    assert dlq.replay("webhooks") == 0
+    assert dlq.replay("webhooks")["sent"] == 0
     drain("webhooks")
     assert len(stub.ok()) == 1
 
@@ -196,7 +196,7 @@ def test_connection_refused_is_retried(bus, account, stub):
     assert totals["webhooks"][1] == 3 and dlq_depth("webhooks") == 1
     from chalicelib.cli import dlq
     stub.up()
-    assert dlq.replay("webhooks") == 1
+    assert dlq.replay("webhooks")["sent"] == 1
     drain("webhooks")
     assert len(stub.ok()) == 1
 
@@ -273,7 +273,7 @@ def test_lambda_handler_reports_partial_batch_failures(bus, account, stub, clien
         record("m-bad", "not json"), record("m-fail", json.dumps(envelope))]}).payload
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-fail"}]}
     assert dlq_depth("webhooks") == before + 1
-    assert dlq.replay("webhooks") >= 1
+    assert dlq.replay("webhooks")["sent"] >= 1
     drain("webhooks")
 
 
@@ -328,7 +328,10 @@ def test_delivery_log_route_refuses_unknown_subscriptions_bad_limits_and_other_t
     path = f"/v1/accounts/{acc.account_id}/webhooks"
     auth = {"Authorization": f"Bearer {key}"}
     assert client.http.get(f"{path}/crm/deliveries", headers=auth).json_body == {"subscription_id": "crm",
-                                                                                 "deliveries": []}
+                                                                                 "deliveries": [], "next": None}
+    assert client.http.get(f"{path}/crm/deliveries?limt=5", headers=auth).status_code == 400     # misspelt
+    assert client.http.get(f"{path}/crm/deliveries?outcome=maybe", headers=auth).status_code == 400
+    assert client.http.get(f"{path}/crm/deliveries?next=garbage", headers=auth).status_code == 400
     assert client.http.get(f"{path}/nope/deliveries", headers=auth).status_code == 404
     assert client.http.get(f"{path}/crm/deliveries?limit=0", headers=auth).status_code == 400
     assert client.http.get(f"{path}/crm/deliveries?limit=abc", headers=auth).status_code == 400
@@ -352,3 +355,97 @@ def test_a_subscription_served_once_is_not_served_again_when_the_event_returns_u
     # The same event again, as a parked event resent after an ambiguous PutEvents failure.
     webhooks.handle({"id": "E2", "detail-type": "Call Completed", "detail": detail, "time": "2026-11-26T10:00:00Z"})
     assert [r.path for r in stub.ok()] == ["/good", "/flaky"]
+
+
+class DrainingSqs:
+    """The real SQS client, with the consumer running right after each message the replay
+    sends: what fails again comes back to the DLQ while the replay is still running."""
+
+    def __init__(self, consumer):
+        from chalicelib import aws
+
+        self.sqs, self.consumer = aws.client("sqs"), consumer
+
+    def __getattr__(self, name):
+        return getattr(self.sqs, name)
+
+    def send_message(self, **kwargs):
+        answer = self.sqs.send_message(**kwargs)
+        drain(self.consumer)
+        return answer
+
+
+def test_a_dlq_replay_sends_each_event_once_even_when_it_fails_again_during_the_run(bus, account, stub, client):
+    from chalicelib.cli import dlq
+    from chalicelib.integrations import events
+
+    key = "key-" + uuid.uuid4().hex
+    acc = account(api_key=key, extra_config={"webhooks": [
+        {"id": "crm", "url": stub.url, "events": ["call_completed"], "secret": SECRET}]})
+    purge({"webhooks": {"dlq": bus["webhooks"]["dlq"]}})  # only this test's messages in the DLQ
+    stub.default_status = 404                            # misconfigured target: straight to the DLQ
+    for _ in range(3):
+        events.publish("Call Completed", call_detail(acc.account_id))
+    drain("webhooks")
+    assert len(stub.requests) == 3 and dlq_depth("webhooks") == 3
+
+    report = dlq.replay("webhooks", sqs=DrainingSqs("webhooks"))
+    assert report == {"sent": 3, "failed_again": 3, "skipped": 0}
+    assert len(stub.requests) == 6                       # each event once more, not again and again
+    assert dlq_depth("webhooks") == 3                    # what failed again waits for the next run
+
+    log = client.http.get(f"/v1/accounts/{acc.account_id}/webhooks/crm/deliveries?limit=2",
+                          headers={"Authorization": f"Bearer {key}"}).json_body
+    assert len(log["deliveries"]) == 2 and log["next"]
+    rest = client.http.get(f"/v1/accounts/{acc.account_id}/webhooks/crm/deliveries?limit=100&next={log['next']}",
+                           headers={"Authorization": f"Bearer {key}"}).json_body
+    attempts = log["deliveries"] + rest["deliveries"]
+    assert len(attempts) == 6 and rest["next"] is None
+    assert sorted(a["attempt"] for a in attempts) == [1, 1, 1, 2, 2, 2]     # numbering goes on across the replay
+    assert all(a["error"] == "HTTP 404 Not Found" for a in attempts)         # the status, not the target's body
+    failed = client.http.get(f"/v1/accounts/{acc.account_id}/webhooks/crm/deliveries?outcome=ok",
+                             headers={"Authorization": f"Bearer {key}"}).json_body
+    assert failed["deliveries"] == []
+
+
+def test_dlq_list_works_against_the_local_stack_with_no_aws_setup(bus, moto_endpoint):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["CALLTRACK_STAGE"] = "local"
+    command = [sys.executable, "-c", "import sys; from chalicelib.cli import main; sys.exit(main())", "dlq", "list"]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "webhooks" in run.stdout and "calltrack-webhooks-dlq" in run.stdout
+    env["CALLTRACK_AWS_ENDPOINT"] = "http://127.0.0.1:9"          # nothing listens: one clear line
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1 and "make run" in run.stderr
+
+
+def test_a_missing_ssm_parameter_goes_to_the_dlq_at_once_and_the_api_says_why(bus, account, stub, client):
+    from chalicelib.integrations import events, parameters
+
+    parameters.reset()
+    key = "key-" + uuid.uuid4().hex
+    hook = {"id": "crm", "url": stub.url, "events": ["call_completed"], "secret_parameter": "/calltrack/nope/" + key}
+    acc = account(api_key=key, extra_config={"webhooks": [hook]})
+    before = dlq_depth("webhooks")
+    events.publish("Call Completed", call_detail(acc.account_id))
+    totals = drain("webhooks")
+    assert stub.requests == [] and dlq_depth("webhooks") == before + 1
+    assert totals["webhooks"] == [1, 0]                  # taken once, to the DLQ: no retries that cannot help
+    auth = {"Authorization": f"Bearer {key}"}
+    (state,) = client.http.get(f"/v1/accounts/{acc.account_id}/integrations", headers=auth).json_body["integrations"]
+    assert (state["integration"], state["last_error_kind"], state["healthy"]) == ("webhooks", "permanent", False)
+    assert "misconfigured" in state["last_error"] and "ParameterNotFound" in state["last_error"]
+
+    from chalicelib import aws
+
+    aws.client("ssm").put_parameter(Name=hook["secret_parameter"], Value=SECRET, Type="SecureString")
+    events.publish("Call Completed", call_detail(acc.account_id))
+    drain("webhooks")
+    (state,) = client.http.get(f"/v1/accounts/{acc.account_id}/integrations", headers=auth).json_body["integrations"]
+    assert state["healthy"] and state["last_success_at"] and len(stub.ok()) == 1
+    assert client.http.get(f"/v1/accounts/{acc.account_id}/integrations?verbose=1", headers=auth).status_code == 400
