@@ -90,3 +90,9 @@ class ServiceUnavailable(CalltrackError):
     """A dependency of ours (the database) did not answer in time: try again."""
     status = 503
     code = "unavailable"
+
+
+class BadGateway(CalltrackError):
+    """A service we asked on the caller's behalf (GA4's validation server) did not answer."""
+    status = 502
+    code = "bad_gateway"

@@ -263,6 +263,8 @@ OPERATIONS: List[Op] = [
     # Integrations (issue 5).
     Op("GET", ACCOUNT + "/integrations", "Each configured integration: last success, last error and why",
        "integrations"),
+    Op("POST", ACCOUNT + "/integrations/ga4/validate", "GA4's validation server on what a call would send",
+       "integrations", body={"type": "object", "properties": {"call_id": STRING}}, errors=(404, 409, 502)),
     Op("GET", ACCOUNT + "/webhooks/{subscription_id}/deliveries", "Delivery log of a webhook subscription",
        "integrations", query=(("limit", {"type": "string", "pattern": "^[0-9]{1,3}$"}, "1-100 (default 50)"),
                               ("next", STRING, "the cursor the previous page answered"),

@@ -5,6 +5,7 @@ answering partial batch failures (infra/events.json turns on ReportBatchItemFail
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Dict
 
 from chalice import Blueprint
@@ -56,3 +57,40 @@ def integration_status(account_id: str) -> dict:
     if request.query_params:
         raise BadRequest(f"unknown parameter(s): {', '.join(sorted(request.query_params))}")
     return {"integrations": status.of_account(account_id)}
+
+
+GA4_VALIDATE_SCHEMA = {"type": "object", "additionalProperties": False,
+                       "properties": {"call_id": {"type": "string", "minLength": 1, "maxLength": 200}}}
+
+
+@bp.route("/v1/accounts/{account_id}/integrations/ga4/validate", methods=["POST"],
+          content_types=["application/json"])
+def ga4_validate(account_id: str) -> dict:
+    """Send what a call (`call_id`, else the account's newest settled call, else a sample)
+    would send to GA4's validation server (`/debug/mp/collect`) and answer its
+    `validationMessages`; nothing is recorded in GA."""
+    from chalicelib import web
+    from chalicelib.calls import store
+    from chalicelib.integrations import ga4
+
+    request = bp.current_request
+    auth.require_account((request.headers or {}).get("authorization"), account_id)
+    body = web.json_body(request, GA4_VALIDATE_SCHEMA, allow_empty=True)
+    if body.get("call_id"):
+        detail = store.get_call(account_id, body["call_id"])
+    else:
+        now = time.time()
+        recent, _ = store.page_calls(account_id, now - 31 * 86400, now, limit=10)   # one small page
+        detail = next((c for c in recent if c.get("status") != "in_progress"), None) or sample_call(account_id, now)
+    return ga4.validate_with_ga4(account_id, detail)
+
+
+def sample_call(account_id: str, now: float) -> Dict[str, Any]:
+    """The documented example call, as if it had just ended (GA4 drops events > 72 h old)."""
+    from chalicelib.integrations import events
+
+    def iso(at: float) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+
+    return {**events.schema("Call Completed")["examples"][0], "account_id": account_id, "call_id": "sample",
+            "started_at": iso(now - 120), "answered_at": iso(now - 112), "ended_at": iso(now - 20)}

@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from chalicelib import accounts
-from chalicelib.errors import UnknownAccount
+from chalicelib.errors import BadGateway, Conflict, UnknownAccount
 from chalicelib.integrations import idempotency, outbound, parameters
 from chalicelib.integrations.errors import PermanentError, RetryableError
 from chalicelib.observability import count, logger
@@ -283,6 +283,47 @@ def send(payload: Mapping[str, Any], cfg: Mapping[str, Any]) -> int:
     if status >= 300:
         raise PermanentError(f"GA4 answered {outbound.reason(status)}")   # never the target's body
     return status
+
+
+DEBUG_PATH = "/debug/mp/collect"
+
+
+def debug_url(cfg: Mapping[str, Any], api_secret: str) -> str:
+    """GA4's validation server: the same request, checked and answered, never recorded."""
+    return collect_url(cfg, api_secret).replace(COLLECT_PATH + "?", DEBUG_PATH + "?", 1)
+
+
+def validate_with_ga4(account_id: str, detail: Mapping[str, Any], clock: Callable[[], float] = time.time
+                      ) -> Dict[str, Any]:
+    """What GA4's validation server says of the request this call would send: its
+    `validationMessages`, next to our own check (PII, names, sizes). Nothing is recorded
+    in GA and nothing is marked sent."""
+    cfg = accounts.get_account(account_id).config.get("ga4") or {}
+    if not cfg.get("measurement_id"):
+        raise Conflict("this account has no ga4 section (measurement_id) to validate")
+    payload = build_payload(detail, cfg.get("currency"))
+    try:
+        validate_payload(payload, caller=detail.get("caller"), now=clock())
+        ours: Optional[str] = None
+    except PermanentError as err:
+        ours = str(err)
+    try:
+        url = debug_url(cfg, api_secret(cfg))
+        status, text = outbound.post(url, json.dumps(payload).encode(), {})
+    except (PermanentError, RetryableError) as err:
+        raise BadGateway(f"ga4 validation server: {err}") from err
+    try:
+        answer = json.loads(text) if text else {}
+    except ValueError:
+        answer = {}
+    messages = answer.get("validationMessages") if isinstance(answer, dict) else None
+    return {
+        "endpoint": outbound.where(url), "status_code": status, "call_id": detail.get("call_id"),
+        "events": [e["name"] for e in payload["events"]],
+        "validation_messages": messages if isinstance(messages, list) else [],
+        "local_check": ours,
+        "valid": 200 <= status < 300 and not messages and ours is None,
+    }
 
 
 def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> None:

@@ -449,3 +449,58 @@ def test_a_missing_ssm_parameter_goes_to_the_dlq_at_once_and_the_api_says_why(bu
     (state,) = client.http.get(f"/v1/accounts/{acc.account_id}/integrations", headers=auth).json_body["integrations"]
     assert state["healthy"] and state["last_success_at"] and len(stub.ok()) == 1
     assert client.http.get(f"/v1/accounts/{acc.account_id}/integrations?verbose=1", headers=auth).status_code == 400
+
+
+def test_ga4_validation_mode_shows_what_the_validation_server_says(account, client):
+    from tests.ga4_standin import GA4Debug
+    from tests.local_http import serve
+
+    GA4Debug.seen.clear()
+    key = "key-" + uuid.uuid4().hex
+    auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    with serve(GA4Debug) as url:
+        acc = account(api_key=key, extra_config={"ga4": {"measurement_id": "G-VALID123", "api_secret": "s3cret-value",
+                                                         "endpoint": url}})
+        path = f"/v1/accounts/{acc.account_id}/integrations/ga4/validate"
+        answer = client.http.post(path, headers=auth, body="{}")
+        assert answer.status_code == 200, answer.body
+        result = answer.json_body
+        assert result["validation_messages"] == [] and result["local_check"] is None, result
+        assert result["valid"] is True, result
+        assert result["events"][0] == "phone_call" and result["endpoint"].endswith("/debug/mp/collect")
+        assert "s3cret-value" not in answer.body.decode()           # the secret is never shown
+        assert [s["path"] for s in GA4Debug.seen] == ["/debug/mp/collect"]   # nothing to the recording endpoint
+        assert client.http.post(path, headers=auth, body=json.dumps({"call_id": "nope"})).status_code == 404
+        assert client.http.post(path, headers=auth, body=json.dumps({"cal_id": "x"})).status_code == 400
+    other = account(api_key=key + "b")
+    refused = client.http.post(f"/v1/accounts/{other.account_id}/integrations/ga4/validate",
+                               headers={**auth, "Authorization": f"Bearer {key}b"}, body="{}")
+    assert refused.status_code == 409 and set(refused.json_body) == {"error", "message"}
+
+
+def test_ga4_validation_messages_reach_the_api_answer(account, client):
+    from tests.ga4_standin import GA4Debug, messages_for
+    from tests.local_http import serve
+
+    assert [m["validationCode"] for m in messages_for({}, {"events": [{"name": "session_start"}]})] == [
+        "VALUE_REQUIRED", "VALUE_REQUIRED", "VALUE_REQUIRED", "NAME_INVALID"]
+
+    class Strict(GA4Debug):          # a property whose validation server objects to the payload
+        def do_POST(self):  # noqa: N802
+            answer = json.dumps({"validationMessages": [{"fieldPath": "events.params.tags", "validationCode":
+                                                         "VALUE_INVALID", "description": "Value is invalid."}]}).encode()
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+    key = "key-" + uuid.uuid4().hex
+    with serve(Strict) as url:
+        acc = account(api_key=key, extra_config={"ga4": {"measurement_id": "G-VALID123", "api_secret": "s3cret-value",
+                                                         "endpoint": url}})
+        result = client.http.post(f"/v1/accounts/{acc.account_id}/integrations/ga4/validate", body="{}",
+                                  headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+                                  ).json_body
+    assert result["valid"] is False and result["validation_messages"][0]["fieldPath"] == "events.params.tags"
