@@ -11,7 +11,7 @@ once per distinct final record. Nothing here calls the bus.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
@@ -86,7 +86,8 @@ def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
         if _unchanged_since_settled(item, outcome):
             return outcome
         classes = classify_call(item.ctx, outcome) if outcome["settled"] else None
-        rec = record.build(item.ctx, outcome, classes)
+        final = not earlier_open(item.ctx) if classes is not None else None
+        rec = record.build(item.ctx, outcome, classes, final)
         sig = record.signature(rec)
         announce = outcome["settled"] and item.completed_sig != sig and (
             # A call the sweep settled (and announced) is announced again once its real facts
@@ -109,7 +110,8 @@ def _unchanged_since_settled(item: Call, outcome: Mapping[str, Any]) -> bool:
     stored = (item.rec or {}).get("classification")
     if not outcome["settled"] or stored is None or not item.completed_sig:
         return False
-    return record.signature(record.build(item.ctx, outcome, stored)) == item.rec_sig == item.completed_sig
+    rebuilt = record.build(item.ctx, outcome, stored, (item.rec or {}).get("classification_final"))
+    return record.signature(rebuilt) == item.rec_sig == item.completed_sig
 
 
 def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: Optional[Dict[str, bool]]) -> bool:
@@ -150,8 +152,35 @@ def classify_call(ctx: Mapping[str, Any], outcome: Mapping[str, Any]) -> Dict[st
                             CallerHistory.expires.set(ttl(ctx["started_at"] + settings["retention_days"] * 86400))])
     _forget_expired(history, ctx["started_at"] - settings["retention_days"] * 86400)
     cycle = settings["sales_cycle_days"] * 86400
-    _reclassify(ctx, classify.changed_by(history.entries, ctx["call_id"], cycle))
+    later = {e.call_id for e in classify.parse(history.entries)
+             if ctx["started_at"] < e.started_at <= ctx["started_at"] + OVERLAP_SECONDS}
+    _reclassify(ctx, classify.changed_by(history.entries, ctx["call_id"], cycle), later)
     return classify.classify(history.entries, ctx["call_id"], cycle)
+
+
+# How long before a call another call of the same caller can have started and still be open
+# when this one settles: the longest a call stays unsettled (a connect's 2 h limit, then the
+# sweep's margins; calls/state.py).
+OVERLAP_SECONDS = 3 * 3600
+
+
+def earlier_open(ctx: Mapping[str, Any], settling: Optional[str] = None) -> bool:
+    """Whether a call of the same caller that started before this one is still open (so its
+    classes may still change when that one settles: it may be the caller's first). Reads the
+    sweep's sparse index of open calls (few at any moment) and those calls' owners."""
+    if not ctx.get("caller_hash") or ctx.get("started_at") is None:
+        return False
+    start = float(ctx["started_at"])
+    ids = [c.call_id for c in Call.unsettled_index.query(UNSETTLED, Call.started_at.between(start - OVERLAP_SECONDS,
+                                                                                              start))
+           if c.call_id not in (ctx.get("call_id"), settling)]
+    for offset in range(0, len(ids), 100):
+        for other in Call.batch_get(ids[offset:offset + 100], attributes_to_get=["call_id", "account_id", "started_at",
+                                                                                    "ctx"]):
+            same = other.account_id == ctx.get("account_id") and (other.ctx or {}).get("caller_hash") == ctx["caller_hash"]
+            if same and (other.started_at or 0) < start:
+                return True
+    return False
 
 
 def _forget_expired(history: CallerHistory, horizon: float) -> None:
@@ -162,16 +191,23 @@ def _forget_expired(history: CallerHistory, horizon: float) -> None:
         history.update(actions=[CallerHistory.entries.delete(expired)])
 
 
-def _reclassify(ctx: Mapping[str, Any], changed: Dict[str, Dict[str, bool]]) -> None:
-    """A call that completed late changes the classes of later calls of the same caller."""
-    for call_id, classes in changed.items():
+def _reclassify(ctx: Mapping[str, Any], changed: Dict[str, Dict[str, bool]], later: Iterable[str] = ()) -> None:
+    """A call that completed late changes the classes of later calls of the same caller, and
+    makes final those of its overlapping successors that waited on it (`classification_final`)."""
+    for call_id in sorted(set(changed) | set(later)):
+        if call_id == ctx["call_id"]:
+            continue
         try:
             other = Call.get(call_id, consistent_read=True)
         except Call.DoesNotExist:
             continue
-        if other.account_id != ctx["account_id"] or not other.rec:
+        if other.account_id != ctx["account_id"] or not other.rec or other.rec.get("classification") is None:
             continue
-        rec = {**other.rec, "classification": classes}
+        classes = changed.get(call_id, other.rec["classification"])
+        final = not earlier_open(other.ctx or {}, settling=ctx["call_id"])
+        if classes == other.rec["classification"] and final == other.rec.get("classification_final"):
+            continue
+        rec = {**other.rec, "classification": classes, "classification_final": final}
         names = classify.names(classes)
         sig = record.signature(rec)
         announce = bool(other.completed_sig) and other.completed_sig != sig

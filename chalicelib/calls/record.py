@@ -21,14 +21,17 @@ def caller_hash(caller: Optional[str]) -> Optional[str]:
 
 
 def build(ctx: Mapping[str, Any], outcome: Mapping[str, Any],
-          classification: Optional[Dict[str, bool]]) -> Dict[str, Any]:
+          classification: Optional[Dict[str, bool]], final: Optional[bool] = None) -> Dict[str, Any]:
+    """`final`: whether the classes can no longer change (no earlier call of the same caller
+    is still open); None while the call is not classified."""
     rec: Dict[str, Any] = {key: None for key in CALL_KEYS}
     rec.update({k: ctx.get(k) for k in CONTEXT_KEYS})
     rec.update({k: (ctx.get("attribution") or {}).get(k) for k in ATTRIBUTION_KEYS})
     rec.update({k: outcome.get(k) for k in OUTCOME_KEYS})
     rec.update(account_id=ctx.get("account_id"), call_id=ctx.get("call_id"), started_at=iso(ctx.get("started_at")),
                answered_at=iso(outcome.get("answered_at")), ended_at=iso(outcome.get("ended_at")),
-               classification=classification, tags=[],
+               classification=classification, classification_final=final if classification is not None else None,
+               tags=[],
                currency=(ctx.get("settings") or {}).get("currency"))
     return rec
 

@@ -25,7 +25,7 @@ CALL_KEYS = (
     "within_working_hours", "ivr_path", "department", "destination", "agent", "recording_url", "session_id",
     "method", "source", "medium", "campaign", "keyword", "content", "landing_page", "referrer", "pages_seen",
     "click_ids", "ga_client_id", "ga_session_id", "device", "browser", "os", "country", "attribution_confidence",
-    "classification", "tags", "value", "currency", "suspected_false_conversion",
+    "classification", "classification_final", "tags", "value", "currency", "suspected_false_conversion",
 )
 CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
 CONDITION_FAILED = "ConditionalCheckFailedException"

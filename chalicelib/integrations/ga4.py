@@ -339,6 +339,12 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
         return
     payload = build_payload(detail, cfg.get("currency"))
     validate_payload(payload, caller=detail.get("caller"), now=clock())
+    if detail.get("classification_final") is False:
+        # An earlier call of the same caller is still open: its end may make it the first
+        # and this one a repeat. GA cannot take an event back, so the class events wait for
+        # the call's announcement with final classes (the earlier call's settling sends it).
+        payload["events"] = [e for e in payload["events"] if e["name"] == GENERAL_EVENT]
+        count("Ga4ClassEventsWithheld")
     # Each GA event once per call: a call is announced again when it is corrected (a late
     # webhook, a reclassification), and GA cannot take an event back, so a second
     # `phone_call` or class event would count the call twice in GA and in Ads imports.

@@ -66,3 +66,43 @@ def test_a_completed_call_reaches_ga4_and_the_crm(client, account, bus, stubs, m
     assert (completed["status"], completed["talk_seconds"], completed["source"]) == ("answered", 44, "google")
     assert len(completed) >= 30
     assert moments["call_started"].json()["data"]["call_id"] == call_id
+
+
+def test_a_redial_that_ends_first_never_reaches_ga4_as_a_first_call(client, account, bus, stubs, monkeypatch):  # noqa: F811
+    """Call A rings first and lasts; the caller redials (B) meanwhile, and B ends first. At
+    B's end its classes cannot be known (A may be the first): B is announced with
+    `classification_final: false` and GA4 gets only `phone_call`. A's end makes A the first
+    call and B a repeat: B is announced again, final, and GA4 gets `call_repeated` for it —
+    never `call_unique`/`call_target` for the redial, matching the API."""
+    from tests.integration.test_calls_flow import hang_up, ring
+
+    ga, _ = stubs
+    acc = account(api_key="redial-" + str(time.time()), settings={"target_seconds": 30, "sales_cycle_days": 7,
+                                                                   "working_hours": ALWAYS_OPEN},
+                  extra_config={"ga4": {"measurement_id": "G-FLOW1234", "api_secret": "flow-secret",
+                                        "endpoint": ga.url}})
+    session = lease(client, acc.account_id, "http://localhost/boilers?utm_source=google&utm_medium=cpc")
+    now = datetime.now(timezone.utc).timestamp() + 5
+    monkeypatch.setattr(calls_api, "clock", lambda: now)
+    first, first_events = ring(client, session["number"], "+14155550178", now, talk=90)
+    monkeypatch.setattr(calls_api, "clock", lambda: now + 20)
+    redial, redial_events = ring(client, session["number"], "+14155550178", now + 20, talk=40)
+    hang_up(client, redial_events)                              # the redial ends first
+    drain("ga4")
+    from chalicelib.calls import store
+
+    early = store.get_call(acc.account_id, redial)
+    assert early["classification_final"] is False
+    sent = [[e["name"] for e in r.json()["events"]] for r in ga.requests]
+    assert sent == [["phone_call"]]                             # the classes wait
+
+    hang_up(client, first_events)
+    drain("ga4")
+    a, b = store.get_call(acc.account_id, first), store.get_call(acc.account_id, redial)
+    assert (a["classification_final"], b["classification_final"]) == (True, True)
+    assert b["classification"] == {"unique": False, "target": False, "repeated": True, "first_target": False,
+                                   "unique_target": False}
+    names = [name for r in ga.requests for name in (e["name"] for e in r.json()["events"])]
+    assert sorted(names) == sorted(["phone_call", "call_repeated",                          # B
+                                    "phone_call", "call_unique", "call_target", "call_first_target",
+                                    "call_unique_target"])                                   # A
