@@ -326,18 +326,34 @@ def validate_with_ga4(account_id: str, detail: Mapping[str, Any], clock: Callabl
     }
 
 
+VALUE_EVENT = "call_value_update"
+
+
+def call_value(detail: Mapping[str, Any], nominal: float) -> Optional[float]:
+    """The value GA gets for a call: its own (tags), else the account's nominal value."""
+    value = _number(detail.get("value"))
+    if value is None and nominal > 0:
+        value = float(nominal)
+    return value
+
+
 def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> None:
-    """Consumer entry point (registry `ga4`): one MP request per completed call."""
+    """Consumer entry point (registry `ga4`): one MP request per completed call; a value
+    update when a tagged call's value changes after GA got it."""
     detail = event["detail"]
-    if event.get("detail-type") != "Call Completed" or detail.get("status") == "in_progress":
-        return
     try:
-        cfg = accounts.get_account(detail["account_id"]).config.get("ga4") or {}
+        account = accounts.get_account(detail["account_id"])
     except UnknownAccount:
         return  # the account was deleted: nothing to report to
+    cfg = account.config.get("ga4") or {}
     if not cfg.get("measurement_id") or cfg.get("enabled") is False:
         return
-    payload = build_payload(detail, cfg.get("currency"))
+    if event.get("detail-type") == "Call Tagged":
+        return value_update(detail, cfg, account.settings.default_value, clock)
+    if event.get("detail-type") != "Call Completed" or detail.get("status") == "in_progress":
+        return
+    value = call_value(detail, account.settings.default_value)
+    payload = build_payload({**detail, "value": value}, cfg.get("currency"))
     validate_payload(payload, caller=detail.get("caller"), now=clock())
     if detail.get("classification_final") is False:
         # An earlier call of the same caller is still open: its end may make it the first
@@ -362,8 +378,52 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
         raise
     for e in payload["events"]:
         idempotency.mark_done(keys[e["name"]], clock)
+    if any(e["name"] == GENERAL_EVENT for e in payload["events"]):
+        idempotency.remember_value(_value_key(detail), value or 0.0, clock)
     count("Ga4EventsSent", len(payload["events"]))
     logger.info("ga4 sent", extra={"call_id": detail.get("call_id"), "events": [e["name"] for e in payload["events"]]})
+
+
+def _value_key(detail: Mapping[str, Any]) -> str:
+    return f"ga4#value#{detail['account_id']}#{detail.get('call_id')}"
+
+
+def value_update(tagged: Mapping[str, Any], cfg: Mapping[str, Any], nominal: float,
+                 clock: Callable[[], float] = time.time) -> None:
+    """A call's value changed after GA got its `phone_call`: send `call_value_update` with the
+    difference as `value` (GA sums it: value reports add up to the call's latest value), and
+    never another `phone_call` or class event, so no conversion is counted twice. The value GA
+    holds is kept beside the receipts; a conditional write makes each change count once."""
+    from chalicelib.calls import store
+    from chalicelib.errors import NotFound
+
+    try:
+        call = store.get_call(str(tagged["account_id"]), str(tagged.get("call_id")))
+    except NotFound:
+        return
+    key = _value_key(tagged)
+    sent = idempotency.value_of(key)
+    started = _epoch(call.get("started_at"))
+    if sent is None and (started is None or clock() - started > MAX_AGE_SECONDS):
+        return      # GA never got this call and never will (too old for it): nothing to update
+    if sent is None:
+        # GA has not got the call yet (its Call Completed is on the way): retried until it has.
+        raise RetryableError(f"ga4: call {tagged.get('call_id')} not sent yet; its value update waits")
+    new = call_value({**call, "value": tagged.get("value")}, nominal) or 0.0
+    delta = round(new - sent, 6)
+    if delta == 0:
+        return
+    payload = build_payload({**call, "classification": None, "value": delta}, cfg.get("currency"))
+    payload["events"] = [{"name": VALUE_EVENT, "params": {**payload["events"][0]["params"], "call_value": new}}]
+    validate_payload(payload, caller=call.get("caller"), now=clock())
+    if not idempotency.change_value(key, sent, new, clock):
+        raise RetryableError(f"ga4: value of {tagged.get('call_id')} changed meanwhile; retried")
+    try:
+        send(payload, cfg)
+    except Exception:
+        idempotency.change_value(key, new, sent, clock)      # GA did not get it: hold the old value again
+        raise
+    count("Ga4ValueUpdates")
 
 
 def _number(value: Any) -> Optional[float]:

@@ -100,6 +100,35 @@ def once(key: str, clock: Callable[[], float] = time.time) -> Iterator[bool]:
         yield number is not None
 
 
+def remember_value(key: str, value: float, clock: Callable[[], float] = time.time) -> None:
+    """Keep the value an integration holds for something (GA4: a call's value)."""
+    now = clock()
+    Receipt(key).update(actions=[Receipt.state.set("done"), Receipt.value.set(value), Receipt.done_at.set(now),
+                                 Receipt.expires.set(db.ttl(now + KEEP_DAYS * 86400))])
+
+
+def value_of(key: str) -> Optional[float]:
+    try:
+        item = Receipt.get(key, consistent_read=True)
+    except Receipt.DoesNotExist:
+        return None
+    return float(item.value) if item.value is not None else None
+
+
+def change_value(key: str, old: float, new: float, clock: Callable[[], float] = time.time) -> bool:
+    """Set the held value from `old` to `new`; False if it is not `old` any more."""
+    now = clock()
+    try:
+        Receipt(key).update(actions=[Receipt.value.set(new), Receipt.done_at.set(now),
+                                     Receipt.expires.set(db.ttl(now + KEEP_DAYS * 86400))],
+                            condition=Receipt.value == old)
+        return True
+    except UpdateError as err:
+        if _is_conditional(err):
+            return False
+        raise
+
+
 def content_key(event: Mapping[str, Any]) -> str:
     """What makes two deliveries the same event: its type and its detail, not the id
     EventBridge gave it (a stream batch published again after a retry gets new ones).

@@ -22,6 +22,7 @@ class Receipt(Model):
     claimed_until = NumberAttribute(default=0)
     done_at = NumberAttribute(null=True)
     attempts = NumberAttribute(null=True)               # claims so far (redeliveries and replays included)
+    value = NumberAttribute(null=True)                  # a value the integration holds (GA4: the call's value)
     expires = TTLAttribute(null=True)
 
 

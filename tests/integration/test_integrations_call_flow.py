@@ -4,6 +4,7 @@ call completes → events on the bus → rules → SQS → the consumers (run by
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from datetime import datetime, timezone
 
@@ -106,3 +107,36 @@ def test_a_redial_that_ends_first_never_reaches_ga4_as_a_first_call(client, acco
     assert sorted(names) == sorted(["phone_call", "call_repeated",                          # B
                                     "phone_call", "call_unique", "call_target", "call_first_target",
                                     "call_unique_target"])                                   # A
+
+
+def test_a_value_set_after_the_call_reaches_ga4_as_an_update_not_a_second_conversion(
+        client, account, bus, stubs, monkeypatch):  # noqa: F811
+    ga, _ = stubs
+    key = "value-" + str(time.time())
+    acc = account(api_key=key, settings={"target_seconds": 30, "sales_cycle_days": 7, "working_hours": ALWAYS_OPEN,
+                                         "currency": "EUR"},
+                  extra_config={"ga4": {"measurement_id": "G-FLOW1234", "api_secret": "flow-secret",
+                                        "endpoint": ga.url}, "tag_categories": [{"name": "sale"}]})
+    session = lease(client, acc.account_id, "http://localhost/boilers?utm_source=google&utm_medium=cpc")
+    now = datetime.now(timezone.utc).timestamp() + 5
+    monkeypatch.setattr(calls_api, "clock", lambda: now)
+    call_id = call(client, session["number"], "+14155550179", now, talk=45)
+    drain("ga4")
+    (first,) = ga.requests
+    assert "value" not in first.json()["events"][0]["params"]       # no value yet, no nominal value
+
+    def tag(value):
+        response = client.http.put(f"/v1/accounts/{acc.account_id}/calls/{call_id}/tags",
+                                   headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                                   body=json.dumps({"tags": [{"category": "sale"}], "value": value}))
+        assert response.status_code == 200, response.body
+        drain("ga4")
+
+    tag(250)
+    tag(300)
+    tag(300)                                                        # no change: nothing sent
+    updates = [r.json()["events"] for r in ga.requests[1:]]
+    assert [[e["name"] for e in events] for events in updates] == [["call_value_update"], ["call_value_update"]]
+    assert [(e[0]["params"]["value"], e[0]["params"]["call_value"], e[0]["params"]["currency"]) for e in updates] == [
+        (250.0, 250.0, "EUR"), (50.0, 300.0, "EUR")]                # GA sums the updates: 300 in all
+    assert all(r.json()["client_id"] == first.json()["client_id"] for r in ga.requests)

@@ -177,3 +177,9 @@ def test_events_older_than_72_hours_are_refused():
 def test_collect_url_uses_the_configured_endpoint():
     url = ga4.collect_url({"measurement_id": "G-ABC123", "endpoint": "https://region1.google-analytics.com/"}, "s e")
     assert url == "https://region1.google-analytics.com/mp/collect?measurement_id=G-ABC123&api_secret=s+e"
+
+
+def test_a_call_without_its_own_value_carries_the_accounts_nominal_value():
+    assert ga4.call_value({"value": None}, 40.0) == 40.0
+    assert ga4.call_value({"value": 5}, 40.0) == 5.0          # tags win
+    assert ga4.call_value({}, 0.0) is None                    # no nominal value: none sent
