@@ -91,3 +91,10 @@ def test_a_name_rebound_to_an_internal_address_after_saving_is_never_reached(cli
         assert not entry.ok and "loopback" in entry.error and entry.url == url.split("?")[0]
     finally:
         internal.down()
+
+
+def test_a_ga4_section_without_its_secret_names_the_missing_field(client, keyed):
+    acc, headers = keyed
+    response = put(client, acc, headers, "ga4", {"measurement_id": "G-ABC123"})
+    assert response.status_code == 400
+    assert response.json_body["message"] == "value: missing api_secret (or api_secret_parameter)"
