@@ -63,6 +63,7 @@ COLUMNS: List[Tuple[str, str, Dict[str, Any]]] = [
                        "unique_target:boolean>", {"type": ["object", "null"]}),
     ("tags", "array<struct<category:string,value:string>>", {"type": ["array", "null"]}),
     ("value", "double", _N), ("currency", "string", _S), ("suspected_false_conversion", "boolean", _B),
+    ("classification_final", "boolean", _B),
     ("started_epoch", "double", _N),
     ("exported_at", "string", {"type": "string"}),
     ("record_version", "int", {"const": RECORD_VERSION}),
