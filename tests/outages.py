@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from contextlib import contextmanager
-from typing import Iterator, List
+from typing import Any, Iterable, Iterator, List, Optional
 
 from chalicelib import db
 
@@ -44,10 +44,10 @@ def free_closed_port() -> str:
 
 
 @contextmanager
-def database(url: str) -> Iterator[None]:
-    """Every table of the app reached at `url` for the duration (the connection objects are
-    rebuilt, as in a container whose network path to DynamoDB broke)."""
-    saved = [(m, m.Meta.host, m._connection) for m in db.MODELS]
+def database(url: str, models: Optional[Iterable[Any]] = None) -> Iterator[None]:
+    """Every table of the app (or just `models`) reached at `url` for the duration (the
+    connection objects are rebuilt, as in a container whose network path to DynamoDB broke)."""
+    saved = [(m, m.Meta.host, m._connection) for m in (models or db.MODELS)]
     for model, _, _ in saved:
         model.Meta.host = url
         model._connection = None
@@ -60,10 +60,10 @@ def database(url: str) -> Iterator[None]:
 
 
 @contextmanager
-def stalled() -> Iterator[None]:
+def stalled(models: Optional[Iterable[Any]] = None) -> Iterator[None]:
     hole = BlackHole()
     try:
-        with database(hole.url):
+        with database(hole.url, models):
             yield
     finally:
         hole.close()

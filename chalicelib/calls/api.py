@@ -1,6 +1,8 @@
 """Routes of the calls domain: Vonage's webhooks, the callback widget, reading calls."""
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import time
 from datetime import datetime
@@ -12,7 +14,7 @@ from chalice import Blueprint, CORSConfig, Response
 from chalicelib import config, web
 from chalicelib.auth import require_account
 from chalicelib.calls import callbacks, ncco, signatures, store, tagging, webhooks
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, ServiceUnavailable
 
 bp = Blueprint(__name__)
 PUBLIC_CORS = CORSConfig(allow_origin="*", max_age=86400)
@@ -35,10 +37,14 @@ def links() -> ncco.Links:
     return ncco.Links(base)
 
 
+_token: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("vonage_token", default=None)
+
+
 def vonage_request() -> Dict[str, Any]:
     """The webhook's parameters (JSON body, or the query string of a GET), signature checked."""
     request = bp.current_request
-    signatures.verify(web.header(request, "authorization"), request.raw_body or b"")
+    claims = signatures.verify(web.header(request, "authorization"), request.raw_body or b"")
+    _token.set((claims or {}).get("jti"))
     if request.method == "GET":
         return dict(request.query_params or {})
     body = web.json_body(request, allow_empty=True)
@@ -49,6 +55,20 @@ def vonage_request() -> Dict[str, Any]:
 
 def query() -> Dict[str, str]:
     return dict(bp.current_request.query_params or {})
+
+
+def retryable(route: Callable[[], Response]) -> Callable[[], Response]:
+    """A webhook we could not take (503: Vonage retries it) forgets its token first, so the
+    retry is not taken for a replay should Vonage send the same token again."""
+    @functools.wraps(route)
+    def wrapped(*args: Any, **kwargs: Any) -> Response:
+        _token.set(None)
+        try:
+            return route(*args, **kwargs)
+        except ServiceUnavailable:
+            signatures.forget(_token.get())
+            raise
+    return wrapped
 
 
 def ncco_response(actions: Optional[ncco.Ncco]) -> Response:
@@ -63,16 +83,19 @@ def vonage_answer() -> Response:
 
 
 @bp.route("/vonage/events", methods=["POST"], content_types=VONAGE_TYPES)
+@retryable
 def vonage_events() -> Response:
     return ncco_response(webhooks.event(vonage_request(), query(), links(), clock))
 
 
 @bp.route("/vonage/ivr", methods=["POST"], content_types=VONAGE_TYPES)
+@retryable
 def vonage_ivr() -> Response:
     return ncco_response(webhooks.ivr_input(vonage_request(), query(), links(), clock))
 
 
 @bp.route("/vonage/recording", methods=["POST"], content_types=VONAGE_TYPES)
+@retryable
 def vonage_recording() -> Response:
     webhooks.recording(vonage_request(), query(), clock)
     return ncco_response(None)
@@ -93,6 +116,7 @@ def vonage_whisper() -> Response:
 
 
 @bp.route("/vonage/notify", methods=["POST"], content_types=VONAGE_TYPES)
+@retryable
 def vonage_notify() -> Response:
     webhooks.notify(vonage_request(), query(), clock)
     return ncco_response(None)
@@ -109,6 +133,7 @@ FALLBACK_ROUTES: Dict[str, Callable[[Dict[str, Any], Dict[str, str]], Optional[n
 
 
 @bp.route("/vonage/fallback", methods=["GET", "POST"], content_types=VONAGE_TYPES)
+@retryable
 def vonage_fallback() -> Response:
     """The application's `fallback_answer_url`: Vonage sends here what the answer or event URL
     did not take (the original data plus `reason` and `original_request {url, type}`), and

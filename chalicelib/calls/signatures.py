@@ -101,3 +101,17 @@ def first_use(jti: str, until: float) -> bool:
         return bool(first)
     count("WebhookReplayGuardDown")
     return True
+
+
+def forget(jti: Optional[str]) -> None:
+    """Let a token be used again: the request it came with failed on our side (a 503), and
+    Vonage's retry may carry the same token. Best effort, within the guard's budget."""
+    if not jti:
+        return
+    from chalicelib.calls import outage
+    from chalicelib.calls.models import SeenToken
+
+    try:
+        outage.within(lambda: SeenToken(jti).delete(), outage.GUARD_BUDGET_SECONDS)
+    except PynamoDBConnectionError as err:
+        logger.warning("replay guard: token not forgotten", extra={"error": str(err)})

@@ -193,3 +193,24 @@ def test_a_websocket_disconnected_event_is_not_taken_for_the_agent(client, accou
     from chalicelib.calls.models import Call
 
     assert not Call.get(conv).evs                           # nothing kept: no leg of ours
+
+
+def test_an_event_we_could_not_take_is_answered_503_and_its_retry_is_not_a_replay(client, account, monkeypatch):
+    """Only the calls table stalls: the event is answered 503 within Vonage's wait (Vonage
+    retries it) and its token is forgotten, so the retry — even with the same token — is
+    taken once the table answers again."""
+    from chalicelib.calls.models import Call
+    from tests.integration.test_calls_vonage_api import SECRET, signed
+
+    monkeypatch.setenv("VONAGE_SIGNATURE_SECRET", SECRET)
+    body = json.dumps({"from": "14155550142", "to": "14155550131", "uuid": str(uuid.uuid4()),
+                       "conversation_uuid": "CON-" + str(uuid.uuid4()), "status": "ringing",
+                       "direction": "inbound", "timestamp": iso(time.time())}).encode()
+    headers = signed(body)
+    with stalled([Call]):
+        started = time.monotonic()
+        response = client.http.post("/vonage/events", headers=headers, body=body)
+        assert time.monotonic() - started < 5.0
+    assert response.status_code == 503 and response.json_body["error"] == "unavailable"
+    assert client.http.post("/vonage/events", headers=headers, body=body).status_code == 204
+    assert client.http.post("/vonage/events", headers=headers, body=body).status_code == 401   # now a replay
