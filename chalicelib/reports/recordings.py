@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
-import requests
 
 from chalicelib import config
 from chalicelib.calls import store
@@ -73,9 +72,11 @@ def _from_vonage(url: str, client: Any) -> Recording:
             return Recording(fh.read(), "audio/mpeg")
 
 
-def _from_url(url: str, http: Callable[..., Any]) -> Recording:
+def _from_url(url: str, http: Optional[Callable[..., Any]]) -> Recording:
+    import requests   # only here (local stand-ins): not on every cold start
+
     try:
-        answer = http(url, timeout=10, stream=True)
+        answer = (http or requests.get)(url, timeout=10, stream=True)
     except requests.RequestException as err:
         raise RecordingUnavailable(f"the recording could not be fetched: {type(err).__name__}") from err
     if answer.status_code != 200:
@@ -89,7 +90,7 @@ def _from_url(url: str, http: Callable[..., Any]) -> Recording:
     return Recording(body, kind)
 
 
-def fetch(url: str, vonage_client: Optional[Any] = None, http: Callable[..., Any] = requests.get) -> Recording:
+def fetch(url: str, vonage_client: Optional[Any] = None, http: Optional[Callable[..., Any]] = None) -> Recording:
     if urlsplit(url).scheme not in ("http", "https"):
         raise RecordingUnavailable("the stored recording address is not an http(s) URL")
     if is_vonage(url):

@@ -237,18 +237,23 @@ def test_a_retry_resends_only_to_the_subscription_that_failed(bus, account, stub
 
 
 def test_rule_patterns_route_by_detail_type(bus, account, stub):
-    """Call Tagged goes to webhooks only; Session Started to no consumer queue."""
+    """Call Tagged goes to the consumers that take it (webhooks, GA4 value updates, Ads, BI),
+    not to those that take Call Completed only (HubSpot, analytics)."""
     from chalicelib import aws
     from chalicelib.integrations import events
 
     acc = account(extra_config={"webhooks": [
         {"id": "tags", "url": stub.url, "events": ["call_tagged"], "secret": SECRET}]})
-    drain("ga4")  # earlier tests' Call Completed events
+    drain("ga4", "hubspot", "analytics")  # earlier tests' Call Completed events
     events.publish("Call Tagged", {"account_id": acc.account_id, "call_id": "c1",
                                    "tags": [{"category": "lead", "value": "hot"}], "value": 10, "currency": "EUR"})
     sqs = aws.client("sqs")
+    for consumer in ("hubspot", "analytics"):
+        attrs = sqs.get_queue_attributes(QueueUrl=bus[consumer]["queue"], AttributeNames=["ApproximateNumberOfMessages"])
+        assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0", consumer
     attrs = sqs.get_queue_attributes(QueueUrl=bus["ga4"]["queue"], AttributeNames=["ApproximateNumberOfMessages"])
-    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "1"
+    drain("ga4")
     drain("webhooks")
     (got,) = stub.requests
     assert got.json()["event"] == "call_tagged" and got.json()["data"]["tags"] == [{"category": "lead", "value": "hot"}]
