@@ -14,7 +14,7 @@ from chalice import Blueprint, CORSConfig, Response
 from chalicelib import config, web
 from chalicelib.auth import require_account
 from chalicelib.calls import callbacks, ncco, signatures, store, tagging, webhooks
-from chalicelib.errors import BadRequest, ServiceUnavailable
+from chalicelib.errors import BadRequest, CalltrackError
 
 bp = Blueprint(__name__)
 PUBLIC_CORS = CORSConfig(allow_origin="*", max_age=86400)
@@ -58,15 +58,17 @@ def query() -> Dict[str, str]:
 
 
 def retryable(route: Callable[[], Response]) -> Callable[[], Response]:
-    """A webhook we could not take (503: Vonage retries it) forgets its token first, so the
-    retry is not taken for a replay should Vonage send the same token again."""
+    """A webhook we could not take (a 503: Vonage retries it) forgets its token, so the retry
+    is not taken for a replay should Vonage send the same token again. A client error (4xx)
+    keeps it: that request is not retried."""
     @functools.wraps(route)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
         _token.set(None)
         try:
             return route(*args, **kwargs)
-        except ServiceUnavailable:
-            signatures.forget(_token.get())
+        except Exception as err:
+            if not (isinstance(err, CalltrackError) and err.status < 500):
+                signatures.forget(_token.get())
             raise
     return wrapped
 

@@ -11,7 +11,7 @@ once per distinct final record. Nothing here calls the bus.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Set, Tuple
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
@@ -85,7 +85,7 @@ def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
         outcome = state.derive(item.ctx, item.evs or ())
         if _unchanged_since_settled(item, outcome):
             return outcome
-        classes = classify_call(item.ctx, outcome) if outcome["settled"] else None
+        classes, others = classify_call(item.ctx, outcome) if outcome["settled"] else (None, None)
         final = not earlier_open(item.ctx) if classes is not None else None
         rec = record.build(item.ctx, outcome, classes, final)
         sig = record.signature(rec)
@@ -98,6 +98,9 @@ def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
         if _write(item, rec, sig, announce, classes):
             if announce:
                 count(f"Calls_{rec['status']}")
+            if others is not None:
+                # After this call's settling write: a later call settling now sees it settled.
+                _reclassify(item.ctx, *others)
             return outcome
         item.refresh(consistent_read=True)
     logger.warning("call record not written after retries", extra={"call_id": item.call_id})
@@ -138,13 +141,16 @@ def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: O
         raise
 
 
-def classify_call(ctx: Mapping[str, Any], outcome: Mapping[str, Any]) -> Dict[str, bool]:
+def classify_call(ctx: Mapping[str, Any], outcome: Mapping[str, Any]
+                  ) -> Tuple[Dict[str, bool], Optional[Tuple[Dict[str, Dict[str, bool]], Set[str]]]]:
     """Add the settled call to its caller's history (idempotent) and classify it: one UpdateItem.
+    Also returns what `_reclassify` is to do once this call's settling write landed: the
+    later calls whose classes it changes, and its overlapping successors.
 
     Callbacks count in the visitor's history like calls from them; anonymous callers
     have no history and no classes."""
     if not ctx.get("caller_hash"):
-        return classify.none()
+        return classify.none(), None
     settings = ctx["settings"]
     history = CallerHistory(f"{ctx['account_id']}#{ctx['caller_hash']}")
     entry = classify.entry(ctx["started_at"], ctx["call_id"], outcome.get("talk_seconds"), settings["target_seconds"])
@@ -154,8 +160,8 @@ def classify_call(ctx: Mapping[str, Any], outcome: Mapping[str, Any]) -> Dict[st
     cycle = settings["sales_cycle_days"] * 86400
     later = {e.call_id for e in classify.parse(history.entries)
              if ctx["started_at"] < e.started_at <= ctx["started_at"] + OVERLAP_SECONDS}
-    _reclassify(ctx, classify.changed_by(history.entries, ctx["call_id"], cycle), later)
-    return classify.classify(history.entries, ctx["call_id"], cycle)
+    others = (classify.changed_by(history.entries, ctx["call_id"], cycle), later)
+    return classify.classify(history.entries, ctx["call_id"], cycle), others
 
 
 # How long before a call another call of the same caller can have started and still be open
@@ -175,10 +181,10 @@ def earlier_open(ctx: Mapping[str, Any], settling: Optional[str] = None) -> bool
                                                                                               start))
            if c.call_id not in (ctx.get("call_id"), settling)]
     for offset in range(0, len(ids), 100):
-        for other in Call.batch_get(ids[offset:offset + 100], attributes_to_get=["call_id", "account_id", "started_at",
-                                                                                    "ctx"]):
+        for other in Call.batch_get(ids[offset:offset + 100], consistent_read=True,
+                                    attributes_to_get=["call_id", "account_id", "started_at", "unsettled", "ctx"]):
             same = other.account_id == ctx.get("account_id") and (other.ctx or {}).get("caller_hash") == ctx["caller_hash"]
-            if same and (other.started_at or 0) < start:
+            if same and other.unsettled and (other.started_at or 0) < start:   # (the index lags the table)
                 return True
     return False
 

@@ -162,8 +162,10 @@ def ivr_input(payload: Mapping[str, Any], call_id: Optional[str], links: ncco.Li
         choice = routing.department_of(plan, digits_keyed)
         destination = (choice or {}).get("destination") or plan.get("destination")
         if destination:
-            return ncco.connect({**plan, "record": False, "whisper": False}, links, call_id or "", tracking,
-                                destination, None, (choice or {}).get("department"))
+            # The plan as stored with the call (its recording and whisper need no database now),
+            # so the call's record later matches what it ran.
+            return ncco.connect(plan, links, call_id or "", tracking, destination, None,
+                                (choice or {}).get("department"))
     tracking = "+" + digits(str(payload.get("to") or "")) if payload.get("to") else None
     destination = destination_for(tracking)
     if not destination or not tracking or not call_id:

@@ -17,7 +17,7 @@ from chalicelib import accounts
 from chalicelib.calls import attribution, lifecycle, ncco, outage, record, routing, state, tagging
 from chalicelib.calls.models import Call
 from chalicelib.dni.models import Number
-from chalicelib.errors import UnknownAccount, ValidationFailed
+from chalicelib.errors import ServiceUnavailable, UnknownAccount, ValidationFailed
 from chalicelib.geo.phone import to_e164
 from chalicelib.observability import count, logger
 
@@ -69,20 +69,35 @@ def _answer(params: Mapping[str, Any], tracking: str, caller: Optional[str], con
         return ncco.unknown_number()
     now = clock()
     ctx = inbound_context(account, item, tracking, caller, conversation, params.get("uuid"), now)
+    # Remembered before the write: should the write stall, the degraded answer knows the line.
+    outage.remember(tracking, account.account_id, conversation, ctx["plan"])
     if late.is_set():
         return None
     item = lifecycle.open_call(ctx)
     if item.evs:
         # The caller leg's first event raced ahead of this answer and could not mark the call started.
         lifecycle.mark_once(item.call_id, "started")
-    outage.remember(tracking, account.account_id, conversation, ctx["plan"])
     count("CallsAnswered")
     return ncco.answer(ctx["plan"], links, conversation, tracking, ctx["attribution"].get("source"))
 
 
-def open_degraded(call_id: str, query: Mapping[str, Any], destination: Optional[str]) -> Optional[Call]:
+def degraded_plan(plan: Mapping[str, Any], destination: Optional[str]) -> Dict[str, Any]:
+    """The plan a call answered during an outage actually ran: straight to the line."""
+    return {**plan, "action": "connect", "greeting": None, "ivr": None, "whisper": False, "record": False,
+            "tagging": False, "steps": False, "degraded": True, "destination": destination or plan.get("destination")}
+
+
+def open_degraded(call_id: str, query: Mapping[str, Any], destination: Optional[str], item: Call) -> Optional[Call]:
     """Open a call answered during an outage (calls/outage.py) from what its connect's event
-    URL carries: attributed as of its start, routed straight to the line it reached."""
+    URL carries: attributed as of its start, routed straight to the line it reached. If the
+    answer that overran wrote its own context after all, its plan (greeting, menu,
+    recording…) never ran: the degraded plan replaces it."""
+    if item.ctx is not None:
+        if (item.ctx.get("plan") or {}).get("degraded"):
+            return item
+        item.update(actions=[Call.ctx.set({**item.ctx, "plan": degraded_plan(item.ctx.get("plan") or {},
+                                                                              destination)})])
+        return item
     tracking = phone_or_none(query.get("tracking"))
     try:
         started = float(query.get("at") or "")
@@ -96,9 +111,7 @@ def open_degraded(call_id: str, query: Mapping[str, Any], destination: Optional[
     except (Number.DoesNotExist, UnknownAccount):
         return None
     ctx = inbound_context(account, number, tracking, phone_or_none(query.get("caller")), call_id, None, started)
-    ctx["plan"] = {**ctx["plan"], "action": "connect", "greeting": None, "ivr": None, "whisper": False,
-                   "record": False, "tagging": False, "steps": False, "degraded": True,
-                   "destination": destination or ctx["plan"].get("destination")}
+    ctx["plan"] = degraded_plan(ctx["plan"], destination)
     count("CallsRecordedAfterOutage")
     item = lifecycle.open_call(ctx)
     lifecycle.mark_once(call_id, "started")
@@ -140,8 +153,8 @@ def _event(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Lin
     if fact is None or not call_id:
         return None
     item = lifecycle.add_fact(call_id, fact)
-    if item.ctx is None and query.get("degraded") == "1" and fact["r"] == "agent":
-        item = open_degraded(call_id, query, fact.get("to") and phone_or_none(fact["to"])) or item
+    if query.get("degraded") == "1" and fact["r"] == "agent" and not ((item.ctx or {}).get("plan") or {}).get("degraded"):
+        item = open_degraded(call_id, query, fact.get("to") and phone_or_none(fact["to"]), item) or item
     outcome = lifecycle.refresh(item, clock)
     if item.ctx is None or outcome is None:
         return None
@@ -199,6 +212,15 @@ def _ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco
 
 
 def recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock = time.time) -> None:
+    """A recording is ready: kept as a fact. Within Vonage's wait: past the budget it is
+    answered 503 so that Vonage retries it (the work that overran may land meanwhile; the
+    fact is idempotent)."""
+    done, _ = outage.guarded(lambda: _recording(payload, query, clock), outage.WEBHOOK_BUDGET_SECONDS, "recording")
+    if not done:
+        raise ServiceUnavailable("the call store did not answer in time; Vonage will retry")
+
+
+def _recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock) -> None:
     fact = state.fact_of(payload, "record", purpose="voicemail" if query.get("kind") == "voicemail" else "call")
     call_id = call_id_of(query, payload)
     if fact is None or not call_id:

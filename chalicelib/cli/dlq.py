@@ -54,7 +54,7 @@ def replay(consumer_name: str, limit: Optional[int] = None, sqs: Any = None) -> 
 
     Messages are held invisible for the run while they are read; a message carrying an
     event this run already sent is not sent again — it failed again meanwhile (left in the
-    DLQ, visible again at the end) or is a second copy (skipped, deleted). Returns
+    DLQ, visible again at the end) or is a second copy (skipped, left too). Returns
     `{"sent", "failed_again", "skipped"}`; with `limit`, messages past it are left as they are."""
     consumer = registry.get(consumer_name)
     sqs = sqs or aws.client("sqs")
@@ -74,8 +74,11 @@ def replay(consumer_name: str, limit: Optional[int] = None, sqs: Any = None) -> 
             if limit is not None and report["sent"] >= limit and key not in sent:
                 held.append(message["ReceiptHandle"])
             elif key in sent and _sent_at(message) < started:
-                report["skipped"] += 1        # a second copy that was there before the run: the event went
-                sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+                # A second copy that was there before the run (the event went once already):
+                # left in the DLQ rather than deleted, since a clock skewed against SQS's
+                # could make a message that failed again look older than the run.
+                report["skipped"] += 1
+                held.append(message["ReceiptHandle"])
             elif key in sent:
                 report["failed_again"] += 1   # our own resend came back: not sent twice in one run
                 held.append(message["ReceiptHandle"])

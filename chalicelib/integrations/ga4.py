@@ -409,7 +409,8 @@ def value_update(tagged: Mapping[str, Any], cfg: Mapping[str, Any], nominal: flo
     if sent is None:
         # GA has not got the call yet (its Call Completed is on the way): retried until it has.
         raise RetryableError(f"ga4: call {tagged.get('call_id')} not sent yet; its value update waits")
-    new = call_value({**call, "value": tagged.get("value")}, nominal) or 0.0
+    # The call's value now, not the event's: two tags in a row can be handled out of order.
+    new = call_value(call, nominal) or 0.0
     delta = round(new - sent, 6)
     if delta == 0:
         return

@@ -40,6 +40,9 @@ AUTH_HINT = ("put no credentials in the URL: deliveries are signed with the subs
 Resolver = Callable[[str, int], List[str]]
 
 
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")     # deprecated, but routed by some networks
+
+
 class UnsafeTarget(PermanentError):
     """An outbound URL the guard refuses; never retried (docs/integrations.md)."""
 
@@ -56,8 +59,13 @@ resolver: Resolver = system_resolver
 def address_refusal(raw: str) -> Optional[str]:
     """Why `raw` (an IP address) is no place to send to, or None when it is public."""
     ip = ipaddress.ip_address(raw.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in SITE_LOCAL:
+            return "a site-local address"
+        # IPv4 addresses carried in IPv6 (mapped, 6to4, Teredo) are judged as the IPv4 they reach.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            ip = embedded
     if ip.is_loopback:
         return None if config.is_local() else "a loopback address"
     kinds = (("unspecified", ip.is_unspecified), ("link-local (cloud metadata)", ip.is_link_local),
@@ -83,8 +91,11 @@ def resolve_checked(host: str, port: int) -> List[str]:
 
 def check_target(url: str, resolve: bool = True) -> None:
     """The guard on a URL (save time and delivery): UnsafeTarget with the reason."""
-    parts = urlsplit(url)
-    host = parts.hostname
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as err:
+        raise UnsafeTarget(f"refusing a malformed URL: {err}") from err
     if parts.username is not None or parts.password is not None:
         raise UnsafeTarget(f"refusing {parts.scheme}://…@{host}: {AUTH_HINT}")
     if not host:

@@ -214,3 +214,43 @@ def test_an_event_we_could_not_take_is_answered_503_and_its_retry_is_not_a_repla
     assert response.status_code == 503 and response.json_body["error"] == "unavailable"
     assert client.http.post("/vonage/events", headers=headers, body=body).status_code == 204
     assert client.http.post("/vonage/events", headers=headers, body=body).status_code == 401   # now a replay
+
+
+def test_an_answer_that_overran_and_wrote_its_plan_late_does_not_leave_the_call_waiting(client, account, monkeypatch):
+    """Only the calls table stalls during the answer: the caller gets the degraded connect.
+    Should the overrunning write land afterwards with the full plan (recording, whisper), the
+    connect's first event replaces that plan with the one that ran, so the call does not
+    wait for a recording that was never made."""
+    from chalicelib import accounts as accounts_mod
+    from chalicelib.calls import lifecycle, webhooks
+    from chalicelib.calls.models import Call
+    from chalicelib.dni.models import Number
+
+    acc = account(extra_config={"routing": {"destination": "+14155550199", "record": {"enabled": True},
+                                            "whisper": True}}, settings={"working_hours": ALWAYS_OPEN})
+    monkeypatch.setattr(calls_api, "clock", time.time)
+    tracking = pool_number(acc)
+    params = answer_params(tracking)
+    with stalled([Call]):
+        response, seconds = timed_answer(client, params)
+    assert seconds < 5.0 and response.json_body[0]["action"] == "connect"
+    query = event_query(response.json_body[0]["eventUrl"][0])
+    conv, now = params["conversation_uuid"], time.time()
+    # What the overrunning answer would have written, had its write landed after all.
+    late = webhooks.inbound_context(accounts_mod.get_account(acc.account_id), Number.get(tracking), tracking,
+                                    "+" + params["from"], conv, params["uuid"], now)
+    assert late["plan"]["record"] is True
+    lifecycle.open_call(late)
+    agent = {"from": params["to"], "to": "14155550199", "uuid": str(uuid.uuid4()), "conversation_uuid": conv,
+             "direction": "outbound"}
+    caller = {"from": params["from"], "to": params["to"], "uuid": params["uuid"], "conversation_uuid": conv,
+              "direction": "inbound"}
+    send(client, "/vonage/events", query, {**agent, "status": "answered", "timestamp": iso(now + 4)})
+    send(client, "/vonage/events", query, {**agent, "status": "completed", "timestamp": iso(now + 40),
+                                           "start_time": iso(now + 4), "end_time": iso(now + 40), "duration": "36"})
+    send(client, "/vonage/events", {}, {**caller, "status": "completed", "timestamp": iso(now + 40.2),
+                                        "start_time": iso(now), "end_time": iso(now + 40.2), "duration": "40"})
+    item = Call.get(conv)
+    assert item.ctx["plan"]["degraded"] is True and item.ctx["plan"]["record"] is False
+    record = store.get_call(acc.account_id, conv)
+    assert (record["status"], record["talk_seconds"]) == ("answered", 36) and record["classification"] is not None

@@ -47,6 +47,8 @@ def names(monkeypatch):
     ("https://internal.example.com/hook", "10.1.2.3"),
     ("https://mixed.example.com/hook", "192.168.0.7"),
     ("https://mapped.example.com/hook", "link-local"),
+    ("https://[2002:a9fe:a9fe::1]/hook", "link-local"),          # 6to4 carrying 169.254.169.254
+    ("https://[fec0::1]/hook", "site-local"),
 ])
 def test_internal_addresses_are_refused_in_production(production, names, url, why):
     with pytest.raises(outbound.UnsafeTarget, match=why.replace(".", r"\.")):
@@ -98,3 +100,8 @@ def test_the_connection_goes_to_the_checked_address_not_a_second_lookup(producti
     with pytest.raises(outbound.UnsafeTarget, match="10.9.9.9"):
         outbound.post("https://rebind.example.com/hook", b"{}", {})
     assert connected == []                                 # never even opened a socket
+
+
+def test_a_malformed_url_is_refused_not_a_crash(production):
+    with pytest.raises(outbound.UnsafeTarget, match="malformed"):
+        outbound.check_target("https://[abc/x")
