@@ -5,16 +5,8 @@ Each domain owns its sections' schemas; the admin API serves
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Dict
-
-from chalicelib.calls.routing import ROUTING_SCHEMA
-from chalicelib.integrations.analytics import ANALYTICS_SCHEMA
-from chalicelib.integrations.bi import BI_SCHEMA
-from chalicelib.integrations.bidding import GOOGLE_ADS_SCHEMA, MICROSOFT_ADS_SCHEMA
-from chalicelib.integrations.ga4 import GA4_SCHEMA
-from chalicelib.integrations.hubspot import HUBSPOT_SCHEMA
-from chalicelib.integrations.webhooks import WEBHOOKS_SCHEMA
-from chalicelib.reports.schemas import TAG_CATEGORIES_SCHEMA
 
 PAGE_NUMBERS_SCHEMA: Dict[str, Any] = {
     "type": "array", "maxItems": 20, "uniqueItems": True,
@@ -22,16 +14,37 @@ PAGE_NUMBERS_SCHEMA: Dict[str, Any] = {
 }
 DEFAULT_POOL_SCHEMA: Dict[str, Any] = {"type": ["string", "null"], "pattern": "^[a-z0-9_-]{1,32}$"}
 
-SECTIONS: Dict[str, Dict[str, Any]] = {
-    "page_numbers": PAGE_NUMBERS_SCHEMA,
-    "default_pool": DEFAULT_POOL_SCHEMA,
-    "tag_categories": TAG_CATEGORIES_SCHEMA,
-    "routing": ROUTING_SCHEMA,
-    "ga4": GA4_SCHEMA,
-    "webhooks": WEBHOOKS_SCHEMA,
-    "hubspot": HUBSPOT_SCHEMA,
-    "google_ads": GOOGLE_ADS_SCHEMA,
-    "microsoft_ads": MICROSOFT_ADS_SCHEMA,
-    "bi": BI_SCHEMA,
-    "analytics": ANALYTICS_SCHEMA,
-}
+
+@lru_cache(maxsize=1)
+def _sections() -> Dict[str, Dict[str, Any]]:
+    # Imported when a section is first read or written, not on every cold start: the
+    # integration modules are only needed by the admin API's config routes and consumers.
+    from chalicelib.calls.routing import ROUTING_SCHEMA
+    from chalicelib.integrations.analytics import ANALYTICS_SCHEMA
+    from chalicelib.integrations.bi import BI_SCHEMA
+    from chalicelib.integrations.bidding import GOOGLE_ADS_SCHEMA, MICROSOFT_ADS_SCHEMA
+    from chalicelib.integrations.ga4 import GA4_SCHEMA
+    from chalicelib.integrations.hubspot import HUBSPOT_SCHEMA
+    from chalicelib.integrations.webhooks import WEBHOOKS_SCHEMA
+    from chalicelib.reports.schemas import TAG_CATEGORIES_SCHEMA
+
+    return {
+        "page_numbers": PAGE_NUMBERS_SCHEMA,
+        "default_pool": DEFAULT_POOL_SCHEMA,
+        "tag_categories": TAG_CATEGORIES_SCHEMA,
+        "routing": ROUTING_SCHEMA,
+        "ga4": GA4_SCHEMA,
+        "webhooks": WEBHOOKS_SCHEMA,
+        "hubspot": HUBSPOT_SCHEMA,
+        "google_ads": GOOGLE_ADS_SCHEMA,
+        "microsoft_ads": MICROSOFT_ADS_SCHEMA,
+        "bi": BI_SCHEMA,
+        "analytics": ANALYTICS_SCHEMA,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    """`sections.SECTIONS`: every section name → its owner's JSON Schema (loaded lazily)."""
+    if name == "SECTIONS":
+        return _sections()
+    raise AttributeError(name)

@@ -27,8 +27,6 @@ import time
 from functools import lru_cache
 from typing import Any, Callable, Dict, Optional
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import aws, config
 from chalicelib.integrations import idempotency, registry, status
@@ -68,9 +66,12 @@ def consume(name: str, sqs_event: Dict[str, Any], context: Any = None,
     """Process one SQS batch for consumer `name`; returns the partial batch response."""
     consumer = registry.get(name)
     handler = consumer.load_handler()
+    # Here, not at import: only the consumers' Lambdas need Powertools' batch utility.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-    def record_handler(record: SQSRecord) -> None:
+    def record_handler(record: Any) -> None:
         process_record(consumer, handler, record.raw_event, clock)
 
     return process_partial_response(event=sqs_event, record_handler=record_handler,
