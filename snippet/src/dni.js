@@ -31,6 +31,10 @@
   var targets = []; // default numbers (and earlier tracking numbers), E.164 digits
   var patterns = [];
   var waiting = [];
+  var originals = []; // [node, 'data' | 'href', what the page had] for each spot we changed
+  var roots = []; // shadow roots the page handed over (the observer cannot see into them)
+  var pending = []; // calltrack('swap', el) before the number arrived
+  var OBSERVE = { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['href'] };
   var session, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded, sentPage;
 
   var noop = function () {};
@@ -91,28 +95,44 @@
     return text;
   }
 
+  // Remembers what a spot held before we first changed it (restore() puts it back).
+  function keep(node, what, value) {
+    if (!node['_ct' + what]) originals.push([node, what, value]);
+    node['_ct' + what] = 1;
+  }
+
   function swapNode(node) {
-    var t = node.nodeType, href, tel;
+    var t = node.nodeType, href, raw, tel;
     if (t === 3) {
       if (/\d/.test(node.data) && !SKIP.test(node.parentNode.nodeName)) {
         t = replaceIn(node.data);
-        if (t !== node.data) node.data = t;
+        if (t !== node.data) { keep(node, 'data', node.data); node.data = t; }
       }
     } else if (t === 1) {
-      href = node.getAttribute('href');
+      href = raw = node.getAttribute('href');
       if (href && /^tel:/i.test(href)) {
         try { href = decodeURIComponent(href); } catch (e) { /* keep it as written */ }
         tel = 'tel:' + replaceIn(href.slice(4), 1);
-        if (tel !== href) node.setAttribute('href', tel);
+        if (tel !== href) { keep(node, 'href', raw); node.setAttribute('href', tel); }
       }
     }
   }
 
+  // The lease is gone and no other came: every spot gets back exactly what the page had.
+  function restore() {
+    number = session = null;
+    originals.splice(0).forEach(function (o) {
+      o[0]['_ct' + o[1]] = 0;
+      if (o[1] === 'data') o[0].data = o[2];
+      else o[0].setAttribute('href', o[2]);
+    });
+  }
+
   // Swaps every default number inside `root`, except in data-noswap areas and form fields.
   function swap(root) {
-    var el = root && (root.nodeType === 1 ? root : root.parentNode);
+    var el = root && (root.nodeType === 1 ? root : root.host || root.parentNode);
     if (!number || !el || !el.closest || el.closest(NOSWAP)) return;
-    if (root.nodeType !== 1) return swapNode(root);
+    if (root.nodeType !== 1 && root.nodeType !== 11) return swapNode(root);
     var walker = d.createTreeWalker(root, 5, {
       acceptNode: function (n) {
         return n.nodeType === 1 && (SKIP.test(n.nodeName) || n.hasAttribute('data-noswap')) ? 2 : 1;
@@ -129,21 +149,19 @@
         else swap(r.target);
       });
     }));
-    observer.observe(d.documentElement, {
-      childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['href']
-    });
+    [d.documentElement].concat(roots).forEach(function (r) { observer.observe(r, OBSERVE); });
   }
 
+  // Every hiding style goes: ours and the one the install stub may have added.
   function unhide() {
-    var s = d.getElementById('calltrack-hide');
-    if (s) s.parentNode.removeChild(s);
+    for (var s; (s = d.getElementById('calltrack-hide'));) s.parentNode.removeChild(s);
   }
 
   function hide() {
     var s = d.createElement('style');
     s.id = 'calltrack-hide';
     s.textContent = 'a[href^="tel:"],.calltrack{visibility:hidden!important}';
-    d.head.appendChild(s);
+    if (!d.getElementById(s.id)) d.head.appendChild(s);
     setTimeout(unhide, hideMs);
   }
 
@@ -176,7 +194,7 @@
     addTargets(s.replace || []);
     patterns = targets.map(pattern);
     if (consent && s.session_id) cookie(s.session_id);
-    swap(d.documentElement);
+    [d.documentElement].concat(roots, pending.splice(0)).forEach(swap);
     observe();
     unhide();
     settled = 1;
@@ -220,7 +238,7 @@
     }).catch(function () {
       // Lease lost and not renewed: put the page's own number back rather than keep one
       // that may now belong to another visitor.
-      if (session && targets[0]) use(Object.assign({}, session, { number: '+' + targets[0], method: 'default', heartbeat_seconds: 0 }));
+      if (session) restore();
       settled = 1;
       unhide();
       waiting.splice(0).forEach(function (cb) { safe(cb)(session || null); });
@@ -268,7 +286,14 @@
       if (consent) start();
       else d.cookie = COOKIE + '=;path=/;max-age=0'; // withdrawn: forget the visitor
     },
-    swap: swap,
+    swap: function (root) {
+      if (root && root.nodeType === 11 && roots.indexOf(root) < 0) {
+        roots.push(root);
+        if (observer) observer.observe(root, OBSERVE);
+      }
+      if (number) swap(root);
+      else pending.push(root);
+    },
     number: function (cb) {
       if (settled) cb(session || null);
       else waiting.push(cb);

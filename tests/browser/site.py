@@ -22,6 +22,10 @@ SLOW_SECONDS = 2.5
 # seeded accounts' pools are American).
 UK_SESSION = {"session_id": "uk", "number": "+442079460000", "display": "020 7946 0000", "method": "dynamic",
               "source": "(direct)", "medium": "(none)", "heartbeat_seconds": 0, "replace": ["+442079460958"]}
+# /gone/<nonce>: a lease that works once, then its heartbeat answers 410 and every new lease fails,
+# with a second default number (the fax) replaced too.
+GONE_SESSION = {"session_id": "gone", "number": "+14155550777", "display": "(415) 555-0777", "method": "dynamic",
+                "heartbeat_seconds": 1, "replace": ["+14155550987"]}
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".json": "application/json"}
 
 
@@ -50,6 +54,13 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, b"<html>Service Unavailable", "text/html")
         if self.path.startswith("/uk/"):
             return self._send(200, json.dumps(UK_SESSION).encode(), "application/json")
+        if self.path.startswith("/gone/"):
+            if self.path.endswith("/heartbeat"):
+                return self._send(410, b'{"error":"lease_gone","message":"gone"}', "application/json")
+            lease = "/".join(self.path.split("/")[:3]) + "/v1/sessions"     # /gone/<test's nonce>/v1/sessions
+            if self.path == lease and self.server.posts.count(lease) == 1:
+                return self._send(200, json.dumps(GONE_SESSION).encode(), "application/json")
+            return self._send(503, b'{"error":"unavailable","message":"down"}', "application/json")
         if self.path.startswith("/slow/"):
             time.sleep(SLOW_SECONDS)
             body = {"session_id": "slow", "number": "+14155550999", "display": "(415) 555-0999",

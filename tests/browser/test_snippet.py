@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+import uuid
 from typing import Any, Callable
 
 import pytest
@@ -387,3 +388,49 @@ def test_demo_page_shows_the_swap_and_the_attribution(browser: Browser, site_key
     browser.driver.find_element("id", "popup-button").click()
     assert browser.js("return document.querySelector('#popup-slot a').getAttribute('href')") == f"tel:{a}-{b}-{c}"
     assert browser.console_errors() == []
+
+
+def test_a_lost_lease_that_cannot_be_renewed_gives_each_spot_back_its_own_number(browser: Browser) -> None:
+    """The heartbeat answers 410 and the new lease fails: every spot shows again exactly what
+    the page had — the fax its fax number, each link its own href — not the first default."""
+    browser.open(api=browser.site.url + "/gone/" + uuid.uuid4().hex, **{"data-numbers": "+14155550123,+14155550987"})
+    assert browser.session()["number"] == "+14155550777"
+    assert browser.text("other") == "Fax: (415) 555-0777" and browser.text("us-paren") == "(415) 555-0777"
+    deadline = time.time() + 6
+    while time.time() < deadline and browser.text("us-paren") != "(415) 555-0123":
+        time.sleep(0.1)
+    assert browser.text("us-paren") == "(415) 555-0123"
+    assert browser.text("other") == "Fax: (415) 555-0987"
+    assert browser.href("tel-dashed") == "tel:415-555-0123" and browser.href("tel-encoded") == "tel:+1%20415%20555%200123"
+    assert browser.text("two") == "Sales 415-555-0123, support (415)\u00a0555-0123."
+    assert browser.console_errors() == []
+
+
+def test_swap_handed_over_before_the_number_arrives_runs_when_it_does(browser: Browser, site_key: str) -> None:
+    """`calltrack('swap', shadowRoot)` queued before the lease answered (docs/snippet.md: page
+    code never waits) is run when the number arrives, and later changes inside it are seen."""
+    browser.open(account=site_key, api=browser.site.url + "/slow", **{"data-timeout": "5000",
+                                                                       "data-numbers": "+14155550123"})
+    browser.js("""
+        var host = document.createElement('div'); host.id = 'shadow-host';
+        document.body.appendChild(host);
+        var root = host.attachShadow({mode: 'open'});
+        root.innerHTML = '<p>Call (415) 555-0123</p>';
+        calltrack('swap', root);
+    """)
+    assert browser.session()["number"] == "+14155550999"
+    shadow = "return document.getElementById('shadow-host').shadowRoot"
+    assert browser.js(shadow + ".firstChild.textContent") == "Call (415) 555-0999"
+    browser.js("document.getElementById('shadow-host').shadowRoot.innerHTML += '<p>Or 415.555.0123</p>'")
+    time.sleep(0.2)
+    assert browser.js(shadow + ".lastChild.textContent") == "Or 415.555.0999"
+
+
+def test_the_stubs_hide_style_and_data_hide_both_go_at_the_swap(browser: Browser) -> None:
+    """The documented stub style plus `data-hide`: nothing stays hidden once the number is in
+    (a fast answer, so the swap comes well inside the 300 ms both timers allow)."""
+    browser.open("hide.html", api=browser.site.url + "/uk", **{"data-hide": "300"})
+    browser.session()
+    assert browser.js("return window.hiddenAtSwap") == 0
+    assert browser.js("return document.querySelectorAll('#calltrack-hide').length") == 0
+    assert browser.js("return getComputedStyle(document.getElementById('tel-e164')).visibility") == "visible"
