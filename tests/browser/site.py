@@ -26,6 +26,12 @@ UK_SESSION = {"session_id": "uk", "number": "+442079460000", "display": "020 794
 # with a second default number (the fax) replaced too.
 GONE_SESSION = {"session_id": "gone", "number": "+14155550777", "display": "(415) 555-0777", "method": "dynamic",
                 "heartbeat_seconds": 1, "replace": ["+14155550987"]}
+# ?stub=hide: the install stub's own anti-flicker, as docs/snippet.md documents it, plus a
+# probe of what is still hidden the moment the number is in (called right after the swap).
+HIDE_STUB = """<style id="calltrack-hide">a[href^="tel:"],.calltrack{visibility:hidden}</style>
+<script>setTimeout(function(){var s=document.getElementById('calltrack-hide');s&&s.remove()},300)</script>
+<script>calltrack('number', function () {
+  window.hiddenAtSwap = document.querySelectorAll('#calltrack-hide').length; });</script>"""
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".json": "application/json"}
 
 
@@ -72,6 +78,7 @@ class Handler(BaseHTTPRequestHandler):
         attrs = " ".join(f'{k}="{html.escape(v)}"' for k, v in query.items() if k.startswith("data-"))
         api = query.get("api", self.server.api)
         account = query.get("account", "demo")
+        page = page.replace("{{stub}}", HIDE_STUB if query.get("stub") == "hide" else "")
         return (page.replace("{{api}}", html.escape(api)).replace("{{account}}", html.escape(account))
                 .replace("{{attrs}}", attrs))
 

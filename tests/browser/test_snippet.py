@@ -429,7 +429,7 @@ def test_swap_handed_over_before_the_number_arrives_runs_when_it_does(browser: B
 def test_the_stubs_hide_style_and_data_hide_both_go_at_the_swap(browser: Browser) -> None:
     """The documented stub style plus `data-hide`: nothing stays hidden once the number is in
     (a fast answer, so the swap comes well inside the 300 ms both timers allow)."""
-    browser.open("hide.html", api=browser.site.url + "/uk", **{"data-hide": "300"})
+    browser.open(api=browser.site.url + "/uk", stub="hide", **{"data-hide": "300"})
     browser.session()
     assert browser.js("return window.hiddenAtSwap") == 0
     assert browser.js("return document.querySelectorAll('#calltrack-hide').length") == 0
