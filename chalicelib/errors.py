@@ -93,6 +93,7 @@ class ServiceUnavailable(CalltrackError):
 
 
 class BadGateway(CalltrackError):
-    """A service we asked on the caller's behalf (GA4's validation server) did not answer."""
+    """A service we asked on the caller's behalf (Vonage, GA4's validation server) refused or
+    did not answer."""
     status = 502
     code = "bad_gateway"

@@ -44,7 +44,6 @@ OUTAGE_TEXT = "Sorry, we cannot connect your call right now. Please call again i
 @dataclass(frozen=True)
 class Line:
     """What an answer needs without the database: the number's business line."""
-    account_id: str
     destination: Optional[str]
     ring_seconds: int
     language: str
@@ -88,9 +87,9 @@ def guarded(work: Callable[[], T], seconds: float, what: str) -> Tuple[bool, Opt
         return False, None
 
 
-def remember(tracking: str, account_id: str, call_id: str, plan: Mapping[str, Any]) -> None:
+def remember(tracking: str, call_id: str, plan: Mapping[str, Any]) -> None:
     """After an answer that worked: the line of the number and the plan of the call."""
-    line = Line(account_id, plan.get("destination"), int(plan.get("ring_seconds") or 25),
+    line = Line(plan.get("destination"), int(plan.get("ring_seconds") or 25),
                 str(plan.get("language") or "en-US"))
     with _lock:
         _lines[tracking] = line

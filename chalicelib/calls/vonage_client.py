@@ -10,14 +10,13 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
 from chalicelib import config
-from chalicelib.errors import CalltrackError
+from chalicelib.errors import BadGateway
 
 TIMEOUT_SECONDS = 5
 
 
-class VonageUnavailable(CalltrackError):
+class VonageUnavailable(BadGateway):
     """Vonage refused or could not be reached."""
-    status = 502
     code = "vonage_unavailable"
 
 

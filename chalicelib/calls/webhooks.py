@@ -70,7 +70,7 @@ def _answer(params: Mapping[str, Any], tracking: str, caller: Optional[str], con
     now = clock()
     ctx = inbound_context(account, item, tracking, caller, conversation, params.get("uuid"), now)
     # Remembered before the write: should the write stall, the degraded answer knows the line.
-    outage.remember(tracking, account.account_id, conversation, ctx["plan"])
+    outage.remember(tracking, conversation, ctx["plan"])
     if late.is_set():
         return None
     item = lifecycle.open_call(ctx)
@@ -222,10 +222,13 @@ def recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock
 
 def _recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock) -> None:
     fact = state.fact_of(payload, "record", purpose="voicemail" if query.get("kind") == "voicemail" else "call")
-    call_id = call_id_of(query, payload)
-    if fact is None or not call_id:
-        return
-    lifecycle.refresh(lifecycle.add_fact(call_id, fact), clock)
+    _keep(call_id_of(query, payload), fact, clock)
+
+
+def _keep(call_id: Optional[str], fact: Optional[state.Fact], clock: Clock) -> None:
+    """A fact that only needs recording (no NCCO depends on it): add it and re-derive."""
+    if fact is not None and call_id:
+        lifecycle.refresh(lifecycle.add_fact(call_id, fact), clock)
 
 
 def count_fallback(kind: str, reason: str) -> None:
@@ -242,11 +245,7 @@ def notify(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock = 
 
 
 def _notify(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock) -> None:
-    call_id = call_id_of(query, payload)
-    fact = state.notify_fact(payload, query.get("step"), clock())
-    if fact is None or not call_id:
-        return
-    lifecycle.refresh(lifecycle.add_fact(call_id, fact), clock)
+    _keep(call_id_of(query, payload), state.notify_fact(payload, query.get("step"), clock()), clock)
 
 
 def _int(raw: Any) -> Optional[int]:

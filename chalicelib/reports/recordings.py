@@ -19,15 +19,14 @@ from urllib.parse import urlsplit
 
 from chalicelib import config
 from chalicelib.calls import store
-from chalicelib.errors import CalltrackError, NotFound
+from chalicelib.errors import BadGateway, CalltrackError, NotFound
 
 MAX_BYTES = 5 * 1024 * 1024  # what a Lambda answer through API Gateway can carry, base64-encoded
 VONAGE_HOSTS = ("nexmo.com", "vonage.com")
 TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".ogg": "audio/ogg", ".m4a": "audio/mp4"}
 
 
-class RecordingUnavailable(CalltrackError):
-    status = 502
+class RecordingUnavailable(BadGateway):
     code = "recording_unavailable"
 
 

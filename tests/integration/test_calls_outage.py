@@ -254,3 +254,17 @@ def test_an_answer_that_overran_and_wrote_its_plan_late_does_not_leave_the_call_
     assert item.ctx["plan"]["degraded"] is True and item.ctx["plan"]["record"] is False
     record = store.get_call(acc.account_id, conv)
     assert (record["status"], record["talk_seconds"]) == ("answered", 36) and record["classification"] is not None
+
+
+def test_a_get_fallback_for_the_answer_url_answers_the_call(client, account, monkeypatch):
+    """Vonage's answer URL is a GET by default, so its fallback carries the original query
+    plus `reason` and `original_request` (JSON-encoded) in the query string."""
+    acc = account(extra_config={"routing": {"destination": "+14155550199"}}, settings={"working_hours": ALWAYS_OPEN})
+    monkeypatch.setattr(calls_api, "clock", time.time)
+    params = answer_params(pool_number(acc))
+    original = json.dumps({"url": "https://calltrack.example.com/v1/vonage/answer", "type": "answer"})
+    response = client.http.get("/vonage/fallback?" + urlencode({**params, "reason": "Read timed out",
+                                                                "original_request": original}))
+    assert response.status_code == 200
+    assert response.json_body[-1]["action"] == "connect"
+    assert store.get_call(acc.account_id, params["conversation_uuid"])["status"] == "in_progress"

@@ -196,3 +196,8 @@ def test_a_machine_answering_is_no_answer_and_a_human_one_is():
     human = [w if w["body"].get("status") != "machine" else {**w, "body": {**w["body"], "status": "human"}}
              for w in sc["webhooks"]]
     assert replay(sc, human)["status"] == "answered"
+    # Beep detection sends another machine event (`sub_state`): still a machine, still no answer.
+    beep = [w for w in sc["webhooks"] if w["body"].get("status") == "machine"][0]
+    beeped = sc["webhooks"] + [{**beep, "body": {**beep["body"], "sub_state": "beep_start",
+                                                 "timestamp": "2026-01-05T10:00:12.000Z"}}]
+    assert replay(sc, beeped)["status"] == "missed"
