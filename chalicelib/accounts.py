@@ -43,6 +43,18 @@ class AccountView:
         host = host.lower().removeprefix("www.")
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
+    def cookie_domain(self, host: Optional[str]) -> Optional[str]:
+        """Where the snippet keeps its session cookie for a page on `host`, so www. and
+        shop. share one session: the `cookie_domain` setting ("host": the page's own host
+        only), else the broadest of the account's domains the host is on. None for a host
+        outside the account, an IP address or a single-label name (localhost)."""
+        host = (host or "").lower()
+        setting = self.config.get("cookie_domain")
+        if setting == "host" or "." not in host or host.replace(".", "").isdigit() or ":" in host:
+            return None
+        listed = [setting] if setting else sorted(self.domains, key=len)
+        return next((d for d in listed if "." in d and (host == d or host.endswith("." + d))), None)
+
     def allows_origin(self, origin: Optional[str]) -> bool:
         """A browser request's `Origin` belongs to the account's site (absent or "null":
         not a cross-origin browser request, nothing to check)."""

@@ -12,6 +12,12 @@ PAGE_NUMBERS_SCHEMA: Dict[str, Any] = {
     "type": "array", "maxItems": 20, "uniqueItems": True,
     "items": {"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"},
 }
+# Where the snippet's session cookie lives: one of the account's domains (the page's host
+# must be on it), or "host" for the page's own host only; unset: the broadest listed domain.
+COOKIE_DOMAIN_SCHEMA: Dict[str, Any] = {
+    "type": ["string", "null"], "maxLength": 253,
+    "pattern": "^(host|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$",
+}
 DEFAULT_POOL_SCHEMA: Dict[str, Any] = {"type": ["string", "null"], "pattern": "^[a-z0-9_-]{1,32}$"}
 
 
@@ -31,6 +37,7 @@ def _sections() -> Dict[str, Dict[str, Any]]:
     return {
         "page_numbers": PAGE_NUMBERS_SCHEMA,
         "default_pool": DEFAULT_POOL_SCHEMA,
+        "cookie_domain": COOKIE_DOMAIN_SCHEMA,
         "tag_categories": TAG_CATEGORIES_SCHEMA,
         "routing": ROUTING_SCHEMA,
         "ga4": GA4_SCHEMA,

@@ -93,7 +93,10 @@ SECTION_VIEW = {"type": "object", "required": ["section", "value"], "properties"
 LEASE_VIEW = {"type": "object", "required": ["number", "method"],
               "properties": {"session_id": {"type": ["string", "null"]}, "number": STRING, "display": STRING,
                              "method": {"enum": ["dynamic", "static", "default"]}, "expires_at": {"type": ["string", "null"]},
-                             "heartbeat_seconds": {"type": ["integer", "null"]}}}
+                             "heartbeat_seconds": {"type": ["integer", "null"]},
+                             "cookie_domain": {"type": "string", "description": (
+                                 "Domain the snippet sets its session cookie on so subdomains "
+                                 "share the session; absent: the page's own host")}}}
 
 PUBLIC_TYPES = ("application/json", "text/plain")
 VONAGE_TYPES = ("application/json",)

@@ -81,9 +81,11 @@ class Assignment:
     expires_at: float
     heartbeat_seconds: int
     replace: List[str] = field(default_factory=list)
+    cookie_domain: Optional[str] = None
 
     def as_response(self) -> Dict[str, Any]:
-        return {
+        domain = {"cookie_domain": self.cookie_domain} if self.cookie_domain else {}
+        return {**domain,
             "session_id": self.session_id, "number": self.number, "display": phone.display(self.number),
             "method": self.method, "source": self.visit.get("source"), "medium": self.visit.get("medium"),
             "campaign": self.visit.get("campaign"), "keyword": self.visit.get("keyword"),
@@ -104,6 +106,13 @@ def replaceable(account: AccountView) -> List[str]:
 
 def start(req: SessionRequest, clock: Clock = time.time) -> Assignment:
     account = get_account(req.account, clock)
+    assignment = _start(account, req, clock)
+    if _allowed(account, req):
+        assignment.cookie_domain = account.cookie_domain(sources.host_of(req.url))
+    return assignment
+
+
+def _start(account: AccountView, req: SessionRequest, clock: Clock) -> Assignment:
     now = clock()
     visit = sources.detect(req.url, req.referrer)
     if useragent.is_bot(req.user_agent) or not _allowed(account, req):

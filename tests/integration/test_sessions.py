@@ -159,6 +159,17 @@ def test_foreign_sites_and_origins_get_the_default_number(client, account):
     assert own_origin["method"] == "dynamic"
 
 
+def test_the_lease_names_the_cookie_domain_subdomains_share(client, account):
+    acc = account(domains=["acme.example", "localhost"])
+    on_www = lease(client, acc.account_id, "https://www.acme.example/")
+    assert on_www["method"] == "dynamic" and on_www["cookie_domain"] == "acme.example"
+    assert lease(client, acc.account_id, "https://shop.acme.example/", session_id=on_www["session_id"])["number"] == on_www["number"]
+    assert "cookie_domain" not in lease(client, acc.account_id, "http://localhost/")
+    assert "cookie_domain" not in lease(client, acc.account_id, "https://evil.example/")
+    host_only = account(domains=["acme.example"], extra_config={"cookie_domain": "host"})
+    assert "cookie_domain" not in lease(client, host_only.account_id, "https://www.acme.example/")
+
+
 def test_new_leases_per_ip_are_limited_when_configured(client, account):
     acc = account(settings={"ip_lease_limit": 2})
     got = [post(client, "/v1/sessions", {"account": acc.account_id, "url": "http://localhost/"},
