@@ -13,51 +13,63 @@
 
   var WIDGET = __WIDGET__; // the callback widget's file name, set by build.mjs
   var COOKIE = '_calltrack';
-  // Characters allowed between the digits of a written number: "(415) 555-0123", "+44 (0)20 7946 0958".
-  var SEP = '(?:[\\s.()\\u00a0-]|\\(0\\)){0,4}';
-  var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE|TEXTAREA|INPUT|SELECT|OPTION)$/;
-  var NOSWAP = '[data-noswap],script,style,noscript,template,textarea,select';
+  // What may stand between the digits of a written number: "(415) 555-0123", "+44 (0)20 7946 0958",
+  // "415–555‑0123" (en-dash, non-breaking hyphen), "030/1234", any run of (non-breaking,
+  // zero-width, line-break) space; a run of space is one step, so matching stays linear.
+  var SPACE = '\\s\\u00ad\\u200b-\\u200d\\u2060';
+  var DASH = '.()/\\u2010-\\u2015\\u2212-';
+  var GAP = '[' + SPACE + ']*';
+  var SEP = GAP + '(?:(?:[' + DASH + ']|\\(0\\))' + GAP + '){0,3}';
+  var GLUE = RegExp('^' + SEP + '$'); // text between the parts of a split number
+  // Inline elements a written number may be split across: "<span>(415)</span> <span>555-0123</span>".
+  var INLINE = /^(A|B|BR|EM|FONT|I|LABEL|MARK|SMALL|SPAN|STRONG|U)$/;
+  // Never swapped: marked areas, code, form fields, and the text of sms:/WhatsApp links
+  // (their href goes to the real number, so their text must keep saying it).
+  var NOSWAP = '[data-noswap],script,style,noscript,template,textarea,select,[href^=sms i],[href*=whatsapp i],[href*="wa.me/" i]';
+  var ATTRS = ['href', 'aria-label', 'title'];
 
+  var html = d.documentElement;
   var me = d.currentScript || d.querySelector('script[data-account]');
-  if (!me) return;
-  var attr = function (name) { return me.getAttribute('data-' + name); };
+  // Installed twice (theme and tag manager): the first copy does the work, alone.
+  if (!me || (w.calltrack && w.calltrack.ctx)) return;
+  var attr = (name) => me.getAttribute('data-' + name);
   var account = attr('account');
-  var api = (attr('api') || me.src.replace(/^(\w+:\/\/[^/]+).*/, '$1')).replace(/\/+$/, '');
-  var base = me.src.replace(/[^/]*$/, '');
-  var hideMs = Math.min(+attr('hide') || 0, 300);
+  var api = (attr('api') || new URL(me.src).origin).replace(/\/+$/, '');
+  var hideMs = Math.min(attr('hide'), 300); // none or garbage: 0 or NaN, no hiding
   var timeout = +attr('timeout') || 5000;
   var cookieDays = +attr('cookie-days') || 30;
   var consent = attr('consent') !== 'required';
   var targets = []; // default numbers (and earlier tracking numbers), E.164 digits
   var patterns = [];
   var waiting = [];
-  var originals = []; // [node, 'data' | 'href', what the page had] for each spot we changed
+  var followers = []; // same-origin frames sharing this page's session (they never lease)
+  var originals = []; // [node, 'data' | attribute, what it held] before each change we made
   var roots = []; // shadow roots the page handed over (the observer cannot see into them)
   var pending = []; // calltrack('swap', el) before the number arrived
-  var OBSERVE = { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['href'] };
-  var session, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded, sentPage;
+  var OBSERVE = { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS };
+  var domain, session, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded, sentPage, follows;
 
-  var noop = function () {};
-  var digits = function (s) { return s.replace(/\D/g, ''); };
+  var noop = () => {};
+  var digits = (s) => s.replace(/\D/g, '');
 
   function safe(fn) {
-    return function (a, b) {
+    return (a, b) => {
       try { return fn(a, b); } catch (e) { /* never into the host page */ }
     };
   }
 
   function addTargets(list) {
-    list.forEach(function (n) {
-      n = digits(String(n));
-      if (n.length > 5 && targets.indexOf(n) < 0) targets.push(n);
+    list.forEach((n) => {
+      n = digits('' + n);
+      if (n.length > 5 && !targets.includes(n)) targets.push(n);
     });
   }
 
   // A regex for one E.164 number (digits) written in any common way: international with
   // + or 00, national with or without the trunk 0, any separators between digits.
   function pattern(e) {
-    var join = function (s) { return s.split('').join(SEP); };
-    var national = [1, 2, 3].map(function (k) { return join(e.slice(k)); }).join('|');
+    var join = (s) => s.split('').join(SEP);
+    var national = [1, 2, 3].map((k) => join(e.slice(k))).join('|');
     return new RegExp('(^|[^\\d+])((?:\\+|00)?' + join(e) + '|\\(?(?:0' + SEP + ')?(?:' + national + '))(?!\\d)', 'g');
   }
 
@@ -80,111 +92,143 @@
     var i = 0;
     // Same country (its code: k digits, or cc for international writing) and length?
     if (number.slice(0, k || cc) === e.slice(0, k || cc) && nd.length === x.length) {
-      return text.replace('(0)', 'x').replace(/\d/g, function () { return nd.charAt(i++); }).replace('x', '(0)');
+      return text.replace('(0)', 'x').replace(/\d/g, () => nd.charAt(i++)).replace('x', '(0)');
     }
     // Otherwise the number's own formats: national where the page wrote a national number.
     return (!link && k && session.display) || '+' + number;
   }
 
   function replaceIn(text, link) {
-    patterns.forEach(function (re, i) {
-      text = text.replace(re, function (m, before, written) {
+    patterns.forEach((re, i) => {
+      text = text.replace(re, (m, before, written) => {
         return before + rewrite(written, targets[i], link);
       });
     });
     return text;
   }
 
-  // Remembers what a spot held before we first changed it (restore() puts it back).
-  function keep(node, what, value) {
-    if (!node['_ct' + what]) originals.push([node, what, value]);
-    node['_ct' + what] = 1;
+  // The block a node's text belongs to: a written number never spans two blocks.
+  function block(n) {
+    while (INLINE.test(n.nodeName) && n.parentNode) n = n.parentNode;
+    return n;
   }
 
-  function swapNode(node) {
-    var t = node.nodeType, href, raw, tel;
-    if (t === 3) {
-      if (/\d/.test(node.data) && !SKIP.test(node.parentNode.nodeName)) {
-        t = replaceIn(node.data);
-        if (t !== node.data) { keep(node, 'data', node.data); node.data = t; }
-      }
-    } else if (t === 1) {
-      href = raw = node.getAttribute('href');
-      if (href && /^tel:/i.test(href)) {
-        try { href = decodeURIComponent(href); } catch (e) { /* keep it as written */ }
-        tel = 'tel:' + replaceIn(href.slice(4), 1);
-        if (tel !== href) { keep(node, 'href', raw); node.setAttribute('href', tel); }
-      }
+  // Swaps every default number inside `root` (an element, an open shadow root, or a changed
+  // text node), except in NOSWAP areas. The text of a block is read
+  // as one string so a number split across elements ("<b>415</b>-555-0123", React's
+  // "<!-- -->") is found; each digit is written back into the node it came from.
+  function swap(root) {
+    // A changed text node: its block, if it has digits (text without any completes no number).
+    if (root && root.nodeType === 3) root = /\d/.test(root.data) && root.parentNode && block(root.parentNode);
+    var el = root && (root.nodeType === 1 ? root : root.host);
+    if (!number || !el) return;
+    var walk = d.createTreeWalker(root, 4), text = '', spots = [], last, n, t, p;
+    while ((n = walk.nextNode())) {
+      t = n.data;
+      p = n.parentNode;
+      // Text with digits, or glue between digits ("-", " "); anything else ends a run.
+      if (/\d/.test(t) || GLUE.test(t)) {
+        if ((p = block(p)) !== last) text += '|';
+        last = p;
+        spots.push([n, text.length]);
+        text += t;
+      } else last = 0;
     }
+    // The block's text with every number rewritten, one slot per character: same length,
+    // digit for digit (each digit stays in its own element); else the first slot takes it all.
+    var chars = text.split('');
+    patterns.forEach((re, i) => text.replace(re, (m, before, written, at) => {
+      var r = rewrite(written, targets[i]), l = written.length, j = 0;
+      at += before.length;
+      // A number with any part in a NOSWAP area (scripts, data-noswap, sms: links) stays.
+      if (!spots.some((s) => s[1] < at + l && s[1] + s[0].data.length > at && s[0].parentNode.closest(NOSWAP))) {
+        for (; j < l; j++) chars[at + j] = r.length === l ? r[j] : j ? '' : r;
+      }
+    }));
+    spots.forEach((s) => {
+      t = chars.slice(s[1], s[1] + s[0].data.length).join('');
+      if (t !== s[0].data) { originals.push([s[0], 'data', s[0].data]); s[0].data = t; }
+    });
+    // tel: links, and the aria-label and title that read the number out.
+    [el, ...root.querySelectorAll('[href^="tel:" i],[aria-label],[title]')].forEach((e) => {
+      if (e.closest(NOSWAP)) return;
+      ATTRS.forEach((k, i) => { // i = 0: the href
+        var v = e.getAttribute(k), u = v;
+        if (!v || !i && !/^tel:/i.test(v)) return;
+        if (!i) try { u = decodeURIComponent(v); } catch (x) { /* keep it as written */ }
+        t = replaceIn(u, !i);
+        if (t !== u) { originals.push([e, k, v]); e.setAttribute(k, t); }
+      });
+    });
   }
 
   // The lease is gone and no other came: every spot gets back exactly what the page had.
   function restore() {
     number = session = null;
-    originals.splice(0).forEach(function (o) {
-      o[0]['_ct' + o[1]] = 0;
-      if (o[1] === 'data') o[0].data = o[2];
-      else o[0].setAttribute('href', o[2]);
-    });
-  }
-
-  // Swaps every default number inside `root`, except in data-noswap areas and form fields.
-  function swap(root) {
-    var el = root && (root.nodeType === 1 ? root : root.host || root.parentNode);
-    if (!number || !el || !el.closest || el.closest(NOSWAP)) return;
-    if (root.nodeType !== 1 && root.nodeType !== 11) return swapNode(root);
-    var walker = d.createTreeWalker(root, 5, {
-      acceptNode: function (n) {
-        return n.nodeType === 1 && (SKIP.test(n.nodeName) || n.hasAttribute('data-noswap')) ? 2 : 1;
-      }
-    });
-    for (var n = root; n; n = walker.nextNode()) swapNode(n);
+    originals.splice(0).reverse().forEach((o) => o[1] === 'data' ? o[0].data = o[2] : o[0].setAttribute(o[1], o[2]));
   }
 
   function observe() {
-    if (observer || !w.MutationObserver) return;
-    observer = new MutationObserver(safe(function (records) {
-      records.forEach(function (r) {
+    if (observer) return;
+    observer = new MutationObserver(safe((records) => {
+      records.forEach((r) => {
         if (r.type === 'childList') r.addedNodes.forEach(swap);
         else swap(r.target);
       });
     }));
-    [d.documentElement].concat(roots).forEach(function (r) { observer.observe(r, OBSERVE); });
+    [html].concat(roots).forEach((r) => { observer.observe(r, OBSERVE); });
   }
 
   // Every hiding style goes: ours and the one the install stub may have added.
   function unhide() {
-    for (var s; (s = d.getElementById('calltrack-hide'));) s.parentNode.removeChild(s);
+    for (var s; (s = d.getElementById('calltrack-hide'));) s.remove();
+    html.classList.remove('calltrack-hiding');
   }
 
+  // Hides by a class on <html> (a strict CSP's own stylesheet hides with it: data-hide-class)
+  // and, unless data-hide-class, by a style carrying the script's nonce.
   function hide() {
-    var s = d.createElement('style');
-    s.id = 'calltrack-hide';
-    s.textContent = 'a[href^="tel:"],.calltrack{visibility:hidden!important}';
-    if (!d.getElementById(s.id)) d.head.appendChild(s);
+    html.classList.add('calltrack-hiding');
+    if (attr('hide-class') == null && !d.getElementById('calltrack-hide')) {
+      d.head.appendChild(Object.assign(d.createElement('style'), {
+        id: 'calltrack-hide', nonce: me.nonce, textContent: 'a[href^="tel:"],.calltrack{visibility:hidden!important}'
+      }));
+    }
     setTimeout(unhide, hideMs);
   }
 
   function post(path, body) {
     return fetch(api + path, {
-      method: 'POST', body: JSON.stringify(body), keepalive: true, credentials: 'omit'
-    }).then(function (res) {
-      return res.status === 410 ? 410 : res.ok ? res.json() : Promise.reject(res.status);
-    });
+      method: 'POST', body: JSON.stringify(body), keepalive: true
+    }).then((res) => res.ok ? res.json() : res.status === 410 ? 410 : Promise.reject());
   }
 
-  function cookie(value) {
-    if (value === undefined) {
-      var m = d.cookie.match('(?:^|; )' + COOKIE + '=([^;]+)');
-      return m && decodeURIComponent(m[1]);
-    }
-    d.cookie = COOKIE + '=' + encodeURIComponent(value) + ';path=/;max-age=' + cookieDays * 86400 +
-      ';samesite=lax' + (location.protocol === 'https:' ? ';secure' : '');
+  // The session cookie: read, or written (value '' with age 0 deletes it) on the account's
+  // domain the API named, so www. and shop. share it; the number is cached beside it.
+  function cookie(value, age) {
+    if (value == null) return (d.cookie.match('(?:^|; )' + COOKIE + '=([^;]+)') || [])[1];
+    d.cookie = COOKIE + '=' + value + ';path=/;max-age=' + age +
+      (domain ? ';domain=' + domain : '') + ';samesite=lax' + (location.protocol === 'https:' ? ';secure' : '');
+    try { age ? localStorage.setItem(COOKIE, JSON.stringify(session)) : localStorage.removeItem(COOKIE); } catch (e) { /* storage off */ }
+  }
+
+  // Lease lost and not renewed: put the page's own number back rather than keep one that
+  // may now belong to another visitor.
+  function fail() {
+    if (session) restore();
+    tell();
+  }
+
+  // Every callback waiting for the number, and the frames following this page, hear of it.
+  function tell() {
+    settled = 1;
+    unhide();
+    waiting.splice(0).concat(followers).forEach((cb) => { safe(cb)(session || null); });
   }
 
   function use(s) {
-    if (typeof s !== 'object' || !s || !/^\+\d{6,15}$/.test(s.number)) throw 0;
-    if (number) addTargets([number]); // a new lease: the old tracking number goes too
+    if (!/^\+\d{6,15}$/.test(s && s.number)) throw 0;
+    if (number && number !== digits(s.number)) addTargets([number]); // a new lease: the old tracking number goes too
     session = s;
     lastBeat = Date.now(); // a lease counts as a beat
     number = digits(s.number);
@@ -193,132 +237,127 @@
     cc = cc && number.length - cc;
     addTargets(s.replace || []);
     patterns = targets.map(pattern);
-    if (consent && s.session_id) cookie(s.session_id);
-    [d.documentElement].concat(roots, pending.splice(0)).forEach(swap);
+    domain = s.cookie_domain;
+    if (consent && s.session_id && !follows) cookie(s.session_id, cookieDays * 86400);
+    [html].concat(roots, pending.splice(0)).forEach(swap);
     observe();
-    unhide();
-    settled = 1;
-    waiting.splice(0).forEach(function (cb) { safe(cb)(session); });
-    if (s.heartbeat_seconds > 0) schedule();
-    if (attr('callback') !== null) loadWidget();
+    tell();
+    schedule();
+    if (attr('callback') != null) loadWidget();
   }
 
   // GA4's session id from its _ga_<stream> cookie (GS1.1.<id>.… or GS2.1.s<id>$…), so calls
   // join the visitor's GA session; gtag may set it only after our lease, so beats send it too.
   function gaSession() {
-    var m = d.cookie.match(/(?:^|; )_ga_\w+=GS\d\.\d\.s?(\d+)/);
-    return m ? m[1] : undefined;
+    return (d.cookie.match(/(?:^|; )_ga_\w+=GS\d\.\d\.s?(\d+)/) || [])[1];
   }
 
   // The page, once: a heartbeat names it only when it changed (single-page apps), so the
   // session's pages are the pages seen, not one per minute on the same page.
   function page() {
     var href = location.href;
-    if (href === sentPage) return undefined;
-    sentPage = href;
-    return href;
+    return href === sentPage ? undefined : (sentPage = href);
   }
 
   function lease() {
     var t0 = Date.now();
-    var asked = (session && session.session_id) || (consent ? cookie() : undefined) || undefined;
+    var asked = (session && session.session_id) || (consent && cookie()) || null;
     var ga = d.cookie.match(/(?:^|; )_ga=GA\d+\.\d+\.(\d+\.\d+)/);
     return post('/v1/sessions', {
       account: account,
       url: location.href,
       referrer: d.referrer,
-      ga_client_id: ga ? ga[1] : undefined,
+      ga_client_id: ga && ga[1],
       ga_session_id: gaSession(),
       session_id: asked,
-      country: attr('country') || undefined
-    }).then(function (s) {
+      country: attr('country')
+    }).then((s) => {
       if (Date.now() - t0 > timeout) throw 0; // too late: the visitor has seen the page's numbers
-      if (s && s.session_id !== asked) sentPage = location.href; // a new lease records its landing page
+      if (s.session_id !== asked) sentPage = location.href; // a new lease records its landing page
       use(s);
-    }).catch(function () {
-      // Lease lost and not renewed: put the page's own number back rather than keep one
-      // that may now belong to another visitor.
-      if (session) restore();
-      settled = 1;
-      unhide();
-      waiting.splice(0).forEach(function (cb) { safe(cb)(session || null); });
-    }).catch(noop);
+    }).catch(fail).catch(noop);
   }
 
   // Heartbeat while the tab is visible; paused while hidden, resumed (and caught up) on return.
+  // A frame following the page never beats: the page does.
   function schedule() {
+    if (follows || !(session && session.heartbeat_seconds > 0)) return;
     var every = (+attr('heartbeat') || session.heartbeat_seconds) * 1000;
     clearTimeout(timer);
     if (d.visibilityState === 'hidden') return;
-    timer = setTimeout(beat, Math.max(0, (lastBeat || Date.now()) + every - Date.now()));
+    timer = setTimeout(beat, lastBeat + every - Date.now()); // late: at once
   }
 
   function beat() {
     lastBeat = Date.now();
-    post('/v1/sessions/' + encodeURIComponent(session.session_id) + '/heartbeat', { url: page(), ga_session_id: gaSession() })
-      .then(function (r) {
+    post('/v1/sessions/' + session.session_id + '/heartbeat', { url: page(), ga_session_id: gaSession() })
+      .then((r) => {
         if (r === 410) return lease(); // the lease is gone: lease again and swap
-        if (r && r.number && r.number !== session.number) use(Object.assign({}, session, r));
+        if (r && r.number && r.number !== session.number) use({ ...session, ...r });
         else if (r) session.expires_at = r.expires_at;
         schedule();
       })
       .catch(schedule);
   }
 
+  // A same-origin frame follows the page's session (the page leases, beats and re-leases);
+  // a returning visitor's live cached number is swapped in at once, then confirmed.
   function start() {
     if (started || !account) return;
     started = 1;
+    try { follows = w.parent !== w && w.parent.calltrack; } catch (e) { /* another origin */ }
+    if (follows) return follows('follow', (s) => s ? use(s) : fail());
+    try {
+      var c = JSON.parse(localStorage.getItem(COOKIE));
+      if (c.session_id === cookie() && Date.parse(c.expires_at) > Date.now()) use(c);
+    } catch (e) { /* nothing cached */ }
     lease();
   }
 
   function loadWidget() {
-    if (widgetLoaded) return;
-    widgetLoaded = 1;
-    var s = d.createElement('script');
-    s.src = base + WIDGET;
-    s.async = true;
-    d.head.appendChild(s);
+    // An inserted script is async by itself.
+    if (!widgetLoaded) widgetLoaded = d.head.appendChild(Object.assign(d.createElement('script'), { src: new URL(WIDGET, me.src) }));
   }
 
   var commands = {
-    consent: function (given) {
+    consent: (given) => {
       consent = given !== false;
       if (consent) start();
-      else d.cookie = COOKIE + '=;path=/;max-age=0'; // withdrawn: forget the visitor
+      else cookie('', 0); // withdrawn: forget the visitor
     },
-    swap: function (root) {
-      if (root && root.nodeType === 11 && roots.indexOf(root) < 0) {
+    swap: (root) => {
+      if (root && root.nodeType === 11) { // handed over twice: swapped and observed twice, harmless
         roots.push(root);
         if (observer) observer.observe(root, OBSERVE);
       }
       if (number) swap(root);
       else pending.push(root);
     },
-    number: function (cb) {
+    number: (cb) => {
       if (settled) cb(session || null);
       else waiting.push(cb);
+    },
+    follow: (cb) => {
+      followers.push(cb);
+      if (settled) cb(session || null);
     },
     callback: loadWidget
   };
 
   var queue = (w.calltrack && w.calltrack.q) || [];
-  var calltrack = safe(function (cmd, arg) {
-    if (commands[cmd]) commands[cmd](arg);
-  });
+  var calltrack = safe((cmd, arg) => commands[cmd](arg)); // an unknown command throws into safe()
   // What the widget needs; kept off the command list so pages don't depend on it.
-  calltrack.ctx = function () {
+  calltrack.ctx = () => {
     return { api: api, account: account, session_id: session && session.session_id };
   };
   w.calltrack = calltrack;
 
-  safe(function () {
+  safe(() => {
     addTargets((attr('numbers') || '').split(/[\s,]+/));
-    d.addEventListener('visibilitychange', safe(function () {
-      if (session && session.heartbeat_seconds > 0) schedule();
-    }));
+    d.addEventListener('visibilitychange', safe(schedule));
     if (!consent) return unhide(); // nothing is swapped before consent: never hide
     if (hideMs) hide();
     start();
   })();
-  for (var i = 0; i < queue.length; i++) calltrack(queue[i][0], queue[i][1]);
+  queue.forEach((q) => calltrack(q[0], q[1]));
 })(window, document);

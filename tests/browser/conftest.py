@@ -17,6 +17,7 @@ import pytest
 from tests.browser.site import DIST, ROOT, Site
 
 CHROMIUM = Path("/usr/bin/chromium")
+TEST_DOMAIN = "calltrack.test"
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SNIPPET = ROOT / "snippet"
 # Headless Chromium says "HeadlessChrome", and the API rightly gives bots no lease: the
@@ -59,7 +60,9 @@ def chrome() -> Iterator[Any]:
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-agent={VISITOR_UA}", f"--user-data-dir={profile}"):
+                 "--disable-dev-shm-usage", f"--user-agent={VISITOR_UA}", f"--user-data-dir={profile}",
+                 # www.calltrack.test, shop.calltrack.test: one site on two subdomains (tests of the shared cookie)
+                 f"--host-resolver-rules=MAP *.{TEST_DOMAIN} 127.0.0.1"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
@@ -78,8 +81,10 @@ class Browser:
         self.driver = driver
         self.site = site
 
-    def open(self, page: str = "page.html", referrer: str | None = None, **params: str) -> None:
-        url = f"{self.site.url}/pages/{page}?{urlencode(params)}"
+    def open(self, page: str = "page.html", referrer: str | None = None, host: str | None = None,
+             **params: str) -> None:
+        origin = self.site.url.replace("127.0.0.1", host) if host else self.site.url
+        url = f"{origin}/pages/{page}?{urlencode(params)}"
         if referrer:
             self.driver.execute_cdp_cmd("Page.navigate", {"url": url, "referrer": referrer,
                                                           "referrerPolicy": "unsafeUrl"})

@@ -26,13 +26,44 @@ UK_SESSION = {"session_id": "uk", "number": "+442079460000", "display": "020 794
 # with a second default number (the fax) replaced too.
 GONE_SESSION = {"session_id": "gone", "number": "+14155550777", "display": "(415) 555-0777", "method": "dynamic",
                 "heartbeat_seconds": 1, "replace": ["+14155550987"]}
+# /fast/: an instant lease for a session that stays live (the snippet's speed measurements
+# isolate the page's own work from the API's).
+FAST_SESSION = {"session_id": "fast.main.14155550777.t0k3n", "number": "+14155550777", "display": "(415) 555-0777",
+                "method": "dynamic", "heartbeat_seconds": 0, "replace": ["+14155550123"]}
 # ?stub=hide: the install stub's own anti-flicker, as docs/snippet.md documents it, plus a
 # probe of what is still hidden the moment the number is in (called right after the swap).
 HIDE_STUB = """<style id="calltrack-hide">a[href^="tel:"],.calltrack{visibility:hidden}</style>
 <script>setTimeout(function(){var s=document.getElementById('calltrack-hide');s&&s.remove()},300)</script>
 <script>calltrack('number', function () {
   window.hiddenAtSwap = document.querySelectorAll('#calltrack-hide').length; });</script>"""
-TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".json": "application/json"}
+TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".json": "application/json",
+         ".css": "text/css"}
+# ?csp=class | nonce: a strict Content-Security-Policy, as security-minded sites send it. No
+# inline style may apply ("class"), or only one carrying the page's nonce ("nonce").
+CSP_NONCE = "calltrack-test"
+CSP = {"class": "style-src 'self'", "nonce": f"style-src 'self' 'nonce-{CSP_NONCE}'"}
+BIG_ELEMENTS = 5000
+
+
+def big_page(elements: int = BIG_ELEMENTS) -> str:
+    """A page-builder page of about `elements` elements: nested sections, columns and
+    widgets (Elementor's shape), prices, dates and look-alike digits everywhere, and the
+    default number in a dozen spots, some split across elements. The snippet's long-task
+    and first-paint measurements run on it."""
+    numbers = ['(415) 555-0123', '<strong>415</strong>-555-0123', '<span>(415)</span> <span>555-0123</span>',
+               '<a href="tel:+14155550123">415.555.0123</a>']
+    widgets, n = [], 0
+    while n < elements:
+        i = len(widgets)
+        phone = numbers[i % len(numbers)] if i % 40 == 0 else f"SKU {1000 + i} · ${i % 97}.99 · 2026-0{1 + i % 9}-1{i % 10}"
+        widgets.append(
+            f'<section class="elementor-section"><div class="elementor-container"><div class="elementor-column">'
+            f'<div class="elementor-widget-wrap"><div class="elementor-widget elementor-widget-text-editor">'
+            f'<div class="elementor-widget-container"><p class="w{i}"><span>Item {i}</span> <em>{phone}</em></p>'
+            f'<ul><li>{i * 7}</li><li>Open 8–18</li></ul></div></div></div></div></div></section>')
+        n += 12
+    return "\n".join(widgets)
+
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -49,9 +80,12 @@ class Handler(BaseHTTPRequestHandler):
         if path is None or base not in path.parents or not path.is_file():
             return self._send(404, b"not found", "text/plain")
         body = path.read_bytes()
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
         if folder == "pages":
-            body = self._render(body.decode(), dict(parse_qsl(url.query, keep_blank_values=True))).encode()
-        self._send(200, body, TYPES.get(path.suffix, "application/octet-stream"))
+            body = self._render(body.decode(), query).encode()
+        headers = {"Content-Security-Policy": f"default-src 'self'; script-src 'self' 'nonce-{CSP_NONCE}'; "
+                                              f"{CSP[query['csp']]}; connect-src *"} if query.get("csp") in CSP else {}
+        self._send(200, body, TYPES.get(path.suffix, "application/octet-stream"), headers)
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -67,6 +101,9 @@ class Handler(BaseHTTPRequestHandler):
             if self.path == lease and self.server.posts.count(lease) == 1:
                 return self._send(200, json.dumps(GONE_SESSION).encode(), "application/json")
             return self._send(503, b'{"error":"unavailable","message":"down"}', "application/json")
+        if self.path.startswith("/fast/"):
+            until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1800))
+            return self._send(200, json.dumps({**FAST_SESSION, "expires_at": until}).encode(), "application/json")
         if self.path.startswith("/slow/"):
             time.sleep(SLOW_SECONDS)
             body = {"session_id": "slow", "number": "+14155550999", "display": "(415) 555-0999",
@@ -79,14 +116,23 @@ class Handler(BaseHTTPRequestHandler):
         api = query.get("api", self.server.api)
         account = query.get("account", "demo")
         page = page.replace("{{stub}}", HIDE_STUB if query.get("stub") == "hide" else "")
+        page = page.replace("{{big}}", big_page() if "{{big}}" in page else "")
+        # ?load=async (default) | sync | none: how the page loads the snippet, if at all.
+        load = query.get("load", "async")
+        script = ('<script {} src="/dist/dni.js" data-account="{{{{account}}}}" data-api="{{{{api}}}}" {{{{attrs}}}}>'
+                  '</script>').format("async" if load == "async" else "")
+        page = page.replace("{{script}}", script if load in ("async", "sync") else "")
         return (page.replace("{{api}}", html.escape(api)).replace("{{account}}", html.escape(account))
                 .replace("{{attrs}}", attrs))
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        # The snippet as the CDN serves its stable URL (five minutes); the rest never cached.
+        self.send_header("Cache-Control", "max-age=300" if self.path.startswith("/dist/") else "no-store")
         self.send_header("Access-Control-Allow-Origin", "*")
         self.end_headers()
         self.wfile.write(body)

@@ -1,0 +1,168 @@
+"""The snippet on markup as real sites write it (tests/browser/pages/builder.html: page
+builders, themes, React), in frames, installed twice, across subdomains and under a
+strict Content-Security-Policy, in real headless Chromium against the app and moto."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import pytest
+
+from chalicelib.dni.models import Session
+from tests.browser.conftest import TEST_DOMAIN, Browser
+from tests.browser.test_snippet import leased, parts
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def site_key(account: Callable[..., Any]) -> str:
+    return account(domains=("localhost", "127.0.0.1", TEST_DOMAIN)).account_id
+
+
+def texts(browser: Browser, *ids: str) -> dict[str, str]:
+    return browser.js("var o = {}; arguments[0].forEach(function (i) {"
+                      " o[i] = document.getElementById(i).textContent; }); return o;", list(ids))
+
+
+def test_numbers_split_across_elements_keep_each_digit_in_its_element(browser: Browser, site_key: str) -> None:
+    browser.open("builder.html", account=site_key)
+    a, b, c = parts(leased(browser)["number"])
+    assert browser.js("return document.querySelector('#header-phone .area').textContent") == f"({a})"
+    assert browser.js("return document.querySelector('#header-phone .rest').textContent") == f"{b}-{c}"
+    assert browser.js("return document.querySelector('#divi strong').textContent") == a
+    got = texts(browser, "divi", "wix", "react", "react-tel", "el-text")
+    assert got == {"divi": f"{a}-{b}-{c}", "wix": f"({a}) {b}-{c}", "react": f"Call ({a}) {b}-{c} now",
+                   "react-tel": f"{a}.{b}.{c}", "el-text": f"({a}) {b}-{c}"}
+    # A link whose text is split shows the number it dials.
+    assert browser.href("react-tel") == "tel:+1" + a + b + c
+    assert browser.href("header-phone") == f"tel:+1-{a}-{b}-{c}"
+
+
+def test_separators_real_pages_use(browser: Browser, site_key: str) -> None:
+    browser.open("builder.html", account=site_key)
+    a, b, c = parts(leased(browser)["number"])
+    got = texts(browser, "en-dash", "nb-hyphen", "nbsp", "zwsp", "indented", "br")
+    assert got == {
+        "en-dash": f"Call {a}\u2013{b}\u2013{c}",
+        "nb-hyphen": f"Call {a}\u2011{b}\u2011{c}",
+        "nbsp": f"Phone:\u00a0{a}\u00a0{b}\u00a0{c}",
+        "zwsp": f"Phone: {a}\u200b-\u200b{b}\u200b-\u200b{c}",
+        "indented": f"\n    ({a})\n        {b}-{c}\n",
+        "br": f"({a})\n      {b}-{c}",
+    }
+
+
+def test_labels_that_read_the_number_out_follow_the_href(browser: Browser, site_key: str) -> None:
+    browser.open("builder.html", account=site_key)
+    a, b, c = parts(leased(browser)["number"])
+    attrs = browser.js("var e = document.getElementById('header-phone'), f = document.getElementById('footer-tel');"
+                       "return [e.getAttribute('aria-label'), e.getAttribute('title'), f.getAttribute('title'),"
+                       " f.getAttribute('href'), f.textContent]")
+    assert attrs == [f"Call us at {a}-{b}-{c}", f"Call ({a}) {b}-{c}", f"+1 ({a}) {b}-{c}",
+                     f"tel:+1 ({a}) {b}-{c}", f"+1\u00a0({a})\u00a0{b}-{c}"]
+
+
+def test_sms_whatsapp_metadata_and_look_alikes_are_left_alone(browser: Browser, site_key: str) -> None:
+    browser.open("builder.html", account=site_key)
+    a, b, c = parts(leased(browser)["number"])
+    assert texts(browser, "sms", "wa", "wa-api", "list", "cell-a", "cell-b", "longer") == {
+        "sms": "Text us: 415-555-0123", "wa": "WhatsApp (415) 555-0123", "wa-api": "WhatsApp 415.555.0123",
+        "list": "Suite 415555-0123 is the old fax extension", "cell-a": "415", "cell-b": "5550123",
+        "longer": "Order 141555501239"}
+    assert browser.href("sms") == "sms:+14155550123"
+    assert browser.href("wa") == "https://wa.me/14155550123"
+    assert browser.js("return document.getElementById('wa').getAttribute('aria-label')") == "WhatsApp 415 555 0123"
+    head = browser.js("return [document.querySelector('meta[property]').content,"
+                      " document.querySelector('script[type=\"application/ld+json\"]').textContent]")
+    assert head[0] == "+1 415-555-0123" and '"telephone":"+1-415-555-0123"' in head[1]
+    assert browser.text("footer").endswith(f"+1\u00a0({a})\u00a0{b}-{c}")      # the page did get swapped
+
+
+def test_react_rerender_of_one_part_is_swapped_in_context(browser: Browser, site_key: str) -> None:
+    """A framework re-renders one text node of a split number: the snippet reads its block again."""
+    browser.open("builder.html", account=site_key)
+    a, b, c = parts(leased(browser)["number"])
+    browser.js("var s = document.querySelector('#header-phone .rest'); s.firstChild.data = '555-0123';"
+               "document.querySelector('#header-phone .area').firstChild.data = '(415)';")
+    deadline = time.time() + 3
+    while time.time() < deadline and browser.text("header-phone").strip().startswith("(415)"):
+        time.sleep(0.05)
+    assert " ".join(browser.text("header-phone").split()) == f"({a}) {b}-{c}"
+
+
+def test_same_origin_frame_joins_the_page_session(browser: Browser, site_key: str) -> None:
+    browser.open("frame.html", account=site_key)
+    s = leased(browser)
+    a, b, c = parts(s["number"])
+    frame = "document.getElementById('booking').contentDocument"
+    deadline = time.time() + 5
+    while time.time() < deadline and browser.js(f"var d = {frame}; return d && d.getElementById('frame-tel') &&"
+                                                 " d.getElementById('frame-tel').textContent") != f"{a}-{b}-{c}":
+        time.sleep(0.05)
+    assert browser.js(f"return {frame}.getElementById('frame-tel').textContent") == f"{a}-{b}-{c}"
+    assert browser.js(f"return {frame}.getElementById('frame-tel').getAttribute('href')") == "tel:+1" + a + b + c
+    # One lease for the page and its frame, and the frame never beats for it.
+    leases = browser.js("return performance.getEntriesByType('resource').concat("
+                        f"{frame}.defaultView.performance.getEntriesByType('resource'))"
+                        ".map(e => e.name).filter(n => /\\/v1\\/sessions$/.test(n)).length")
+    assert leases == 1
+    # A frame without the snippet is not reached into (docs/snippet.md).
+    assert browser.js("return document.getElementById('bare').contentDocument.getElementById('bare-phone')"
+                      ".textContent") == "Directions: call 415-555-0123"
+
+
+def test_installed_twice_leases_once_and_keeps_one_session(browser: Browser, site_key: str) -> None:
+    browser.open("twice.html", account=site_key)
+    first = leased(browser)
+    time.sleep(0.5)                                     # the tag manager's copy has run too
+    assert len(browser.requests("/v1/sessions")) == 1
+    a, b, c = parts(first["number"])
+    assert browser.text("us-paren") == f"({a}) {b}-{c}"
+    browser.open("twice.html", account=site_key)        # the next page: the same session and number
+    again = leased(browser)
+    time.sleep(0.5)
+    assert len(browser.requests("/v1/sessions")) == 1
+    assert (again["session_id"], again["number"]) == (first["session_id"], first["number"])
+
+
+def test_subdomains_share_the_session_and_number(browser: Browser, site_key: str) -> None:
+    browser.open(host=f"www.{TEST_DOMAIN}", account=site_key)
+    first = leased(browser)
+    assert first["cookie_domain"] == TEST_DOMAIN
+    cookie = browser.driver.get_cookie("_calltrack")
+    assert cookie["value"] == first["session_id"] and cookie["domain"] in (TEST_DOMAIN, "." + TEST_DOMAIN)
+    browser.open(host=f"shop.{TEST_DOMAIN}", account=site_key)
+    again = leased(browser)
+    assert (again["session_id"], again["number"]) == (first["session_id"], first["number"])
+    a, b, c = parts(first["number"])
+    assert browser.text("us-paren") == f"({a}) {b}-{c}"
+    assert Session.get(first["session_id"]).session_id == first["session_id"]
+
+
+def test_host_only_cookie_when_the_account_says_so(browser: Browser, account: Callable[..., Any]) -> None:
+    acc = account(domains=("localhost", "127.0.0.1", TEST_DOMAIN))
+    from chalicelib.dni.models import Account
+    item = Account.get(acc.account_id)
+    item.update(actions=[Account.config.set({**(item.config or {}), "cookie_domain": "host"})])
+    time.sleep(0.1)
+    browser.open(host=f"www.{TEST_DOMAIN}", account=acc.account_id)
+    first = leased(browser)
+    assert "cookie_domain" not in first
+    assert browser.driver.get_cookie("_calltrack")["domain"] == f"www.{TEST_DOMAIN}"
+
+
+@pytest.mark.parametrize("csp,attrs", [("class", {"data-hide-class": ""}), ("nonce", {})])
+def test_strict_csp_hides_without_a_violation(browser: Browser, site_key: str, csp: str, attrs: dict[str, str]) -> None:
+    """style-src 'self': the hiding goes by a class the site's stylesheet styles; with a style
+    nonce, the snippet's style carries the script's nonce. Either way no CSP violation."""
+    browser.open("csp.html", account=site_key, csp=csp, **{"data-hide": "300", **attrs})
+    a, b, c = parts(leased(browser)["number"])
+    assert browser.text("us-paren") == f"({a}) {b}-{c}"
+    assert browser.js("return window.violations") == []
+    assert [e for e in browser.console_errors() if "Content Security Policy" in e["message"]] == []
+    hiding = browser.js("return window.hiding")
+    if csp == "class":
+        assert ["calltrack-hiding", "hidden"] in hiding                 # hidden by the site's own rule
+    assert hiding[-1][0] == ""                                           # and shown again at the swap
+    assert browser.js("return getComputedStyle(document.getElementById('tel-e164')).visibility") == "visible"
