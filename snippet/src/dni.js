@@ -24,8 +24,9 @@
   // Inline elements a written number may be split across: "<span>(415)</span> <span>555-0123</span>".
   var INLINE = /^(A|B|BR|EM|FONT|I|LABEL|MARK|SMALL|SPAN|STRONG|U)$/;
   // Never swapped: marked areas, code, form fields, and the text of sms:/WhatsApp links
-  // (their href goes to the real number, so their text must keep saying it).
-  var NOSWAP = '[data-noswap],script,style,noscript,template,textarea,select,[href^=sms i],[href*=whatsapp i],[href*="wa.me/" i]';
+  // (their href goes to the real number, so their text must keep saying it). <template>
+  // content is not in the tree; <noscript> text is never shown while scripts run.
+  var NOSWAP = '[data-noswap],script,style,textarea,select,[href^=sms i],[href*=whatsapp i],[href*="wa.me/" i]';
   var ATTRS = ['href', 'aria-label', 'title'];
 
   var html = d.documentElement;
@@ -43,13 +44,12 @@
   var patterns = [];
   var waiting = [];
   var followers = []; // same-origin frames sharing this page's session (they never lease)
-  var originals = []; // [node, 'data' | attribute, what it held] before each change we made
+  var originals = []; // how to undo each change we made, in order
   var roots = []; // shadow roots the page handed over (the observer cannot see into them)
   var pending = []; // calltrack('swap', el) before the number arrived
   var OBSERVE = { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS };
   var domain, session, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded, sentPage, follows;
 
-  var noop = () => {};
   var digits = (s) => s.replace(/\D/g, '');
 
   function safe(fn) {
@@ -118,8 +118,6 @@
   // as one string so a number split across elements ("<b>415</b>-555-0123", React's
   // "<!-- -->") is found; each digit is written back into the node it came from.
   function swap(root) {
-    // A changed text node: its block, if it has digits (text without any completes no number).
-    if (root && root.nodeType === 3) root = /\d/.test(root.data) && root.parentNode && block(root.parentNode);
     var el = root && (root.nodeType === 1 ? root : root.host);
     if (!number || !el) return;
     var walk = d.createTreeWalker(root, 4), text = '', spots = [], last, n, t, p;
@@ -146,8 +144,9 @@
       }
     }));
     spots.forEach((s) => {
-      t = chars.slice(s[1], s[1] + s[0].data.length).join('');
-      if (t !== s[0].data) { originals.push([s[0], 'data', s[0].data]); s[0].data = t; }
+      var n = s[0], v = n.data;
+      t = chars.slice(s[1], s[1] + v.length).join('');
+      if (t !== v) { originals.push(() => n.data = v); n.data = t; }
     });
     // tel: links, and the aria-label and title that read the number out.
     [el, ...root.querySelectorAll('[href^="tel:" i],[aria-label],[title]')].forEach((e) => {
@@ -157,7 +156,7 @@
         if (!v || !i && !/^tel:/i.test(v)) return;
         if (!i) try { u = decodeURIComponent(v); } catch (x) { /* keep it as written */ }
         t = replaceIn(u, !i);
-        if (t !== u) { originals.push([e, k, v]); e.setAttribute(k, t); }
+        if (t !== u) { originals.push(() => e.setAttribute(k, v)); e.setAttribute(k, t); }
       });
     });
   }
@@ -165,18 +164,22 @@
   // The lease is gone and no other came: every spot gets back exactly what the page had.
   function restore() {
     number = session = null;
-    originals.splice(0).reverse().forEach((o) => o[1] === 'data' ? o[0].data = o[2] : o[0].setAttribute(o[1], o[2]));
+    originals.splice(0).reverse().forEach((undo) => undo());
   }
 
   function observe() {
     if (observer) return;
+    // A change is swapped in its block (a split number may be completed by its last part);
+    // a text node only if it has digits (text without any completes no number). A batch
+    // swaps each block once: the parser adds a section, then each of its descendants.
     observer = new MutationObserver(safe((records) => {
-      records.forEach((r) => {
-        if (r.type === 'childList') r.addedNodes.forEach(swap);
-        else swap(r.target);
-      });
+      var last;
+      records.forEach((r) => (r.type === 'childList' ? r.addedNodes : [r.target]).forEach((n) => {
+        n = n.nodeType === 3 ? /\d/.test(n.data) && n.parentNode && block(n.parentNode) : block(n);
+        if (n && !(last && last.contains(n))) swap(last = n);
+      }));
     }));
-    [html].concat(roots).forEach((r) => { observer.observe(r, OBSERVE); });
+    [html, ...roots].forEach((r) => { observer.observe(r, OBSERVE); });
   }
 
   // Every hiding style goes: ours and the one the install stub may have added.
@@ -214,10 +217,10 @@
 
   // Lease lost and not renewed: put the page's own number back rather than keep one that
   // may now belong to another visitor.
-  function fail() {
+  var fail = safe(() => {
     if (session) restore();
     tell();
-  }
+  });
 
   // Every callback waiting for the number, and the frames following this page, hear of it.
   function tell() {
@@ -239,7 +242,7 @@
     patterns = targets.map(pattern);
     domain = s.cookie_domain;
     if (consent && s.session_id && !follows) cookie(s.session_id, cookieDays * 86400);
-    [html].concat(roots, pending.splice(0)).forEach(swap);
+    [html, ...roots, ...pending.splice(0)].forEach(swap);
     observe();
     tell();
     schedule();
@@ -250,13 +253,6 @@
   // join the visitor's GA session; gtag may set it only after our lease, so beats send it too.
   function gaSession() {
     return (d.cookie.match(/(?:^|; )_ga_\w+=GS\d\.\d\.s?(\d+)/) || [])[1];
-  }
-
-  // The page, once: a heartbeat names it only when it changed (single-page apps), so the
-  // session's pages are the pages seen, not one per minute on the same page.
-  function page() {
-    var href = location.href;
-    return href === sentPage ? undefined : (sentPage = href);
   }
 
   function lease() {
@@ -275,13 +271,13 @@
       if (Date.now() - t0 > timeout) throw 0; // too late: the visitor has seen the page's numbers
       if (s.session_id !== asked) sentPage = location.href; // a new lease records its landing page
       use(s);
-    }).catch(fail).catch(noop);
+    }).catch(fail);
   }
 
   // Heartbeat while the tab is visible; paused while hidden, resumed (and caught up) on return.
   // A frame following the page never beats: the page does.
   function schedule() {
-    if (follows || !(session && session.heartbeat_seconds > 0)) return;
+    if (follows || !(session && session.heartbeat_seconds)) return;
     var every = (+attr('heartbeat') || session.heartbeat_seconds) * 1000;
     clearTimeout(timer);
     if (d.visibilityState === 'hidden') return;
@@ -290,7 +286,10 @@
 
   function beat() {
     lastBeat = Date.now();
-    post('/v1/sessions/' + session.session_id + '/heartbeat', { url: page(), ga_session_id: gaSession() })
+    // The page only when it changed (single-page apps): the session's pages are the pages
+    // seen, not one per minute on the same page.
+    var url = location.href;
+    post('/v1/sessions/' + session.session_id + '/heartbeat', { url: url === sentPage ? undefined : (sentPage = url), ga_session_id: gaSession() })
       .then((r) => {
         if (r === 410) return lease(); // the lease is gone: lease again and swap
         if (r && r.number && r.number !== session.number) use({ ...session, ...r });

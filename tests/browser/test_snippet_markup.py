@@ -91,6 +91,21 @@ def test_react_rerender_of_one_part_is_swapped_in_context(browser: Browser, site
     assert " ".join(browser.text("header-phone").split()) == f"({a}) {b}-{c}"
 
 
+def test_a_number_added_part_by_part_is_swapped_when_its_last_part_arrives(browser: Browser, site_key: str) -> None:
+    """A widget renders a split number in steps, each in its own task: the observer reads the
+    block the new part lands in, not the part alone."""
+    browser.open("builder.html", account=site_key)
+    a, b, c = parts(leased(browser)["number"])
+    browser.js("var p = document.createElement('p'); p.id = 'late'; document.body.appendChild(p);"
+               "p.innerHTML = '<span>(415)</span>';"
+               "setTimeout(function () { p.appendChild(document.createTextNode(' ')); }, 50);"
+               "setTimeout(function () { p.insertAdjacentHTML('beforeend', '<span>555-0123</span>'); }, 100);")
+    deadline = time.time() + 3
+    while time.time() < deadline and " ".join(browser.text("late").split()) != f"({a}) {b}-{c}":
+        time.sleep(0.05)
+    assert " ".join(browser.text("late").split()) == f"({a}) {b}-{c}"
+
+
 def test_same_origin_frame_joins_the_page_session(browser: Browser, site_key: str) -> None:
     browser.open("frame.html", account=site_key)
     s = leased(browser)
