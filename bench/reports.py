@@ -28,9 +28,13 @@ DEVICES = [("mobile", "Chrome", "Android"), ("mobile", "Safari", "iOS"), ("deskt
 STATUSES = [("answered", 0.62), ("missed", 0.18), ("voicemail", 0.1), ("abandoned_in_greeting", 0.06), ("busy", 0.04)]
 CASES = ((1_200, (1, 3, 13)), (10_000, (1, 3, 13)))
 QUERIES = (("default (group_by=source)", {}), ("by day, series by source", {"group_by": "day", "series": "source"}),
-           ("campaign=campaign-3, by keyword (pair cube)", {"campaign": "campaign-3", "group_by": "keyword"}),
-           ("campaign-3 + mobile, by keyword (wide cubes)", {"campaign": "campaign-3", "device": "mobile",
-                                                             "group_by": "keyword"}))
+           ("campaign=campaign-3, by keyword (combo cube)", {"campaign": "campaign-3", "group_by": "keyword"}),
+           ("campaign-3 + mobile, by keyword (combo cube)", {"campaign": "campaign-3", "device": "mobile",
+                                                             "group_by": "keyword"}),
+           ("google + mobile + missed, by campaign (combo cube + calls)",
+            {"source": "google", "device": "mobile", "status": "missed", "group_by": "campaign"}),
+           ("landing page /pricing, by source (wide rows)",
+            {"landing_page": "https://acme.example/pricing", "group_by": "source"}))
 WIDE_MONTHS = 3            # the wide read is measured up to this span (it grows with traffic)
 
 

@@ -160,10 +160,12 @@ def check_group(group: str) -> str:
 
 
 def aggregate(calls: Iterable[Mapping[str, Any]], sessions: Iterable[Mapping[str, Any]], filters: Filters,
-              group: str = "source", tz: Optional[ZoneInfo] = None, series: Optional[str] = None) -> Dict[str, Any]:
+              group: str = "source", tz: Optional[ZoneInfo] = None, series: Optional[str] = None,
+              counted: Optional[Tuple[Mapping[str, int], int]] = None) -> Dict[str, Any]:
     """`{"group_by", "rows", "totals"}`: one row per group (time groups in time order,
     others by calls, most first) and the totals over every call that passed the filters.
-    `series` splits each row's calls by a second dimension (calls by source per day)."""
+    `series` splits each row's calls by a second dimension (calls by source per day).
+    `counted`: the sessions already counted (per group key, and in all) instead of `sessions`."""
     tz = tz or ZoneInfo("UTC")
     check_group(group)
     if series is not None:
@@ -180,6 +182,10 @@ def aggregate(calls: Iterable[Mapping[str, Any]], sessions: Iterable[Mapping[str
             for sub in keys_of(call, series, tz) if series else ():
                 buckets[key].series[sub] += 1
     with_sessions = group in SESSION_GROUPS
+    if counted is not None:
+        total.sessions += counted[1]
+        for key, n in counted[0].items() if with_sessions else ():
+            buckets[key].sessions += n
     for session in sessions:
         if session.get("bot") or not filters.session_matches(session):
             continue

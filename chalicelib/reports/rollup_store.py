@@ -10,7 +10,8 @@ Writing (the stream consumer, `rebuild`):
    (taken with one UpdateItem *after* the facts are in) makes a writer that read older
    facts lose against one that read newer ones: `gen` conditions on every cube write.
 
-Reading: `read_cells` (single cubes of whole months and loose days) and `read_wide`.
+Reading: `read_cells` (a cube's cells over whole months and loose days) and `read_rows`
+(the days' wide session rows or call facts).
 `READS` counts items and bytes read, as DynamoDB sizes them, for `make bench`.
 """
 from __future__ import annotations
@@ -37,7 +38,8 @@ KEEP_DAYS = 800                # roll-ups outlive raw retention (they hold no pe
 CONDITION_FAILED = "ConditionalCheckFailedException"
 TOMBSTONE = "-"                # the fact of an item removed (or moved to another day)
 ALL = "all"                    # every single cube of a day in one item, for summing months
-MONTHLY = (*rollups.CUBES, *(rollups.pair_cube(f) for f in rollups.PAIR_FILTERS))
+MONTHLY = (*rollups.CUBES, *rollups.COMBOS)
+ROWS = (rollups.WIDE, rollups.CALLS)   # payloads of rows ({"sessions": [...]}, {"calls": [...]}), not cells
 TOMBSTONE_DAYS = 2             # longer than a stream keeps records (24 h)
 
 
@@ -144,15 +146,15 @@ def _next_gen(account_id: str, period: str) -> int:
     return int(item.gen)
 
 
-def _chunks(payload: Any) -> List[Any]:
-    """A payload split so each packed part stays under CHUNK_BYTES."""
+def _chunks(payload: Any, rows: bool = False) -> List[Any]:
+    """A payload split so each packed part stays under CHUNK_BYTES: cells by key, `rows`
+    payloads ({name: [row, …]}) by row."""
     size = len(_pack(payload))
     parts = max(1, -(-size // CHUNK_BYTES))
     if parts == 1:
         return [payload]
-    if isinstance(payload, dict) and set(payload) == {"sessions", "calls"}:
-        s, c = payload["sessions"], payload["calls"]
-        return [{"sessions": s[i::parts], "calls": c[i::parts]} for i in range(parts)]
+    if rows:
+        return [{name: lines[i::parts] for name, lines in payload.items()} for i in range(parts)]
     keys = sorted(payload)
     return [{k: payload[k] for k in keys[i::parts]} for i in range(parts)]
 
@@ -163,7 +165,7 @@ def _write(account_id: str, period: str, payloads: Mapping[str, Any], gen: int, 
     generation was first, since that writer writes every cube after us."""
     newer_first = Rollup.gen.does_not_exist() | (Rollup.gen < gen)
     for cube, payload in payloads.items():
-        for i, chunk in enumerate(_chunks(payload)):
+        for i, chunk in enumerate(_chunks(payload, cube in ROWS)):
             item = Rollup(f"{account_id}#{cube}", period if i == 0 else f"{period}#{i}", cells=_pack(chunk),
                           gen=gen, expires=expires)
             try:
@@ -275,10 +277,11 @@ def read_cells(account_id: str, cube: str, span: rollups.Span) -> Dict[str, roll
     return out
 
 
-def read_wide(account_id: str, days: Sequence[str]) -> List[Dict[str, Any]]:
+def read_rows(account_id: str, cube: str, days: Sequence[str]) -> List[Dict[str, Any]]:
+    """The days' payloads of a ROWS cube (wide session rows or call facts)."""
     payloads: List[Dict[str, Any]] = []
     for first, last in _runs(days):
-        for items in _query(account_id, rollups.WIDE, f"D{first}", f"D{last}").values():
+        for items in _query(account_id, cube, f"D{first}", f"D{last}").values():
             payloads.extend(_merge_chunks(items))
     return payloads
 

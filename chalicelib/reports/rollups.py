@@ -7,9 +7,17 @@ nothing personal (no caller, no IP). A day's facts make that day's *cubes*:
   direction, department, hour of day) and `total`: cells keyed by the dimension's value,
   each cell a `Bucket.vector()` (sessions, calls, answered, missed, the five classes,
   wait/talk sums in ms and their counts, value in millionths, converted sessions);
+- `combo-<cube>`, one per cube: the same cells split by the values of the six
+  attribution fields reports are most often filtered by (`COMBO_FIELDS`: source, medium,
+  campaign, device, country, method), so filters on those fields, any number of them,
+  read one grouping's cells; their size grows with the distinct combinations of six
+  low-cardinality fields, not with traffic;
+- `calls`: the day's call facts, for call filters (status, `min_wait`, tag, class…): the
+  calls are read and filtered, the sessions still come from the combo cubes;
 - `wide`: the day's sessions counted by every attribution field at once (plus the quarter
-  hour they started in) and the day's call facts, for reports the single cubes cannot
-  answer (attribution filters, call filters, a series over a non-time grouping).
+  hour they started in), for what nothing else answers (a filter on keyword, landing page
+  or another high-cardinality field, a series over a non-time grouping, a range not on
+  local midnights).
 
 Months hold the sum of their days' single cubes, so a 13-month report reads 13 small
 items per cube plus the days at its edges. Layout and limits: docs/reports.md.
@@ -19,7 +27,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from chalicelib.reports.aggregate import (
@@ -29,11 +37,12 @@ from chalicelib.reports.filters import SOURCE_FIELDS, Filters, epoch, normalise,
 
 SESSION_DIMS = tuple(SOURCE_FIELDS)
 CUBES = ("total", *SESSION_DIMS, *CALL_GROUPS, "hour")
-# Attribution fields a report is most often filtered by: for each, a "pair" cube holds every
-# grouping's cells split by that field's value, so one such filter needs no wide read.
-PAIR_FILTERS = ("source", "medium", "campaign", "device", "country", "method")
+# Attribution fields a report is most often filtered by, all of low cardinality: the combo
+# cubes split every grouping's cells by their values, so filters on them need no wide read.
+COMBO_FIELDS = ("source", "medium", "campaign", "device", "country", "method")
 SEP = "\x1f"
 WIDE = "wide"
+CALLS = "calls"
 QUARTER_SECONDS = 900
 CALL_FACT_KEYS = ("direction", "status", "within_working_hours", "wait_seconds", "talk_seconds", "value",
                   "session_id", "agent", "department", *SESSION_DIMS)
@@ -90,7 +99,7 @@ def day_of(ts: float, tz: ZoneInfo) -> str:
 
 
 def day_cubes(sessions: Sequence[Fact], calls: Sequence[Fact], tz: ZoneInfo) -> Dict[str, Any]:
-    """Every cube of one day's facts: {cube: cells} for `CUBES`, and WIDE."""
+    """Every cube of one day's facts: {cube: cells} for `CUBES` and `COMBOS`, WIDE and CALLS."""
     cubes: Dict[str, Any] = {}
     for cube in CUBES:
         buckets: Dict[str, Bucket] = defaultdict(Bucket)
@@ -103,73 +112,137 @@ def day_cubes(sessions: Sequence[Fact], calls: Sequence[Fact], tz: ZoneInfo) -> 
                 for key in ([""] if cube == "total" else keys_of(session, cube, tz)):
                     buckets[key].sessions += 1
         cubes[cube] = {key: b.vector() for key, b in buckets.items()}
-    for field in PAIR_FILTERS:
-        cubes[pair_cube(field)] = _pair_cells(field, sessions, calls, tz)
+    cubes.update(_combo_cells(sessions, calls, tz))
     joint: Counter = Counter(
         (*(s.get(d) for d in SESSION_DIMS), int(s["started_at"] // QUARTER_SECONDS * QUARTER_SECONDS))
         for s in sessions)
-    cubes[WIDE] = {"sessions": [[*key, n] for key, n in sorted(joint.items(), key=repr)],
-                   "calls": sorted(calls, key=lambda c: c["started_at"])}
+    cubes[WIDE] = {"sessions": [[*key, n] for key, n in sorted(joint.items(), key=repr)]}
+    cubes[CALLS] = {"calls": sorted(calls, key=lambda c: c["started_at"])}
     return cubes
 
 
-def pair_cube(field: str) -> str:
-    return f"pair-{field}"
+def combo_cube(cube: str) -> str:
+    return f"combo-{cube}"
 
 
-def _pair_cells(field: str, sessions: Sequence[Fact], calls: Sequence[Fact], tz: ZoneInfo) -> Cells:
-    """Cells keyed `<grouping> SEP <field value> SEP <group key>` (grouping "total": no key)."""
-    buckets: Dict[str, Bucket] = defaultdict(Bucket)
-    groups = [c for c in CUBES if c != "total"]
+COMBOS = tuple(combo_cube(c) for c in CUBES)
+
+
+def _combo_cells(sessions: Sequence[Fact], calls: Sequence[Fact], tz: ZoneInfo) -> Dict[str, Cells]:
+    """{combo cube: cells keyed `<COMBO_FIELDS values, SEP-joined> SEP <group key>`} (total: no key)."""
+    buckets: Dict[str, Dict[str, Bucket]] = {cube: defaultdict(Bucket) for cube in CUBES}
     for call in calls:
         day = local_day(call["started_at"], tz)
-        value = keys_of(call, field, tz)[0]
-        buckets[f"total{SEP}{value}{SEP}"].add_call(call, day)
-        for group in groups:
-            for key in keys_of(call, group, tz):
-                buckets[f"{group}{SEP}{value}{SEP}{key}"].add_call(call, day)
+        combo = SEP.join(keys_of(call, f, tz)[0] for f in COMBO_FIELDS)
+        for cube in CUBES:
+            for key in ([""] if cube == "total" else keys_of(call, cube, tz)):
+                buckets[cube][f"{combo}{SEP}{key}"].add_call(call, day)
+    counted = [c for c in CUBES if c == "total" or c in SESSION_GROUPS]
     for session in sessions:
-        value = keys_of(session, field, tz)[0]
-        buckets[f"total{SEP}{value}{SEP}"].sessions += 1
-        for group in groups:
-            if group in SESSION_GROUPS:
-                for key in keys_of(session, group, tz):
-                    buckets[f"{group}{SEP}{value}{SEP}{key}"].sessions += 1
-    return {key: b.vector() for key, b in buckets.items()}
+        combo = SEP.join(keys_of(session, f, tz)[0] for f in COMBO_FIELDS)
+        for cube in counted:
+            for key in ([""] if cube == "total" else keys_of(session, cube, tz)):
+                buckets[cube][f"{combo}{SEP}{key}"].sessions += 1
+    return {combo_cube(cube): {k: b.vector() for k, b in cells.items()} for cube, cells in buckets.items()}
 
 
-def pair_filter(filters: Filters, group: str, series: Optional[str]) -> Optional[str]:
-    """The one attribution field a pair cube answers this report by, if any."""
-    others = (filters.directions or filters.statuses or filters.outcome or filters.classes or filters.tags
-              or filters.within_working_hours is not None or filters.min_wait is not None
-              or filters.min_talk is not None)
-    if others or series is not None or len(filters.fields) != 1 or filters.fields[0][0] not in PAIR_FILTERS:
-        return None
-    return filters.fields[0][0]
+def call_filtered(filters: Filters) -> bool:
+    """Whether the report holds calls to more than their attribution (status, wait, tag, agent…)."""
+    return bool(filters.directions or filters.statuses or filters.outcome or filters.classes or filters.tags
+                or filters.within_working_hours is not None or filters.min_wait is not None
+                or filters.min_talk is not None or any(k not in SOURCE_FIELDS for k, _ in filters.fields))
 
 
-def from_pairs(group: str, field: str, wanted: FrozenSet[str], cells: Mapping[str, Cells]) -> Dict[str, Any]:
-    """The `aggregate` answer from one pair cube, `cells[period]` as read."""
-    grouping = "total" if group in ("day", "week") else group
+def combo_answers(filters: Filters, group: str, series: Optional[str]) -> bool:
+    """Whether combo cubes (and, for call filters, the range's call facts) answer this
+    report: every attribution filter is on a COMBO_FIELDS field, and a series is over days
+    or weeks (with call filters, the calls carry any series)."""
+    return (all(k in COMBO_FIELDS for k, _ in filters.session_fields)
+            and (series is None or group in ("day", "week") or call_filtered(filters)))
+
+
+def _period_key(period: str, group: str) -> str:
+    """A day period's key in a time grouping: the day, or the Monday of its week."""
+    day = date.fromisoformat(period[1:])
+    return day.isoformat() if group == "day" else (day - timedelta(days=day.weekday())).isoformat()
+
+
+def _combo_matcher(filters: Filters) -> Callable[[str], bool]:
+    """A test of a cell's combo (its SEP-joined COMBO_FIELDS values) against the filters,
+    remembered per combo (a cube holds a few hundred distinct ones)."""
+    wanted = [(COMBO_FIELDS.index(k), k, v) for k, v in filters.session_fields]
+    seen: Dict[str, bool] = {}
+
+    def matches(combo: str) -> bool:
+        ok = seen.get(combo)
+        if ok is None:
+            values = combo.split(SEP)
+            ok = seen[combo] = all(normalise(k, None if values[i] == NONE else values[i]) in v
+                                   for i, k, v in wanted)
+        return ok
+    return matches
+
+
+def _combo_buckets(group: str, cells: Mapping[str, Cells], matches: Callable[[str], bool],
+                   sessions_only: bool) -> Dict[str, Bucket]:
+    """The group's buckets from one combo cube's `cells[period]`, leaving out cells whose
+    combo fails the filters; time groups key by the (day) period. `sessions_only`: count
+    sessions alone (the calls then come from the call facts)."""
     buckets: Dict[str, Bucket] = defaultdict(Bucket)
-    total = Bucket()
     for period, period_cells in cells.items():
         for key, vector in period_cells.items():
-            kind, value, sub = key.split(SEP, 2)
-            if normalise(field, None if value == NONE else value) not in wanted:
-                continue
-            if kind == "total":
-                total.merge(vector)
-            if kind != grouping:
+            combo, _, sub = key.rpartition(SEP)
+            if not matches(combo):
                 continue
             if group in ("day", "week"):
-                day = date.fromisoformat(period[1:])
-                sub = day.isoformat() if group == "day" else (day - timedelta(days=day.weekday())).isoformat()
-            buckets[sub].merge(vector)
+                sub = _period_key(period, group)
+            if not sessions_only:
+                buckets[sub].merge(vector)
+            elif vector and vector[0]:
+                buckets[sub].sessions += vector[0]
+    return buckets
+
+
+def same_totals(combo_total: Mapping[str, Cells], total: Mapping[str, Cells]) -> bool:
+    """Whether `combo-total` holds, period by period, the sessions and calls `total` does:
+    false for roll-ups written before the combo cubes existed."""
+    if set(combo_total) != set(total):
+        return False
+    for period, cells in total.items():
+        sessions = sum(v[0] for v in combo_total[period].values() if v)
+        calls = sum(v[1] for v in combo_total[period].values() if len(v) > 1)
+        want = (cells.get("") or []) + [0, 0]
+        if (sessions, calls) != (want[0], want[1]):
+            return False
+    return True
+
+
+def from_combos(group: str, series: Optional[str], filters: Filters, cells: Mapping[str, Mapping[str, Cells]],
+                tz: ZoneInfo, calls: Optional[Sequence[Fact]] = None) -> Dict[str, Any]:
+    """The `aggregate` answer from combo cubes, `cells[combo cube][period]` as read: the
+    grouping's cube (by day for time groupings), `combo-total` for the totals, a series'
+    cube by day. With call filters, `calls` (the range's call facts, filtered and counted
+    here) give every call figure and the cubes only the sessions."""
+    matches = _combo_matcher(filters)
     with_sessions = group in SESSION_GROUPS
+    grouping = cells.get(combo_cube(cube_of(group)), {})
+    totals = _combo_buckets("total", cells.get(combo_cube("total"), {}), matches, calls is not None)
+    if calls is not None:
+        by_key = _combo_buckets(group, grouping, matches, True) if with_sessions else {}
+        return aggregate(calls, (), filters, group, tz, series, counted=(
+            {k: b.sessions for k, b in by_key.items()}, sum(b.sessions for b in totals.values())))
+    total = Bucket()
+    for bucket in totals.values():
+        total.merge(bucket.vector())
+    buckets = _combo_buckets(group, grouping, matches, False)
+    for period, period_cells in cells.get(combo_cube(series), {}).items() if series else ():
+        for key, vector in period_cells.items():
+            combo, _, sub = key.rpartition(SEP)
+            if len(vector) > 1 and vector[1] and matches(combo):
+                buckets[_period_key(period, group)].series[sub] += vector[1]
     if not with_sessions:
         buckets = {k: b for k, b in buckets.items() if b.calls}
-    return finish(group, None, buckets, total, with_sessions)
+    return finish(group, series, buckets, total, with_sessions)
 
 
 def add_cells(into: Cells, cells: Mapping[str, Sequence[int]]) -> None:
@@ -182,7 +255,7 @@ def add_cells(into: Cells, cells: Mapping[str, Sequence[int]]) -> None:
 
 
 def wide_rows(payload: Mapping[str, Any]) -> Tuple[List[Fact], List[Fact]]:
-    """A WIDE payload back as (session dicts weighted by `n`, call facts) for `aggregate`."""
+    """A WIDE or CALLS payload back as (session dicts weighted by `n`, call facts) for `aggregate`."""
     sessions = []
     for row in payload.get("sessions") or []:
         session = {d: v for d, v in zip(SESSION_DIMS, row) if v is not None}

@@ -1,6 +1,7 @@
 """A report as the API answers it, from the roll-ups (`rollup_store`): single cubes for
-reports without filters, the days' wide cubes otherwise. Never raw sessions; raw calls
-only to list them (`include=calls`). See docs/reports.md."""
+reports without filters, combo cubes for filters on the common attribution fields (with
+the days' call facts for call filters), the days' wide session rows for the rest. Never
+raw sessions; raw calls only to list them (`include=calls`). See docs/reports.md."""
 from __future__ import annotations
 
 import time
@@ -12,7 +13,7 @@ from chalicelib.calls import store
 from chalicelib.errors import BadRequest
 from chalicelib.reports import filters as flt
 from chalicelib.reports import rollup_store, rollups
-from chalicelib.reports.aggregate import check_group
+from chalicelib.reports.aggregate import SESSION_GROUPS, check_group
 
 Clock = Callable[[], float]
 MAX_LISTED_CALLS = 1000
@@ -26,7 +27,7 @@ class Reader:
         self.days = rollups.local_days(filters, tz)
         self.aligned = rollups.aligned(filters, tz, now)
         self._cells: Dict[str, Dict[str, rollups.Cells]] = {}
-        self._wide: Optional[List[Dict[str, Any]]] = None
+        self._rows: Dict[str, List[Dict[str, Any]]] = {}
 
     def cells(self, cube: str, by_day: bool) -> Dict[str, rollups.Cells]:
         key = f"{cube}/{'days' if by_day else 'span'}"
@@ -34,10 +35,13 @@ class Reader:
             self._cells[key] = rollup_store.read_cells(self.account_id, cube, rollups.span(self.days, not by_day))
         return self._cells[key]
 
-    def wide(self) -> List[Dict[str, Any]]:
-        if self._wide is None:
-            self._wide = rollup_store.read_wide(self.account_id, [d.isoformat() for d in self.days])
-        return self._wide
+    def rows(self, cube: str) -> List[Dict[str, Any]]:
+        if cube not in self._rows:
+            self._rows[cube] = rollup_store.read_rows(self.account_id, cube, [d.isoformat() for d in self.days])
+        return self._rows[cube]
+
+    def calls(self) -> List[Dict[str, Any]]:
+        return [c for payload in self.rows(rollups.CALLS) for c in payload.get("calls") or []]
 
     def report(self, group: str, series: Optional[str] = None) -> Dict[str, Any]:
         if self.aligned and rollups.simple(self.filters, group, series):
@@ -47,11 +51,24 @@ class Reader:
             if series:
                 cubes[series] = self.cells(series, True)
             return rollups.from_cubes(group, series, cubes, self.tz)
-        field = rollups.pair_filter(self.filters, group, series) if self.aligned else None
-        if field:
-            cells = self.cells(rollups.pair_cube(field), group in ("day", "week"))
-            return rollups.from_pairs(group, field, self.filters.fields[0][1], cells)
-        return rollups.from_wide(self.wide(), self.filters, group, self.tz, series)
+        if self.aligned and rollups.combo_answers(self.filters, group, series):
+            # The grouping's cube (by day for days and weeks: `combo-total` then serves both),
+            # `combo-total` for the totals, a series' cube by day; with call filters, the
+            # calls carry every call figure, so the grouping's cube is read for its sessions.
+            calls = self.calls() if rollups.call_filtered(self.filters) else None
+            wanted = {rollups.combo_cube("total"): False}
+            if calls is None or group in SESSION_GROUPS:
+                wanted[rollups.combo_cube(rollups.cube_of(group))] = group in ("day", "week")
+            if series and calls is None:
+                wanted[rollups.combo_cube(series)] = True
+            cubes = {cube: self.cells(cube, by_day) for cube, by_day in wanted.items()}
+            by_day = wanted[rollups.combo_cube("total")]
+            if rollups.same_totals(cubes[rollups.combo_cube("total")], self.cells("total", by_day)):
+                return rollups.from_combos(group, series, self.filters, cubes, self.tz, calls)
+            # Roll-ups written before the combo cubes existed (or a month summed from such
+            # days): the wide rows give the same answer, slower, until a rebuild.
+        return rollups.from_wide([*self.rows(rollups.WIDE), *self.rows(rollups.CALLS)], self.filters, group,
+                                 self.tz, series)
 
 
 def _limit(params: Mapping[str, str]) -> int:
@@ -68,12 +85,13 @@ def run_report(account_id: str, params: Optional[Mapping[str, str]], clock: Cloc
     params = params or {}
     account = get_account(account_id, clock)
     tz = flt.zone(account.settings.timezone)
-    filters = flt.parse(params, clock(), account.settings.timezone)
+    now = clock()   # once: a range "up to now" is whole days only against the same now
+    filters = flt.parse(params, now, account.settings.timezone)
     group = check_group(params.get("group_by") or "source")
     series = check_group(params["series"]) if params.get("series") else None
     listing = params.get("include") == "calls"
     limit = _limit(params) if listing else 0
-    reader = Reader(account_id, filters, tz, clock())
+    reader = Reader(account_id, filters, tz, now)
     report = reader.report(group, series)
     # Further groupings of the same data in one answer (the dashboard's several charts).
     extra = [check_group(g.strip()) for g in (params.get("breakdowns") or "").split(",") if g.strip()]

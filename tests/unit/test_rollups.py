@@ -36,6 +36,7 @@ def _facts(rng: random.Random, start: float, days: int):
         at = start + rng.uniform(0, days * 86400)
         s = {"started_at": at, "source": rng.choice(["google", "bing", "Google"]), "medium": "cpc",
              "campaign": rng.choice([None, "a", "b"]), "device": rng.choice(["mobile", "desktop"]),
+             "country": rng.choice(["US", "US", "CA", None]),
              "landing_page": rng.choice(["https://x.example/", "https://x.example/p"])}
         sessions.append({k: v for k, v in s.items() if v is not None})
         if rng.random() < 0.3:
@@ -47,6 +48,19 @@ def _facts(rng: random.Random, start: float, days: int):
     return sessions, calls
 
 
+def _by_day(sessions, calls, tz):
+    by_day: dict = {}
+    for kind, facts in (("s", sessions), ("c", calls)):
+        for f in facts:
+            by_day.setdefault(rollups.day_of(f["started_at"], tz), ([], []))[kind == "c"].append(f)
+    return {d: rollups.day_cubes(s, c, tz) for d, (s, c) in by_day.items()}
+
+
+def _same(got, want, label):
+    assert got["rows"] == want["rows"], (label, got["rows"][:2], want["rows"][:2])
+    assert got["totals"] == want["totals"], label
+
+
 @pytest.mark.parametrize("tz_name", ["UTC", "America/New_York", "Asia/Kolkata"])
 def test_day_cubes_answer_like_the_raw_aggregation(tz_name):
     tz = ZoneInfo(tz_name)
@@ -54,24 +68,59 @@ def test_day_cubes_answer_like_the_raw_aggregation(tz_name):
     first = date(2026, 10, 20)
     start = datetime.combine(first, datetime.min.time(), tzinfo=tz).timestamp()
     sessions, calls = _facts(rng, start, 20)
-    by_day: dict = {}
-    for kind, facts in (("s", sessions), ("c", calls)):
-        for f in facts:
-            by_day.setdefault(rollups.day_of(f["started_at"], tz), ([], []))[kind == "c"].append(f)
-    cubes = {d: rollups.day_cubes(s, c, tz) for d, (s, c) in by_day.items()}
+    cubes = _by_day(sessions, calls, tz)
     filters = flt.Filters(start, start + 30 * 86400)
     for group in ("source", "campaign", "landing_page", "tag", "status", "day", "week", "hour"):
         cells = {cube: {f"D{d}": cubes[d][cube] for d in cubes} for cube in ("total", rollups.cube_of(group))}
-        got = rollups.from_cubes(group, None, cells, tz)
-        want = aggregate(calls, sessions, filters, group, tz)
-        assert got["rows"] == want["rows"] and got["totals"] == want["totals"], group
-        pair = {f"D{d}": cubes[d][rollups.pair_cube("source")] for d in cubes}
-        wanted = frozenset({"google"})
-        got = rollups.from_pairs(group, "source", wanted, pair)
-        want = aggregate(calls, sessions, flt.Filters(start, start + 30 * 86400, fields=(("source", wanted),)),
-                         group, tz)
-        assert got["rows"] == want["rows"] and got["totals"] == want["totals"], group
-    wide = [cubes[d][rollups.WIDE] for d in cubes]
+        _same(rollups.from_cubes(group, None, cells, tz), aggregate(calls, sessions, filters, group, tz), group)
+    wide = [cubes[d][rollups.WIDE] for d in cubes] + [cubes[d][rollups.CALLS] for d in cubes]
     narrow = flt.Filters(start, start + 30 * 86400, min_wait=9, fields=(("device", frozenset({"mobile"})),))
     assert rollups.from_wide(wide, narrow, "campaign", tz, "status") == aggregate(calls, sessions, narrow,
                                                                                    "campaign", tz, "status")
+
+
+COMBO_CASES = [
+    ({"source": "google"}, "source", None),
+    ({"source": "google", "device": "mobile"}, "landing_page", None),
+    ({"source": "google,bing", "campaign": "a", "device": "desktop"}, "campaign", None),
+    ({"campaign": "(none)"}, "tag", None),                      # a missing value is "(none)"
+    ({"device": "mobile"}, "day", "source"),
+    ({"source": "bing", "device": "mobile"}, "week", "campaign"),
+    ({"source": "google", "device": "mobile"}, "hour", None),
+    ({"source": "google", "status": "answered"}, "campaign", None),   # call filters: sessions from the cube
+    ({"device": "mobile", "min_wait": "9"}, "day", None),
+    ({"tag": "sale", "device": "desktop"}, "status", None),
+    ({"class": "unique", "source": "Google"}, "landing_page", "status"),
+    ({"within_working_hours": "true"}, "source", None),
+    ({"country": "ca,(none)", "source": "google"}, "device", None),
+]
+
+
+@pytest.mark.parametrize("tz_name", ["UTC", "America/New_York"])
+def test_combo_cubes_answer_any_filters_on_the_common_fields_like_the_raw_aggregation(tz_name):
+    tz = ZoneInfo(tz_name)
+    rng = random.Random(tz_name)
+    start = datetime.combine(date(2026, 10, 20), datetime.min.time(), tzinfo=tz).timestamp()
+    sessions, calls = _facts(rng, start, 20)
+    cubes = _by_day(sessions, calls, tz)
+    day_calls = [c for d in cubes for c in cubes[d][rollups.CALLS]["calls"]]
+    for params, group, series in COMBO_CASES:
+        filters = flt.parse({**params, "from": "2026-10-20", "to": "2026-11-18"}, start + 40 * 86400, tz_name)
+        assert rollups.combo_answers(filters, group, series), params
+        wanted = {"total", rollups.cube_of(group), *([series] if series else [])}
+        cells = {rollups.combo_cube(c): {f"D{d}": cubes[d][rollups.combo_cube(c)] for d in cubes} for c in wanted}
+        with_calls = day_calls if rollups.call_filtered(filters) else None
+        got = rollups.from_combos(group, series, filters, cells, tz, with_calls)
+        want = aggregate(calls, sessions, filters, group, tz, series)
+        assert want["totals"]["sessions"] > 0
+        _same(got, want, (params, group, series))
+
+
+def test_what_combo_cubes_cannot_answer_goes_to_the_wide_rows():
+    def answers(params, group="source", series=None):
+        return rollups.combo_answers(flt.parse(params, 1_800_000_000.0), group, series)
+    assert not answers({"landing_page": "https://x.example/p"})
+    assert not answers({"keyword": "boiler", "source": "google"})
+    assert not answers({"source": "google"}, "campaign", "status")   # a series over a non-time grouping
+    assert answers({"source": "google", "status": "missed"}, "campaign", "status")  # the calls carry it
+    assert answers({"agent": "ann"}, "day")
