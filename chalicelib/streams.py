@@ -18,6 +18,7 @@ same function for both parts. Every step is idempotent: records arrive at least 
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -35,6 +36,8 @@ OUTBOX_BATCH_SIZE = 100           # events: small batches, no batching window
 PARTS = ("rollups", "outbox")
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 ANNOUNCE_WITHIN_SECONDS = 600
+STREAM_DLQ = "calltrack-stream-dlq"   # the event source mappings' on-failure queue (infra/streams.json)
+LOCAL_RETRIES = 20                    # polls a single failing record gets locally, as the mappings' 20 retries
 
 bp = Blueprint(__name__)
 
@@ -187,14 +190,17 @@ for _table in TABLES:
 
 class StreamPoller:
     """The local stand-in for the event source mapping: reads one table's stream on the
-    emulator from its start and hands each batch to `handle_batch`. A failed batch is
-    read again on the next poll."""
+    emulator from its start and hands each batch to `handle_batch`. Like the mapping, a
+    failed batch is bisected and retried; a single record that still fails after
+    LOCAL_RETRIES polls goes to the on-failure queue (STREAM_DLQ, the message Lambda
+    sends), so one bad record never holds up the records behind it."""
 
     def __init__(self, table: str) -> None:
         self.table = table
         self.table_name = config.table_name(table)
         self.positions: Dict[str, Optional[str]] = {}     # shard id -> last sequence handled
         self.stream_arn: Optional[str] = None
+        self.failures: Dict[str, int] = {}                # sequence number -> failed polls
 
     def _shards(self) -> List[str]:
         streams = aws.client("dynamodbstreams")
@@ -214,11 +220,31 @@ class StreamPoller:
                 records = self._read(streams, shard, limit)
                 if not records:
                     break
-                if handle_batch(self.table, records)["batchItemFailures"]:
-                    return handled
-                self.positions[shard] = records[-1]["dynamodb"]["SequenceNumber"]
-                handled += len(records)
+                done = self._handle(shard, records)
+                handled += done
+                if done < len(records):
+                    return handled        # the failing rest is read again next poll
         return handled
+
+    def _handle(self, shard: str, records: List[Dict[str, Any]]) -> int:
+        """Handle `records` in order, bisecting a failed batch; returns how many are done
+        (handled, or dead-lettered after LOCAL_RETRIES), the position moved past them."""
+        if not handle_batch(self.table, records)["batchItemFailures"]:
+            self.positions[shard] = records[-1]["dynamodb"]["SequenceNumber"]
+            for record in records if self.failures else ():
+                self.failures.pop(record["dynamodb"]["SequenceNumber"], None)
+            return len(records)
+        if len(records) > 1:
+            half = len(records) // 2
+            done = self._handle(shard, records[:half])
+            return done if done < half else half + self._handle(shard, records[half:])
+        seq = records[0]["dynamodb"]["SequenceNumber"]
+        self.failures[seq] = self.failures.get(seq, 0) + 1
+        if self.failures[seq] < LOCAL_RETRIES:
+            return 0
+        dead_letter(str(self.stream_arn), shard, records[0], self.failures.pop(seq))
+        self.positions[shard] = seq
+        return 1
 
     def _read(self, streams: Any, shard: str, limit: int) -> List[Dict[str, Any]]:
         last = self.positions.get(shard)
@@ -233,6 +259,34 @@ class StreamPoller:
             records.extend(page["Records"])
             iterator = page.get("NextShardIterator")
         return records
+
+
+def _iso(value: Any) -> Optional[str]:
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(value))) if value else None
+
+
+def dead_letter(stream_arn: str, shard: str, record: Mapping[str, Any], attempts: int) -> None:
+    """What Lambda puts on a stream mapping's on-failure queue when a record's retries are
+    exhausted: a pointer to it (`DDBStreamBatchInfo`), not the record, which the stream
+    keeps for 24 h."""
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=STREAM_DLQ)["QueueUrl"]   # idempotent: the queue's URL
+    ddb = record.get("dynamodb") or {}
+    seq, when = ddb.get("SequenceNumber"), _iso(ddb.get("ApproximateCreationDateTime"))
+    message = {
+        "requestContext": {"requestId": record.get("eventID"), "functionArn": "local:StreamPoller",
+                           "condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts},
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0", "timestamp": _iso(time.time()),
+        "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": seq, "endSequenceNumber": seq,
+                               "approximateArrivalOfFirstRecord": when, "approximateArrivalOfLastRecord": when,
+                               "batchSize": 1, "streamArn": stream_arn},
+    }
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
+    logger.error("stream record dead-lettered", extra={"shard": shard, "sequence": seq, "attempts": attempts})
+    count("StreamRecordDeadLettered")
 
 
 _pollers: Dict[Tuple[str, str], StreamPoller] = {}

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib import streams
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,6 +55,8 @@ def test_chalice_package_with_infra_passes_cfn_lint(tmp_path):
         assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamDeadLetterQueue",
                                                                                          "Arn"]}
         assert {"Ref": f"{function}Role"} in resources["StreamReadPolicy"]["Properties"]["Roles"]
+        assert props["MaximumRetryAttempts"] == streams.LOCAL_RETRIES   # the local poller retries alike
+    assert resources["StreamDeadLetterQueue"]["Properties"]["QueueName"] == streams.STREAM_DLQ
     assert resources["OutboxCalls"]["Properties"]["Events"]["OutboxCallsDynamodbEventSource"]["Properties"][
         "MaximumBatchingWindowInSeconds"] == 0
     assert "ParkedEventsTable" not in resources      # the streams are the outbox

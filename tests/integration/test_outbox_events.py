@@ -92,10 +92,13 @@ def test_a_call_during_a_bus_outage_is_answered_and_announced_once_the_bus_is_ba
     monkeypatch.setattr(config, "event_bus_name", lambda: "calltrack-no-such-bus")
     assert answer(client, sc["answer"])                       # the caller is connected
     replay(client, sc["webhooks"] + sc["webhooks"])           # every webhook answers 2xx, retries too
-    assert stream.poll() == 0 and received(url) == []
+    # The failing batch is bisected: records that announce nothing go through, the first
+    # that announces something waits in the stream with everything behind it.
+    during = stream.poll()
+    assert received(url) == []
 
     monkeypatch.setattr(config, "event_bus_name", lambda: "calltrack")
-    assert stream.poll() >= len(sc["webhooks"])
+    assert during + stream.poll() >= len(sc["webhooks"])
     events = received(url)
     assert Counter(e["detail-type"] for e in events) == {"Call Started": 1, "Call Routed": 1, "Call Completed": 1}
     order = [e["detail-type"] for e in sorted(events, key=lambda e: e["time"])]

@@ -288,3 +288,45 @@ def test_12000_sessions_written_straight_to_the_table_show_up_in_the_month_repor
     assert len(report["breakdowns"]["landing_page"]) == 40     # pages, not one row per click id
     print(f"month report over 12,000 sessions: {elapsed * 1000:.0f} ms")
     assert elapsed < 10, f"{elapsed:.1f} s: API Gateway gives up at 29 s"
+
+
+def test_a_record_that_always_fails_goes_to_the_on_failure_queue_and_the_stream_moves_on(account, monkeypatch):
+    """The local poller does what the event source mapping does: bisect the failing batch,
+    retry the one bad record, then send a pointer to it to the on-failure queue and carry on
+    with the records behind it."""
+    import json as _json
+
+    from chalicelib import aws
+    from chalicelib.reports import service
+
+    acc = account()
+    stream = streams.poller("sessions")
+    stream.poll()                                                   # what earlier tests left
+    now = time.time()
+    ids = [f"{acc.account_id}.-.0.p{i}" for i in range(6)]
+    write_sessions(acc.account_id, [{"session_id": sid, "started_at": now - 600, "source": "bing",
+                                     "medium": "cpc"} for sid in ids])
+    poison = ids[2]
+    real = streams.changes
+
+    def changes(table, records):
+        if any(poison in str((r.get("dynamodb") or {}).get("NewImage")) for r in records):
+            raise RuntimeError("a record this code cannot read")
+        return real(table, records)
+
+    monkeypatch.setattr(streams, "changes", changes)
+    monkeypatch.setattr(streams, "LOCAL_RETRIES", 3)
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=streams.STREAM_DLQ)["QueueUrl"]
+    sqs.purge_queue(QueueUrl=url)
+    assert stream.poll() == 2                                       # the two before it; the rest waits
+    assert stream.poll() == 0
+    assert service.run_report(acc.account_id, {})["totals"]["sessions"] == 2
+    assert stream.poll() == 4                                       # third failure: dead-lettered, then the rest
+    assert service.run_report(acc.account_id, {})["totals"]["sessions"] == 5
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    info = _json.loads(message["Body"])
+    assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert info["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert info["DDBStreamBatchInfo"]["streamArn"] == stream.stream_arn
+    assert stream.poll() == 0
