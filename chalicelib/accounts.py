@@ -77,18 +77,29 @@ def view_of(item: Account) -> AccountView:
 
 
 _cache: Dict[str, Tuple[float, AccountView]] = {}
+_missing: Dict[str, float] = {}   # unknown account id -> until when it is taken as unknown
+MISSING_SECONDS = 10.0
+MISSING_MAX = 10_000              # a flood of random ids cannot grow the container's memory
 
 
 def get_account(account_id: str, clock: Clock = time.time) -> AccountView:
-    """The account, from the container cache when fresh. Raises UnknownAccount."""
+    """The account, from the container cache when fresh. Raises UnknownAccount. An unknown
+    id is remembered too, for at most MISSING_SECONDS: junk site keys on the lease path and
+    stream records of a deleted account cost one read, not one per request or record."""
     now = clock()
     hit = _cache.get(account_id)
     if hit and hit[0] > now:
         return hit[1]
+    if _missing.get(account_id, 0.0) > now:
+        raise UnknownAccount(f"no account '{account_id}'")
     try:
         view = view_of(Account.get(account_id))
     except DoesNotExist as err:
+        if len(_missing) >= MISSING_MAX:
+            _missing.clear()
+        _missing[account_id] = now + min(MISSING_SECONDS, config.account_cache_seconds())
         raise UnknownAccount(f"no account '{account_id}'") from err
+    _missing.pop(account_id, None)
     _cache[account_id] = (now + config.account_cache_seconds(), view)
     return view
 
@@ -96,5 +107,7 @@ def get_account(account_id: str, clock: Clock = time.time) -> AccountView:
 def invalidate(account_id: Optional[str] = None) -> None:
     if account_id is None:
         _cache.clear()
+        _missing.clear()
     else:
         _cache.pop(account_id, None)
+        _missing.pop(account_id, None)

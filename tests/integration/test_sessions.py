@@ -8,7 +8,7 @@ import pytest
 from chalicelib import accounts, streams
 from chalicelib.dni import history, sessions, usage
 from chalicelib.dni.models import Account, Number, Session
-from chalicelib.errors import LeaseGone
+from chalicelib.errors import LeaseGone, UnknownAccount
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 HEADERS = {"Content-Type": "text/plain", "User-Agent": BROWSER}
@@ -216,6 +216,34 @@ def test_account_cache_is_refreshed_after_invalidate(account):
     assert accounts.get_account(acc.account_id).settings.heartbeat_seconds == 15      # still cached
     accounts.invalidate(acc.account_id)
     assert accounts.get_account(acc.account_id).settings.heartbeat_seconds == 45
+
+
+def test_an_unknown_account_is_read_once_per_window_not_per_request(monkeypatch):
+    """Junk site keys (bots, a removed install) hit the lease path and stream records of a
+    deleted account reach the consumer: each unknown id costs one read per container and
+    window. An account created meanwhile is seen after the window, or at once where it was
+    created (admin writes invalidate)."""
+    import uuid
+
+    reads = []
+    real = Account.get
+    monkeypatch.setattr(Account, "get", staticmethod(lambda *a, **k: (reads.append(a[0]), real(*a, **k))[1]))
+    clock = Clock()
+    later, now_made = "t-" + uuid.uuid4().hex[:12], "t-" + uuid.uuid4().hex[:12]
+    for _ in range(5):
+        with pytest.raises(UnknownAccount):
+            accounts.get_account(later, clock)
+    assert reads == [later]
+    Account(later, name="", domains=[], default_number="+14155550100").save()   # behind the cache
+    with pytest.raises(UnknownAccount):
+        accounts.get_account(later, clock)
+    clock.t += accounts.MISSING_SECONDS + 1
+    assert accounts.get_account(later, clock).account_id == later
+    with pytest.raises(UnknownAccount):
+        accounts.get_account(now_made, clock)
+    Account(now_made, name="", domains=[], default_number="+14155550100").save()
+    accounts.invalidate(now_made)
+    assert accounts.get_account(now_made, clock).account_id == now_made
 
 
 def _received(sqs, queue: str, session_id: str) -> list:
