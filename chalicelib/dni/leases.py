@@ -35,6 +35,14 @@ class RateLimited(CalltrackError):
     code = "rate_limited"
 
 
+class LeaseUnanswered(CalltrackError):
+    """The lease transaction got no answer (a timeout, a dropped connection): it may or may
+    not have been written. The visitor gets the default number; a number it did take is
+    held by a session nobody shows until its lease runs out."""
+    status = 503
+    code = "unavailable"
+
+
 @lru_cache(maxsize=1)
 def connection() -> Connection:
     """The transaction's connection, with the models' timeouts and retries (db.meta): the
@@ -125,8 +133,13 @@ class _translated:
                   and i < len(self.kinds)}
         if "rate" in failed and "number" not in failed:
             raise RateLimited("too many new sessions from this address") from exc
-        if failed or exc.cause_response_code in ("TransactionCanceledException", "TransactionConflictException"):
+        # (pynamodb's cause_response_code fails on a cause without a response: a timeout)
+        response = getattr(exc.cause, "response", None) or {}
+        code = (response.get("Error") or {}).get("Code")
+        if failed or code in ("TransactionCanceledException", "TransactionConflictException"):
             raise LeaseConflict("the number was taken by another session") from exc
+        if not response:
+            raise LeaseUnanswered("DynamoDB did not answer the lease") from exc
         return False
 
 

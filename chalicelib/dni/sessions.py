@@ -108,7 +108,7 @@ def start(req: SessionRequest, clock: Clock = time.time) -> Assignment:
     account = get_account(req.account, clock)
     assignment = _start(account, req, clock)
     if _allowed(account, req):
-        assignment.cookie_domain = account.cookie_domain(sources.host_of(req.url))
+        assignment.cookie_domain = account.cookie_domain(sources.hostname_of(req.url))
     return assignment
 
 
@@ -239,6 +239,12 @@ def _try_claims(account: AccountView, req: SessionRequest, visit: sources.Visit,
             continue
         except leases.RateLimited:
             count("SessionsRateLimited")
+            return _unleased(account, visit, account.default_number, "default", now)
+        except leases.LeaseUnanswered:
+            # Unknown whether it was written: no second try with this visitor, no more writes
+            # into a database that is not answering; the page keeps its own number.
+            count("LeasesUnanswered")
+            logger.warning("lease unanswered", extra={"account": account.account_id, "number": candidate.number})
             return _unleased(account, visit, account.default_number, "default", now)
         count("Leases")
         return Assignment(sid, candidate.number, "dynamic", visit.as_dict(), now + s.lease_ttl_seconds,

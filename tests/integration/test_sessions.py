@@ -140,6 +140,27 @@ def test_under_pressure_a_released_number_rests_at_least_the_hold(account):
     assert sessions.start(req(acc.account_id), clock).method == "dynamic"
 
 
+def test_a_lease_the_database_does_not_answer_gives_the_default_number(client, account, monkeypatch):
+    """The claim transaction times out (a stalled table, an overloaded emulator): whether it
+    was written is unknown, so the visitor gets the default number at once, a 200, not a
+    503 after trying more numbers against a database that is not answering."""
+    from botocore.exceptions import ReadTimeoutError
+    from pynamodb import transactions
+    from pynamodb.exceptions import TransactWriteError
+
+    acc = account()
+    tries = []
+
+    def stalled(self):
+        tries.append(1)
+        raise TransactWriteError("Failed to write transaction items", ReadTimeoutError(endpoint_url="http://x"))
+
+    monkeypatch.setattr(transactions.TransactWrite, "_commit", stalled)
+    body = lease(client, acc.account_id)
+    assert (body["method"], body["number"]) == ("default", acc.default_number)
+    assert tries == [1]
+
+
 def test_bots_get_the_default_number_and_no_lease(client, account):
     acc = account()
     body = post(client, "/v1/sessions", {"account": acc.account_id, "url": "http://localhost/"},
