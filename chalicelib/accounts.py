@@ -44,16 +44,23 @@ class AccountView:
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
     def cookie_domain(self, host: Optional[str]) -> Optional[str]:
-        """Where the snippet keeps its session cookie for a page on `host`, so www. and
-        shop. share one session: the `cookie_domain` setting ("host": the page's own host
-        only), else the broadest of the account's domains the host is on. None for a host
-        outside the account, an IP address or a single-label name (localhost)."""
+        """Where the snippet keeps its session cookie for a page on `host` (as the browser
+        has it, `www.` included), so www. and shop. share one session: the `cookie_domain`
+        setting ("host": the page's own host only; a domain: used where the page is on it
+        and it is one of the account's domains or under one), else the broadest of the
+        account's domains the host is on. None for a host outside the account, an IP
+        address, a single-label name (localhost), or a setting outside the account."""
         host = (host or "").lower()
         setting = self.config.get("cookie_domain")
         if setting == "host" or "." not in host or host.replace(".", "").isdigit() or ":" in host:
             return None
+
+        def on(name: str, domain: str) -> bool:
+            return "." in domain and (name == domain or name.endswith("." + domain))
+        if setting and not any(on(setting, d) for d in self.domains):
+            return None
         listed = [setting] if setting else sorted(self.domains, key=len)
-        return next((d for d in listed if "." in d and (host == d or host.endswith("." + d))), None)
+        return next((d for d in listed if on(host, d)), None)
 
     def allows_origin(self, origin: Optional[str]) -> bool:
         """A browser request's `Origin` belongs to the account's site (absent or "null":

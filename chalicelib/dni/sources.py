@@ -69,14 +69,21 @@ class Visit:
         }
 
 
-def host_of(url: Optional[str]) -> Optional[str]:
+def hostname_of(url: Optional[str]) -> Optional[str]:
+    """The URL's host as the browser has it (lower case, `www.` kept)."""
     if not url:
         return None
     try:
         host = urlsplit(url).hostname
     except ValueError:
         return None
-    return host.lower().removeprefix("www.") if host else None
+    return host.lower() if host else None
+
+
+def host_of(url: Optional[str]) -> Optional[str]:
+    """The URL's host without `www.`, as sources and account domains are compared."""
+    host = hostname_of(url)
+    return host.removeprefix("www.") if host else None
 
 
 def _match_host(host: str, table: Dict[str, str]) -> Optional[str]:

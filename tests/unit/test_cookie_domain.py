@@ -27,6 +27,7 @@ def view(domains, **config):
     ("localhost", None),
     ("127.0.0.1", None),
     ("[::1]", None),
+    ("::ffff:10.0.0.1", None),    # an IPv6 hostname (with dots in it)
     ("", None),
     (None, None),
 ])
@@ -43,6 +44,14 @@ def test_an_explicit_domain_is_used_only_for_hosts_on_it():
     assert v.cookie_domain("eu.shop.acme.com") == "shop.acme.com"
     assert v.cookie_domain("www.acme.com") is None
     assert v.cookie_domain("www.acme.co.uk") is None
+    www = view(["acme.com"], cookie_domain="www.acme.com")       # the page's own www host
+    assert www.cookie_domain("www.acme.com") == "www.acme.com"
+
+
+def test_a_setting_outside_the_accounts_domains_is_not_used():
+    """`co.uk` (a public suffix: browsers drop a cookie set on it) or another site's domain."""
+    assert view(["acme.co.uk"], cookie_domain="co.uk").cookie_domain("www.acme.co.uk") is None
+    assert view(["acme.com"], cookie_domain="other.com").cookie_domain("www.acme.com") is None
 
 
 def test_single_label_listed_domains_are_never_a_cookie_domain():
