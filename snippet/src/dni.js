@@ -16,8 +16,9 @@
   // What may stand between the digits of a written number: "(415) 555-0123", "+44 (0)20 7946 0958",
   // "415–555‑0123" (en-dash, non-breaking hyphen), "030/1234", any run of (non-breaking,
   // zero-width, line-break) space; a run of space is one step, so matching stays linear.
-  var SPACE = '\\s\\u00ad\\u200b-\\u200d\\u2060';
-  var DASH = '.()/\\u2010-\\u2015\\u2212-';
+  // U+200B–U+2060 holds the zero-width spaces, the hyphens and dashes, bullets and the word joiner.
+  var SPACE = '\\s\\u00ad\\u200b-\\u2060';
+  var DASH = '.()/\\u2212-';
   var GAP = '[' + SPACE + ']*';
   var SEP = GAP + '(?:(?:[' + DASH + ']|\\(0\\))' + GAP + '){0,3}';
   var GLUE = RegExp('^' + SEP + '$'); // text between the parts of a split number
@@ -35,7 +36,7 @@
   if (!me || (w.calltrack && w.calltrack.ctx)) return;
   var attr = (name) => me.getAttribute('data-' + name);
   var account = attr('account');
-  var api = (attr('api') || new URL(me.src).origin).replace(/\/+$/, '');
+  var api = (attr('api') || new URL(me.src || location).origin).replace(/\/+$/, '');
   var hideMs = Math.min(attr('hide'), 300); // none or garbage: 0 or NaN, no hiding
   var timeout = +attr('timeout') || 5000;
   var cookieDays = +attr('cookie-days') || 30;
@@ -44,13 +45,17 @@
   var patterns = [];
   var waiting = [];
   var followers = []; // same-origin frames sharing this page's session (they never lease)
-  var originals = []; // how to undo each change we made, in order
+  var originals = []; // how to undo our writes: one per text node and attribute
   var roots = []; // shadow roots the page handed over (the observer cannot see into them)
   var pending = []; // calltrack('swap', el) before the number arrived
   var OBSERVE = { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS };
-  var domain, session, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded, sentPage, follows;
+  var session = null; // the lease answer, or null (none, or lost)
+  var domain, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded, sentPage, follows;
 
   var digits = (s) => s.replace(/\D/g, '');
+  var now = Date.now;
+  var loc = location;
+  var jar = (re) => (d.cookie.match('(?:^|; )' + re) || [])[1]; // a cookie's first group
 
   function safe(fn) {
     return (a, b) => {
@@ -107,9 +112,23 @@
     return text;
   }
 
+  var get = (o, k) => k ? o.getAttribute(k) : o.data;
+  var put = (o, k, t) => k ? o.setAttribute(k, t) : o.data = t;
+
+  // Writes `t` into a text node (k '') or an attribute, remembering what the page had there
+  // the first time (flag _ct<k>): one undo per spot however often it is swapped again (a
+  // framework re-rendering it, a new lease), and never our own earlier write.
+  function write(o, k, t) {
+    var v = get(o, k), f = '_ct' + k;
+    if (v === t) return;
+    if (!o[f]) originals.push(() => { put(o, k, v); o[f] = 0; });
+    o[f] = 1;
+    put(o, k, t);
+  }
+
   // The block a node's text belongs to: a written number never spans two blocks.
   function block(n) {
-    while (INLINE.test(n.nodeName) && n.parentNode) n = n.parentNode;
+    while (n && INLINE.test(n.nodeName)) n = n.parentNode; // (a detached inline node: none)
     return n;
   }
 
@@ -139,32 +158,22 @@
       var r = rewrite(written, targets[i]), l = written.length, j = 0;
       at += before.length;
       // A number with any part in a NOSWAP area (scripts, data-noswap, sms: links) stays.
-      if (!spots.some((s) => s[1] < at + l && s[1] + s[0].data.length > at && s[0].parentNode.closest(NOSWAP))) {
+      if (!spots.some((s) => s[1] < at + l && s[1] + s[0].data.length > at && (s[0].parentElement || el).closest(NOSWAP))) {
         for (; j < l; j++) chars[at + j] = r.length === l ? r[j] : j ? '' : r;
       }
     }));
-    spots.forEach((s) => {
-      var n = s[0], v = n.data;
-      t = chars.slice(s[1], s[1] + v.length).join('');
-      if (t !== v) { originals.push(() => n.data = v); n.data = t; }
-    });
+    spots.forEach((s) => write(s[0], '', chars.slice(s[1], s[1] + s[0].data.length).join('')));
     // tel: links, and the aria-label and title that read the number out.
     [el, ...root.querySelectorAll('[href^="tel:" i],[aria-label],[title]')].forEach((e) => {
       if (e.closest(NOSWAP)) return;
       ATTRS.forEach((k, i) => { // i = 0: the href
-        var v = e.getAttribute(k), u = v;
+        var v = get(e, k), u = v;
         if (!v || !i && !/^tel:/i.test(v)) return;
-        if (!i) try { u = decodeURIComponent(v); } catch (x) { /* keep it as written */ }
+        if (!i) u = unescape(v); // tel:+1%20415…; never throws on a malformed escape
         t = replaceIn(u, !i);
-        if (t !== u) { originals.push(() => e.setAttribute(k, v)); e.setAttribute(k, t); }
+        if (t !== u) write(e, k, t);
       });
     });
-  }
-
-  // The lease is gone and no other came: every spot gets back exactly what the page had.
-  function restore() {
-    number = session = null;
-    originals.splice(0).reverse().forEach((undo) => undo());
   }
 
   function observe() {
@@ -175,7 +184,7 @@
     observer = new MutationObserver(safe((records) => {
       var last;
       records.forEach((r) => (r.type === 'childList' ? r.addedNodes : [r.target]).forEach((n) => {
-        n = n.nodeType === 3 ? /\d/.test(n.data) && n.parentNode && block(n.parentNode) : block(n);
+        n = block(n.nodeType === 3 ? /\d/.test(n.data) && n.parentNode : n);
         if (n && !(last && last.contains(n))) swap(last = n);
       }));
     }));
@@ -184,7 +193,7 @@
 
   // Every hiding style goes: ours and the one the install stub may have added.
   function unhide() {
-    for (var s; (s = d.getElementById('calltrack-hide'));) s.remove();
+    d.querySelectorAll('#calltrack-hide').forEach((s) => s.remove());
     html.classList.remove('calltrack-hiding');
   }
 
@@ -192,9 +201,9 @@
   // and, unless data-hide-class, by a style carrying the script's nonce.
   function hide() {
     html.classList.add('calltrack-hiding');
-    if (attr('hide-class') == null && !d.getElementById('calltrack-hide')) {
+    if (attr('hide-class') == null) { // beside the stub's own, if any: unhide() takes every one
       d.head.appendChild(Object.assign(d.createElement('style'), {
-        id: 'calltrack-hide', nonce: me.nonce, textContent: 'a[href^="tel:"],.calltrack{visibility:hidden!important}'
+        id: 'calltrack-hide', nonce: me.nonce, textContent: 'a[href^="tel:"],.calltrack{visibility:hidden}'
       }));
     }
     setTimeout(unhide, hideMs);
@@ -203,22 +212,41 @@
   function post(path, body) {
     return fetch(api + path, {
       method: 'POST', body: JSON.stringify(body), keepalive: true
-    }).then((res) => res.ok ? res.json() : res.status === 410 ? 410 : Promise.reject());
+    }).then((res) => res.ok ? res.json() : res.status === 410 && 410); // other errors: false
   }
 
-  // The session cookie: read, or written (value '' with age 0 deletes it) on the account's
-  // domain the API named, so www. and shop. share it; the number is cached beside it.
+  // The session cached beside the cookie (none: forgotten), for the next page's first paint.
+  function store(s) {
+    try { s ? localStorage.setItem(COOKIE, JSON.stringify(s)) : localStorage.removeItem(COOKIE); } catch (e) { /* storage off */ }
+  }
+
+  // The session cookie: read, or written (age 0: deleted) on the account's domain the API
+  // named, so www. and shop. share it. Every other copy goes first (host-only, or on any
+  // parent domain: an older release's, one from before cookie_domain changed), so the one
+  // written is the one read, and a withdrawal before any lease removes them all.
   function cookie(value, age) {
-    if (value == null) return (d.cookie.match('(?:^|; )' + COOKIE + '=([^;]+)') || [])[1];
-    d.cookie = COOKIE + '=' + value + ';path=/;max-age=' + age +
-      (domain ? ';domain=' + domain : '') + ';samesite=lax' + (location.protocol === 'https:' ? ';secure' : '');
-    try { age ? localStorage.setItem(COOKIE, JSON.stringify(session)) : localStorage.removeItem(COOKIE); } catch (e) { /* storage off */ }
+    if (value == null) return jar(COOKIE + '=([^;]+)');
+    for (var h = '.' + loc.hostname, at = ''; h; h = h.replace(/^\.[^.]*/, '')) {
+      d.cookie = COOKIE + '=;path=/;max-age=0' + at; // host-only, then www.acme.com, acme.com
+      at = ';domain=' + h.slice(1);
+    }
+    if (age) d.cookie = COOKIE + '=' + value + ';path=/;max-age=' + age +
+      (domain ? ';domain=' + domain : '') + (loc.protocol[4] == 's' ? ';secure' : ''); // (no SameSite: only this script reads it)
+    store(age && session);
+  }
+
+  // The session in the cookie (and the cache), where consent allows; a frame keeps none.
+  function remember() {
+    if (consent && session.session_id && !follows) cookie(session.session_id, cookieDays * 86400);
   }
 
   // Lease lost and not renewed: put the page's own number back rather than keep one that
   // may now belong to another visitor.
   var fail = safe(() => {
-    if (session) restore();
+    // Every spot gets back exactly what the page had.
+    number = session = null;
+    originals.splice(0).forEach((undo) => undo());
+    store();
     tell();
   });
 
@@ -226,14 +254,14 @@
   function tell() {
     settled = 1;
     unhide();
-    waiting.splice(0).concat(followers).forEach((cb) => { safe(cb)(session || null); });
+    [...waiting.splice(0), ...followers].forEach((cb) => safe(cb)(session));
   }
 
   function use(s) {
-    if (!/^\+\d{6,15}$/.test(s && s.number)) throw 0;
+    if (!/^\+\d{6,}$/.test(s.number)) throw 0; // garbage (or no answer: a TypeError) throws too
     if (number && number !== digits(s.number)) addTargets([number]); // a new lease: the old tracking number goes too
     session = s;
-    lastBeat = Date.now(); // a lease counts as a beat
+    lastBeat = now(); // a lease counts as a beat
     number = digits(s.number);
     // Country code length: what the national display leaves out (codes are prefix-free).
     cc = digits(s.display || '').replace(/^0/, '').length;
@@ -241,7 +269,7 @@
     addTargets(s.replace || []);
     patterns = targets.map(pattern);
     domain = s.cookie_domain;
-    if (consent && s.session_id && !follows) cookie(s.session_id, cookieDays * 86400);
+    remember();
     [html, ...roots, ...pending.splice(0)].forEach(swap);
     observe();
     tell();
@@ -252,24 +280,23 @@
   // GA4's session id from its _ga_<stream> cookie (GS1.1.<id>.… or GS2.1.s<id>$…), so calls
   // join the visitor's GA session; gtag may set it only after our lease, so beats send it too.
   function gaSession() {
-    return (d.cookie.match(/(?:^|; )_ga_\w+=GS\d\.\d\.s?(\d+)/) || [])[1];
+    return jar('_ga_\\w+=GS\\d\\.\\d\\.s?(\\d+)');
   }
 
   function lease() {
-    var t0 = Date.now();
+    var t0 = now();
     var asked = (session && session.session_id) || (consent && cookie()) || null;
-    var ga = d.cookie.match(/(?:^|; )_ga=GA\d+\.\d+\.(\d+\.\d+)/);
     return post('/v1/sessions', {
       account: account,
-      url: location.href,
+      url: loc.href,
       referrer: d.referrer,
-      ga_client_id: ga && ga[1],
+      ga_client_id: jar('_ga=GA\\d+\\.\\d+\\.(\\d+\\.\\d+)'),
       ga_session_id: gaSession(),
       session_id: asked,
       country: attr('country')
     }).then((s) => {
-      if (Date.now() - t0 > timeout) throw 0; // too late: the visitor has seen the page's numbers
-      if (s.session_id !== asked) sentPage = location.href; // a new lease records its landing page
+      if (now() - t0 > timeout) throw 0; // too late: the visitor has seen the page's numbers
+      if (s.session_id !== asked) sentPage = loc.href; // a new lease records its landing page
       use(s);
     }).catch(fail);
   }
@@ -280,20 +307,23 @@
     if (follows || !(session && session.heartbeat_seconds)) return;
     var every = (+attr('heartbeat') || session.heartbeat_seconds) * 1000;
     clearTimeout(timer);
-    if (d.visibilityState === 'hidden') return;
-    timer = setTimeout(beat, lastBeat + every - Date.now()); // late: at once
+    if (d.hidden) return;
+    timer = setTimeout(beat, lastBeat + every - now()); // late: at once
   }
 
   function beat() {
-    lastBeat = Date.now();
+    lastBeat = now();
     // The page only when it changed (single-page apps): the session's pages are the pages
     // seen, not one per minute on the same page.
-    var url = location.href;
+    var url = loc.href;
     post('/v1/sessions/' + session.session_id + '/heartbeat', { url: url === sentPage ? undefined : (sentPage = url), ga_session_id: gaSession() })
       .then((r) => {
         if (r === 410) return lease(); // the lease is gone: lease again and swap
-        if (r && r.number && r.number !== session.number) use({ ...session, ...r });
-        else if (r) session.expires_at = r.expires_at;
+        // (the number is part of the session id: a beat never changes it)
+        if (r) {
+          session.expires_at = r.expires_at;
+          remember(); // the cached expiry follows the lease
+        }
         schedule();
       })
       .catch(schedule);
@@ -304,11 +334,12 @@
   function start() {
     if (started || !account) return;
     started = 1;
-    try { follows = w.parent !== w && w.parent.calltrack; } catch (e) { /* another origin */ }
+    // (a parent with the install stub only, or another origin, is not followed)
+    try { follows = w.parent !== w && w.parent.calltrack.ctx && w.parent.calltrack; } catch (e) { /* another origin */ }
     if (follows) return follows('follow', (s) => s ? use(s) : fail());
     try {
       var c = JSON.parse(localStorage.getItem(COOKIE));
-      if (c.session_id === cookie() && Date.parse(c.expires_at) > Date.now()) use(c);
+      if (c.session_id === cookie() && Date.parse(c.expires_at) > now()) use(c);
     } catch (e) { /* nothing cached */ }
     lease();
   }
@@ -333,12 +364,12 @@
       else pending.push(root);
     },
     number: (cb) => {
-      if (settled) cb(session || null);
+      if (settled) cb(session);
       else waiting.push(cb);
     },
     follow: (cb) => {
       followers.push(cb);
-      if (settled) cb(session || null);
+      if (settled) cb(session);
     },
     callback: loadWidget
   };
@@ -352,7 +383,7 @@
   w.calltrack = calltrack;
 
   safe(() => {
-    addTargets((attr('numbers') || '').split(/[\s,]+/));
+    addTargets(('' + attr('numbers')).split(/[\s,]+/)); // none: "null", no digits, ignored
     d.addEventListener('visibilitychange', safe(schedule));
     if (!consent) return unhide(); // nothing is swapped before consent: never hide
     if (hideMs) hide();

@@ -201,6 +201,7 @@ def test_heartbeat_pauses_while_the_tab_is_hidden(browser: Browser, site_key: st
     path = f"/v1/sessions/{s['session_id']}/heartbeat"
     browser.js("""
         Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+        Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
         document.dispatchEvent(new Event('visibilitychange'));
     """)
     hidden_at = len(browser.requests(path))
@@ -208,6 +209,7 @@ def test_heartbeat_pauses_while_the_tab_is_hidden(browser: Browser, site_key: st
     assert len(browser.requests(path)) == hidden_at
     browser.js("""
         Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
+        Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
         document.dispatchEvent(new Event('visibilitychange'));
     """)
     time.sleep(0.5)

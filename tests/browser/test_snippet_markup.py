@@ -4,6 +4,7 @@ strict Content-Security-Policy, in real headless Chromium against the app and mo
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any, Callable
 
 import pytest
@@ -181,3 +182,74 @@ def test_strict_csp_hides_without_a_violation(browser: Browser, site_key: str, c
         assert ["calltrack-hiding", "hidden"] in hiding                 # hidden by the site's own rule
     assert hiding[-1][0] == ""                                           # and shown again at the swap
     assert browser.js("return getComputedStyle(document.getElementById('tel-e164')).visibility") == "visible"
+
+
+def test_a_frame_under_a_page_with_only_the_stub_leases_for_itself(browser: Browser, site_key: str) -> None:
+    """The parent has the install stub but no snippet (removed from the theme, or blocked):
+    the frame does not wait for a page that will never answer."""
+    browser.open("frame-stub.html", account=site_key)
+    frame = "document.getElementById('booking').contentDocument"
+    deadline = time.time() + 5
+    while time.time() < deadline and browser.js(f"var d = {frame}; var t = d && d.getElementById('frame-tel');"
+                                                 " return t && t.textContent") in (None, "415-555-0123"):
+        time.sleep(0.05)
+    text = browser.js(f"return {frame}.getElementById('frame-tel').textContent")
+    assert text != "415-555-0123" and text.replace("-", "").isdigit()
+    assert browser.text("parent-phone") == "Call (415) 555-0123"      # nothing ran in the page itself
+
+
+def test_an_older_host_only_cookie_gives_way_to_the_shared_one(browser: Browser, site_key: str) -> None:
+    """A visitor from before the cookie moved to the account's domain (or before the account
+    changed cookie_domain) has a host-only `_calltrack`: it is replaced, not left to shadow
+    the shared cookie on every later page."""
+    browser.open("frame-bare.html", host=f"www.{TEST_DOMAIN}")
+    browser.js("document.cookie = '_calltrack=legacy-unknown-id;path=/;max-age=3600'")
+    browser.open(host=f"www.{TEST_DOMAIN}", account=site_key)
+    first = leased(browser)
+    assert first["session_id"] != "legacy-unknown-id"
+    assert browser.js("return document.cookie.match(/(^|; )_calltrack=/g).length") == 1
+    assert browser.cookie() == first["session_id"]
+    browser.open(host=f"www.{TEST_DOMAIN}", account=site_key)
+    assert leased(browser)["session_id"] == first["session_id"]
+
+
+def test_consent_withdrawn_before_any_lease_removes_the_shared_cookie_and_the_cache(
+        browser: Browser, site_key: str) -> None:
+    browser.open(host=f"www.{TEST_DOMAIN}", account=site_key)
+    first = leased(browser)
+    assert browser.js("return localStorage.getItem('_calltrack')")
+    browser.open(host=f"www.{TEST_DOMAIN}", account=site_key, **{"data-consent": "required"})
+    browser.js("calltrack('consent', false)")
+    assert browser.js("return document.cookie.indexOf('_calltrack=')") == -1, first
+    assert browser.js("return localStorage.getItem('_calltrack')") is None
+
+
+def test_a_number_written_straight_into_a_shadow_root_is_swapped(browser: Browser, site_key: str) -> None:
+    """Text directly under the shadow root (no element around it) has no parent element."""
+    browser.open(account=site_key)
+    a, b, c = parts(leased(browser)["number"])
+    got = browser.js("var host = document.createElement('div'); document.body.appendChild(host);"
+                     "var root = host.attachShadow({mode: 'open'}); root.textContent = 'Call 415-555-0123';"
+                     "calltrack('swap', root); return [root.textContent, document.getElementById('us-paren').textContent]")
+    assert got == [f"Call {a}-{b}-{c}", f"({a}) {b}-{c}"]
+    assert browser.console_errors() == []
+
+
+def test_the_cached_number_follows_the_heartbeat_and_goes_with_a_lost_lease(browser: Browser, site_key: str) -> None:
+    """The cache a returning visitor's first paint uses: its expiry moves with each beat,
+    and a lease lost and not renewed takes it away (the number may be another visitor's now)."""
+    browser.open(account=site_key, **{"data-heartbeat": "1"})
+    s = leased(browser)
+    cached = browser.js("return JSON.parse(localStorage.getItem('_calltrack')).expires_at")
+    deadline = time.time() + 5
+    while time.time() < deadline and browser.js(
+            "return JSON.parse(localStorage.getItem('_calltrack')).expires_at") == cached:
+        time.sleep(0.2)
+    assert browser.js("return JSON.parse(localStorage.getItem('_calltrack')).expires_at") > cached, s
+    browser.open(api=browser.site.url + "/gone/" + uuid.uuid4().hex)
+    assert browser.session()["number"] == "+14155550777"
+    deadline = time.time() + 6
+    while time.time() < deadline and browser.text("us-paren") != "(415) 555-0123":
+        time.sleep(0.1)
+    assert browser.text("us-paren") == "(415) 555-0123"
+    assert browser.js("return localStorage.getItem('_calltrack')") is None
