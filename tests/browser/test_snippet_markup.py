@@ -140,6 +140,9 @@ def test_installed_twice_leases_once_and_keeps_one_session(browser: Browser, sit
     time.sleep(0.5)
     assert len(browser.requests("/v1/sessions")) == 1
     assert (again["session_id"], again["number"]) == (first["session_id"], first["number"])
+    # ...and that is the API's answer, not only the cached one the first paint used.
+    assert browser.js("return calltrack.ctx().session_id") == first["session_id"]
+    assert browser.cookie() == first["session_id"]
 
 
 def test_subdomains_share_the_session_and_number(browser: Browser, site_key: str) -> None:
@@ -253,3 +256,20 @@ def test_the_cached_number_follows_the_heartbeat_and_goes_with_a_lost_lease(brow
         time.sleep(0.1)
     assert browser.text("us-paren") == "(415) 555-0123"
     assert browser.js("return localStorage.getItem('_calltrack')") is None
+
+
+def test_a_lost_lease_gives_back_split_numbers_labels_and_titles(browser: Browser) -> None:
+    """After a 410 and a failed re-lease, page-builder markup is the page's own again: each
+    part of a split number, the aria-label and title that read it out."""
+    browser.open("builder.html", api=browser.site.url + "/gone/" + uuid.uuid4().hex, **{"data-numbers": "+14155550123"})
+    assert browser.session()["number"] == "+14155550777"
+    label = "return document.getElementById('header-phone').getAttribute('aria-label')"
+    assert browser.js(label) == "Call us at 415-555-0777"
+    deadline = time.time() + 6
+    while time.time() < deadline and browser.js(label) != "Call us at 415-555-0123":
+        time.sleep(0.1)
+    assert browser.js(label) == "Call us at 415-555-0123"
+    assert browser.js("return document.getElementById('header-phone').getAttribute('title')") == "Call (415) 555-0123"
+    assert browser.js("return document.querySelector('#header-phone .rest').textContent") == "555-0123"
+    assert browser.text("divi") == "415-555-0123"
+    assert browser.href("header-phone") == "tel:+1-415-555-0123"
