@@ -14,6 +14,7 @@ TABLE_PREFIX = "CALLTRACK_TABLE_PREFIX"
 EVENT_BUS = "CALLTRACK_EVENT_BUS"
 DEMO_API_KEY = "DEMO_API_KEY"
 ACCOUNT_CACHE_SECONDS = "CALLTRACK_ACCOUNT_CACHE_SECONDS"
+DYNAMODB_READ_TIMEOUT = "CALLTRACK_DYNAMODB_READ_TIMEOUT"
 REGION = "AWS_DEFAULT_REGION"
 RETRY_BASE_SECONDS = "CALLTRACK_RETRY_BASE_SECONDS"
 # Bootstrap operator token: creates accounts (POST /v1/accounts). Required outside local.
@@ -82,6 +83,13 @@ def stream_arn_placeholder(table: str) -> str:
 
 def event_bus_name() -> str:
     return os.environ.get(EVENT_BUS, "calltrack")
+
+
+def dynamodb_read_timeout() -> float:
+    """Seconds a DynamoDB request may take to answer (default 5). The test suite raises it
+    for its `chalice local`: its shared emulator serialises 50 concurrent lease
+    transactions that each copy whole tables."""
+    return float(os.environ.get(DYNAMODB_READ_TIMEOUT, "5"))
 
 
 def account_cache_seconds() -> float:

@@ -26,7 +26,7 @@ def meta(short_name: str, stream: bool = False) -> type:
         host = config.aws_endpoint()
         billing_mode = "PAY_PER_REQUEST"
         connect_timeout_seconds = 2
-        read_timeout_seconds = 5
+        read_timeout_seconds = config.dynamodb_read_timeout()
         max_retry_attempts = 2
 
     if stream:

@@ -121,7 +121,8 @@ def api_server(moto_endpoint: str, tmp_path_factory) -> Iterator[str]:
     log = (tmp_path_factory.mktemp("chalice") / "chalice-local.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "chalice_local.py"), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", "local", "--no-autoreload"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+        # (50 concurrent lease transactions on the shared emulator can queue past 5 s)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, CALLTRACK_DYNAMODB_READ_TIMEOUT="30"),
     )
     base = f"http://127.0.0.1:{port}"
     try:
