@@ -182,8 +182,10 @@ def test_strict_csp_hides_without_a_violation(browser: Browser, site_key: str, c
     assert [e for e in browser.console_errors() if "Content Security Policy" in e["message"]] == []
     hiding = browser.js("return window.hiding")
     if csp == "class":
-        assert ["calltrack-hiding", "hidden"] in hiding                 # hidden by the site's own rule
-    assert hiding[-1][0] == ""                                           # and shown again at the swap
+        assert ["calltrack-hiding", "hidden", False] in hiding          # by the site's own rule, no inline style
+    else:
+        assert ["calltrack-hiding", "hidden", True] in hiding           # the nonce'd style applied too
+    assert hiding[-1][:2] == ["", "visible"]                             # and shown again at the swap
     assert browser.js("return getComputedStyle(document.getElementById('tel-e164')).visibility") == "visible"
 
 
