@@ -22,6 +22,11 @@ from chalicelib.settings import Settings
 Clock = Callable[[], float]
 
 
+def on_domain(name: str, domain: str) -> bool:
+    """`name` is `domain` or a host under it (a cookie domain needs a dot in it)."""
+    return "." in domain and (name == domain or name.endswith("." + domain))
+
+
 @dataclass(frozen=True)
 class AccountView:
     account_id: str
@@ -54,13 +59,10 @@ class AccountView:
         setting = self.config.get("cookie_domain")
         if setting == "host" or "." not in host or host.replace(".", "").isdigit() or ":" in host:
             return None
-
-        def on(name: str, domain: str) -> bool:
-            return "." in domain and (name == domain or name.endswith("." + domain))
-        if setting and not any(on(setting, d) for d in self.domains):
-            return None
+        if setting and not any(on_domain(setting, d) for d in self.domains):
+            return None             # refused at save; an account's domains may change after
         listed = [setting] if setting else sorted(self.domains, key=len)
-        return next((d for d in listed if on(host, d)), None)
+        return next((d for d in listed if on_domain(host, d)), None)
 
     def allows_origin(self, origin: Optional[str]) -> bool:
         """A browser request's `Origin` belongs to the account's site (absent or "null":

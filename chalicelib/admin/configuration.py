@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib import accounts as account_cache
 from chalicelib import sections, web
 from chalicelib.admin import accounts, numbers, secrets
 from chalicelib.dni.models import Account
@@ -132,6 +133,11 @@ def put_section(account_id: str, section: str, value: Any) -> Dict[str, Any]:
 
     def mutate(item: Account) -> None:
         current = (item.config or {}).get(section)
+        if section == "cookie_domain" and value not in (None, "host") and not any(
+                account_cache.on_domain(value, d.lower().removeprefix("www.")) for d in item.domains or []):
+            raise ValidationFailed(f"value: '{value}' is not one of the account's domains or under one "
+                                   f"({', '.join(item.domains or []) or 'none listed'}); \"host\" keeps the cookie "
+                                   "on the page's own host")
         item.config = {**(item.config or {}), section: web.validate(secrets.keep_stored(value, current), schema,
                                                                     what="value")}
 

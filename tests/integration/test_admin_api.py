@@ -297,6 +297,20 @@ def test_config_sections_validated_by_their_owners_schema(client, owned):
     assert call(client, "GET", f"/v1/accounts/{account_id}/config/page_numbers", key)[1]["value"] is None
 
 
+def test_cookie_domain_must_be_on_the_accounts_domains(client, owned):
+    """A cookie domain the account does not list (a public suffix, another site) would be
+    ignored by the lease or dropped by the browser: refused at save, naming the domains."""
+    account_id, key = owned
+    path = f"/v1/accounts/{account_id}/config/cookie_domain"
+    status, body = call(client, "PUT", path, key, {"value": "co.uk"})
+    assert status == 400 and body["error"] == "validation_failed" and "localhost" in body["message"]
+    assert call(client, "PUT", path, key, {"value": "host"})[0] == 200
+    assert call(client, "GET", path, key)[1]["value"] == "host"
+    status, body = call(client, "PATCH", f"/v1/accounts/{account_id}", key, {"domains": ["acme.example"]})
+    assert status == 200, body
+    assert call(client, "PUT", path, key, {"value": "shop.acme.example"})[0] == 200
+
+
 def test_listing_an_accounts_numbers_and_keys_reads_its_index_never_the_whole_table(client, owned, monkeypatch):
     from pynamodb.connection.base import Connection
 
