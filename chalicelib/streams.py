@@ -261,25 +261,20 @@ class StreamPoller:
         return records
 
 
-def _iso(value: Any) -> Optional[str]:
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(value))) if value else None
-
-
 def dead_letter(stream_arn: str, shard: str, record: Mapping[str, Any], attempts: int) -> None:
     """What Lambda puts on a stream mapping's on-failure queue when a record's retries are
     exhausted: a pointer to it (`DDBStreamBatchInfo`), not the record, which the stream
     keeps for 24 h."""
+    from chalicelib.calls.store import iso
+
     sqs = aws.client("sqs")
     url = sqs.create_queue(QueueName=STREAM_DLQ)["QueueUrl"]   # idempotent: the queue's URL
-    ddb = record.get("dynamodb") or {}
-    seq, when = ddb.get("SequenceNumber"), _iso(ddb.get("ApproximateCreationDateTime"))
+    seq, when = (record.get("dynamodb") or {}).get("SequenceNumber"), iso(_written_at(record))
     message = {
         "requestContext": {"requestId": record.get("eventID"), "functionArn": "local:StreamPoller",
                            "condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts},
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "version": "1.0", "timestamp": _iso(time.time()),
+        "version": "1.0", "timestamp": iso(time.time()),
         "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": seq, "endSequenceNumber": seq,
                                "approximateArrivalOfFirstRecord": when, "approximateArrivalOfLastRecord": when,
                                "batchSize": 1, "streamArn": stream_arn},

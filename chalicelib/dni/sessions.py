@@ -106,16 +106,17 @@ def replaceable(account: AccountView) -> List[str]:
 
 def start(req: SessionRequest, clock: Clock = time.time) -> Assignment:
     account = get_account(req.account, clock)
-    assignment = _start(account, req, clock)
-    if _allowed(account, req):
+    allowed = _allowed(account, req)
+    assignment = _start(account, req, allowed, clock)
+    if allowed:
         assignment.cookie_domain = account.cookie_domain(sources.hostname_of(req.url))
     return assignment
 
 
-def _start(account: AccountView, req: SessionRequest, clock: Clock) -> Assignment:
+def _start(account: AccountView, req: SessionRequest, allowed: bool, clock: Clock) -> Assignment:
     now = clock()
     visit = sources.detect(req.url, req.referrer)
-    if useragent.is_bot(req.user_agent) or not _allowed(account, req):
+    if useragent.is_bot(req.user_agent) or not allowed:
         count("SessionsRefused")
         return _unleased(account, visit, account.default_number, "default", now)
     if req.session_id:
