@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/142.0.0.0 Safari/537.36")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.browser.site import CHROMEDRIVER, CHROMIUM, Site, chromium  # noqa: E402 (the test site and its browser)
 READ = """var done = arguments[0], t0 = performance.now();
 (function wait() {
   if (window.swappedAt === undefined && performance.now() - t0 < 1500) return setTimeout(wait, 20);
@@ -53,20 +52,6 @@ def available() -> bool:
     return CHROMIUM.exists() and CHROMEDRIVER.exists() and (ROOT / "snippet" / "dist" / "dni.js").exists()
 
 
-def _driver(profile: str) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
-                 "--disable-background-networking", f"--user-agent={UA}", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_script_timeout(30)
-    return driver
-
-
 def _load(driver: Any, url: str, visitor: str, warm: str) -> Dict[str, Any]:
     if visitor == "new":
         driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
@@ -85,13 +70,10 @@ def measure(runs: int = 5) -> Dict[str, Any]:
     """Median figures over `runs` page loads per case: the snippet loaded async (the
     documented default) or sync (in <head> without async), new visitor (with data-hide=300)
     or returning, at 1× and 4× CPU; and the page without the snippet, for its own tasks."""
-    sys.path.insert(0, str(ROOT))
-    from tests.browser.site import Site
-
     profile = tempfile.mkdtemp(prefix="calltrack-bench-")
     out: Dict[str, Any] = {"runs": runs, "api": "canned instant answer (test site /fast)", "cases": []}
     with Site(api="") as site:
-        driver = _driver(profile)
+        driver = chromium(profile, script_timeout=30)
         try:
             page = f"{site.url}/pages/big.html?api={site.url}/fast&account=bench"
             warm = site.url + "/pages/frame-bare.html"

@@ -14,16 +14,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser.site import DIST, ROOT, Site
+from tests.browser.site import CHROMEDRIVER, CHROMIUM, DIST, ROOT, TEST_DOMAIN, VISITOR_UA, Site, chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-TEST_DOMAIN = "calltrack.test"
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SNIPPET = ROOT / "snippet"
-# Headless Chromium says "HeadlessChrome", and the API rightly gives bots no lease: the
-# tests browse as the desktop Chrome a visitor would use.
-VISITOR_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/142.0.0.0 Safari/537.36")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,21 +45,8 @@ def site(snippet_dist: Path, api_server: str) -> Iterator[Site]:
 
 @pytest.fixture(scope="session")
 def chrome() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     profile = tempfile.mkdtemp(prefix="calltrack-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-agent={VISITOR_UA}", f"--user-data-dir={profile}",
-                 # www.calltrack.test, shop.calltrack.test: one site on two subdomains (tests of the shared cookie)
-                 f"--host-resolver-rules=MAP *.{TEST_DOMAIN} 127.0.0.1"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_script_timeout(15)
+    driver = chromium(profile)
     try:
         yield driver
     finally:

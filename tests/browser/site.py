@@ -11,10 +11,39 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "snippet" / "dist"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+TEST_DOMAIN = "calltrack.test"
+# Headless Chromium says "HeadlessChrome", and the API rightly gives bots no lease: the
+# tests browse as the desktop Chrome a visitor would use.
+VISITOR_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/142.0.0.0 Safari/537.36")
+
+
+def chromium(profile: str, script_timeout: int = 15) -> Any:
+    """Headless Chromium (Debian's chromium + chromedriver) browsing as VISITOR_UA, with
+    its profile in `profile`, `*.calltrack.test` resolving to this machine, and the
+    browser console kept: the browser tests' and the snippet benchmark's one browser."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-agent={VISITOR_UA}", f"--user-data-dir={profile}",
+                 # www.calltrack.test, shop.calltrack.test: one site on two subdomains (tests of the shared cookie)
+                 f"--host-resolver-rules=MAP *.{TEST_DOMAIN} 127.0.0.1"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_script_timeout(script_timeout)
+    return driver
 DEMO = ROOT / "snippet" / "demo"
 PAGES = Path(__file__).resolve().parent / "pages"
 SLOW_SECONDS = 2.5
