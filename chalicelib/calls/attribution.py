@@ -1,7 +1,10 @@
 """Where a call came from: the session that held the tracking number when it rang.
 
 Pool numbers ask the lease history (`dni.history.who_held`, with the account's grace
-window) and take that session's snapshot and the match's confidence. After the answer,
+window) and take that session's snapshot and the match's confidence: the current
+holder's from the Number item, a past holder's from its Session item (one GetItem, only
+when the match is a past holder: the archive keeps times and the page count, not the
+attribution, since the pool index it is written from carries neither). After the answer,
 `leases.note_call` marks the number called when the answer is its current holder (once
 that lease ends it is the first to be handed on, docs/accuracy.md) and remembers the
 caller on the number. A caller who phoned the same pool number before, within the
@@ -50,16 +53,16 @@ def attribute(item: Optional[Number], at: float, grace: float, caller_hash: Opti
         match = history.who_held(item.number, at, grace, item=item)
         if match.holding is not None:
             leases.note_call(item, match.holding.session_id, at, match.confidence, caller_hash, repeat_seconds)
-            return from_holding(match.holding, match.confidence)
+            return from_holding(match.holding, match.confidence, item.account_id)
     fallback = "default" if item.kind == "default" else "none"
     return {**EMPTY, **split_source(item.source), "method": fallback}
 
 
-def from_holding(holding: history.Holding, confidence: float) -> Dict[str, Any]:
-    snap = holding.snap or {}
+def from_holding(holding: history.Holding, confidence: float, account_id: Optional[str] = None) -> Dict[str, Any]:
+    snap = holding.snap or ({} if account_id is None else _snapshot(session_of(account_id, holding.session_id)))
     out = {**EMPTY, **{f: snap.get(f) for f in SNAP_FIELDS}}
     out.update(session_id=holding.session_id, click_ids=dict(snap.get("click_ids") or {}),
-               pages_seen=max(1, len(holding.pages or [])), method=snap.get("method") or "dynamic",
+               pages_seen=max(1, holding.pages_seen), method=snap.get("method") or "dynamic",
                ga_session_id=holding.ga_session_id or snap.get("ga_session_id"),
                attribution_confidence=round(float(confidence), 4))
     return out
@@ -75,6 +78,15 @@ def session_of(account_id: str, session_id: Optional[str]) -> Optional[Session]:
     except Session.DoesNotExist:
         return None
     return s if s.account_id == account_id else None
+
+
+def _snapshot(s: Optional[Session]) -> Dict[str, Any]:
+    """A past holder's snapshot, as the lease took it (`sessions.snapshot`), from its item."""
+    if s is None:
+        return {}
+    from chalicelib.dni.sessions import snapshot
+
+    return snapshot(s)
 
 
 def from_session(s: Optional[Session]) -> Dict[str, Any]:

@@ -58,7 +58,7 @@ class Holding:
     last_seen: float
     lease_until: float
     snap: Dict[str, Any] = field(default_factory=dict)
-    pages: List[str] = field(default_factory=list)
+    pages_seen: int = 1
     ga_session_id: Optional[str] = None
 
 
@@ -131,13 +131,14 @@ def current_holding(item: Number) -> Optional[Holding]:
     if not item.holder:
         return None
     return Holding(item.holder, float(item.leased_at), float(item.last_seen or item.leased_at),
-                   float(item.lease_until), dict(item.snap or {}), list(item.pages or []), item.ga_session_id)
+                   float(item.lease_until), dict(item.snap or {}), max(1, len(item.pages or [])), item.ga_session_id)
 
 
 def archived(number: str, at: float) -> List[Holding]:
     leases = Lease.query(number, Lease.started_at <= at, scan_index_forward=False, limit=HISTORY_DEPTH)
     return [Holding(l.session_id, float(l.started_at), float(l.last_seen or l.started_at), float(l.until),
-                    dict(l.snap or {}), list(l.pages or []), l.ga_session_id) for l in leases]
+                    dict(l.snap or {}), max(1, int(l.pages_seen or 0), len(l.pages or [])), l.ga_session_id)
+            for l in leases]
 
 
 def who_held(number: str, at: float, grace: float, item: Optional[Number] = None) -> Match:

@@ -3,7 +3,8 @@
 The current lease lives on the Number item (holder, leased_at, last_seen,
 lease_until); claiming a number is a transaction that (1) updates the number only
 if it is still exactly as we read it (lease_count and lease_until unchanged), (2)
-archives the previous holder's lease to the history table, (3) creates the session,
+archives the previous holder's lease to the history table (from what the pool index
+holds: times, holder, page count; its attribution stays on its Session item), (3) creates the session,
 and (4) optionally counts the lease against the client IP's hourly limit.
 Requests: one Query of the pool + one TransactWriteItems per lease; one UpdateItem
 per heartbeat or resume; at most one UpdateItem after a call is attributed (`note_call`:
@@ -84,7 +85,7 @@ def _archive(observed: Number, history_expires: datetime) -> Lease:
     return Lease(
         observed.number, float(observed.leased_at), until=float(observed.lease_until),
         last_seen=float(observed.last_seen or observed.leased_at), session_id=observed.holder,
-        account_id=observed.account_id, pages=observed.pages, snap=observed.snap,
+        account_id=observed.account_id, pages_seen=observed.page_count,
         ga_session_id=observed.ga_session_id, expires=history_expires,
     )
 
@@ -99,7 +100,7 @@ def claim(c: Claim) -> None:
             tx.update(Number(n.number), condition=unchanged, actions=[
                 Number.holder.set(c.session.session_id), Number.leased_at.set(c.now),
                 Number.last_seen.set(c.now), Number.lease_until.set(c.lease_until),
-                Number.pages.set([c.session.landing_page or ""]), Number.snap.set(c.snap),
+                Number.pages.set([c.session.landing_page or ""]), Number.page_count.set(1), Number.snap.set(c.snap),
                 Number.lease_count.add(1),
                 Number.ga_session_id.set(c.session.ga_session_id) if c.session.ga_session_id
                 else Number.ga_session_id.remove(),
@@ -160,7 +161,8 @@ def extend(number: str, session_id: str, now: float, lease_until: float,
     if url:
         roomy = Number.pages.does_not_exist() | (size(Number.pages) < MAX_PAGES)
         try:
-            item.update(actions=actions + [Number.pages.set(Number.pages.append([url]))], condition=held & roomy)
+            item.update(actions=actions + [Number.pages.set(Number.pages.append([url])), Number.page_count.add(1)],
+                        condition=held & roomy)
             return item
         except UpdateError as err:
             if err.cause_response_code != "ConditionalCheckFailedException":

@@ -29,14 +29,17 @@ class Account(Model):
 
 
 class PoolIndex(GlobalSecondaryIndex):
-    """A pool's numbers with what choosing one and handing it over need. Not `callers`
-    (the repeat-caller memory, which grows with every caller) nor `source`/`country`:
-    a lease reads one page for up to about a thousand numbers. `pages` and `snap` stay
-    while the handover archives the previous holder's lease in the same transaction."""
+    """A pool's numbers with what choosing one and handing it over need, all small and of
+    fixed size: not `callers` (the repeat-caller memory, which grows with every caller),
+    `pages` (grows with every page a holder sees), `snap` (the holder's attribution) nor
+    `source`/`country`. A lease reads one page for up to a thousand numbers and more, and a
+    heartbeat rewrites an index entry of about 200 bytes. The handover archives the
+    previous holder's lease from these alone (`page_count`, not the pages); its
+    attribution is the Session item's, read when a call is matched to it."""
     class Meta:
         index_name = "pool-index"
         projection = IncludeProjection(["account_id", "kind", "pool_id", "enabled", "holder", "leased_at",
-                                        "last_seen", "lease_until", "lease_count", "called_by", "pages", "snap",
+                                        "last_seen", "lease_until", "lease_count", "called_by", "page_count",
                                         "ga_session_id"])
 
     pool_key = UnicodeAttribute(hash_key=True)
@@ -73,8 +76,9 @@ class Number(Model):
     leased_at = NumberAttribute(default=0)
     last_seen = NumberAttribute(default=0)              # the holder's last heartbeat
     lease_until = NumberAttribute(default=0)            # 0: never leased
-    pages = ListAttribute(of=UnicodeAttribute, null=True)
-    snap = JSONAttribute(null=True)                     # the holder's attribution snapshot
+    pages = ListAttribute(of=UnicodeAttribute, null=True)   # the holder's pages (not in the pool index)
+    page_count = NumberAttribute(null=True)             # len(pages), for the index and the handover
+    snap = JSONAttribute(null=True)                     # the holder's attribution snapshot (not in the index)
     lease_count = NumberAttribute(default=0)
     ga_session_id = UnicodeAttribute(null=True)         # the holder's GA4 session, latest the page reported
     called_by = UnicodeAttribute(null=True)             # a holder a call was attributed to (pool.candidates)
@@ -95,6 +99,9 @@ class Lease(Model):
     last_seen = NumberAttribute(default=0)
     session_id = UnicodeAttribute()
     account_id = UnicodeAttribute()
+    pages_seen = NumberAttribute(null=True)
+    # Archives written before the pool index lost `pages` and `snap` carry them; newer ones
+    # read the attribution from the Session item (calls.attribution).
     pages = ListAttribute(of=UnicodeAttribute, null=True)
     snap = JSONAttribute(null=True)
     ga_session_id = UnicodeAttribute(null=True)

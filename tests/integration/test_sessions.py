@@ -6,6 +6,7 @@ import json
 import pytest
 
 from chalicelib import accounts, streams
+from chalicelib.calls import attribution
 from chalicelib.dni import history, sessions, usage
 from chalicelib.dni.models import Account, Number, Session
 from chalicelib.errors import LeaseGone, UnknownAccount
@@ -222,7 +223,9 @@ def test_who_held_finds_the_session_at_call_time_with_confidence(account):
     second = sessions.start(req(acc.account_id, url="http://localhost/?utm_source=tw"), clock)
     alone = history.who_held(first.number, t_first, grace=1800)
     assert (alone.session_id, alone.confidence) == (first.session_id, 1.0)
-    assert alone.holding.snap["source"] == "fb"
+    assert alone.holding.snap == {}              # the archive keeps times, not the attribution...
+    call = attribution.attribute(Number.get(first.number), t_first, 1800)
+    assert (call["session_id"], call["source"]) == (first.session_id, "fb")   # ...the session item does
     shared = history.who_held(first.number, clock.t + 10, grace=1800)
     assert shared.session_id == second.session_id and 0.5 < shared.confidence < 1.0
     assert history.who_held(first.number, clock.t - 3600, grace=1800).holding is None
@@ -324,3 +327,23 @@ def test_a_disabled_number_is_not_handed_back_to_a_returning_visitor(account):
     clock.t += 3600                                                        # lease long over
     again = sessions.start(req(acc.account_id, session_id=first.session_id), clock)
     assert again.session_id != first.session_id and again.number != first.number
+
+
+def test_the_pool_index_holds_no_pages_or_attribution_and_the_archive_counts_pages(account):
+    """A lease reads the pool index: fixed-size entries (no page list, no snapshot) however
+    many pages the holders saw. The handover archives the page count from it."""
+    acc = account(pool=["+14155557311"], settings={"cooldown_seconds": 0})
+    clock = Clock()
+    first = sessions.start(req(acc.account_id, url="http://localhost/?utm_source=fb"), clock)
+    for i in range(3):
+        clock.t += 60
+        sessions.heartbeat(first.session_id, f"http://localhost/page-{i}", clock)
+    raw = Number._get_connection().query(f"{acc.account_id}#main", index_name="pool-index")["Items"][0]
+    assert "pages" not in raw and "snap" not in raw and "callers" not in raw
+    assert raw["page_count"] == {"N": "4"} and raw["holder"] == {"S": first.session_id}
+    assert len(Number.get(first.number).pages) == 4            # the list stays on the item
+    clock.t += 400
+    second = sessions.start(req(acc.account_id, url="http://localhost/?utm_source=tw"), clock)
+    assert second.number == first.number
+    call = attribution.attribute(Number.get(first.number), clock.t - 300, 1800)
+    assert (call["session_id"], call["source"], call["pages_seen"]) == (first.session_id, "fb", 4)

@@ -23,7 +23,7 @@ def test_a_held_session_gives_its_snapshot_pages_and_confidence():
     snap = {"source": "bing", "medium": "cpc", "campaign": "spring", "keyword": "boiler", "device": "mobile",
             "ga_client_id": "1.2", "click_ids": {"msclkid": "abc"}, "method": "dynamic",
             "landing_page": "https://x.example/?utm_source=bing"}
-    holding = Holding("s-1", 10.0, 50.0, 400.0, snap, ["https://x.example/", "https://x.example/prices"])
+    holding = Holding("s-1", 10.0, 50.0, 400.0, snap, 2)
     out = attribution.from_holding(holding, 0.66666)
     assert (out["session_id"], out["source"], out["keyword"], out["device"]) == ("s-1", "bing", "boiler", "mobile")
     assert out["click_ids"] == {"msclkid": "abc"} and out["pages_seen"] == 2
