@@ -5,7 +5,7 @@ from chalice import Chalice, ConvertToMiddleware
 from chalicelib import web
 from chalicelib.admin.api import bp as admin_api
 from chalicelib.calls.api import bp as calls_api
-from chalicelib.calls.sweeper import bp as calls_sweeper
+from chalicelib.calls.schedule import bp as calls_sweeper
 from chalicelib.dni.advisor_api import bp as advisor_api
 from chalicelib.dni.api import bp as dni_api
 from chalicelib.integrations.api import bp as integrations_api

@@ -56,7 +56,9 @@ def table(machine: Dict[str, str], rows: List[Dict[str, Any]], extra: Dict[str, 
     c = extra["cold_start"]
     lines.append(f"| cold start: `import app` | {c['runs']} | {c['app']} ms, {c['app_mib']} MiB | | | | median of "
                  f"{c['runs']} fresh interpreters; `import boto3, chalice`: {c['bare']} ms, {c['bare_mib']} MiB; "
-                 f"ratio {c['time_ratio']}× time, {c['memory_ratio']}× peak memory (target ≤ 1.5×) |")
+                 f"ratio {c['time_ratio']}× time, {c['memory_ratio']}× peak memory (target ≤ 1.5×); domain modules "
+                 f"load with the first request that uses them: `import app` plus the lease's modules "
+                 f"{c.get('lease', '–')} ms, {c.get('lease_mib', '–')} MiB |")
     for name, s in extra["snippet"].items() or []:
         lines.append(f"| snippet {name} | | {s['gzip']} B gzip | | | | {s['raw']} B minified |")
     if not extra["snippet"]:

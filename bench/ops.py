@@ -313,13 +313,15 @@ _PEAK = ("print(time.perf_counter() - t, next(int(l.split()[1]) for l in open('/
          "if l.startswith('VmHWM')))")
 COLD_APP = "import time; t = time.perf_counter(); import app; " + _PEAK
 COLD_BARE = "import time; t = time.perf_counter(); import boto3, chalice; " + _PEAK
+# What the first lease of a container loads on top (the route's modules, chalicelib/lazy.py).
+COLD_LEASE = "import time; t = time.perf_counter(); import app, chalicelib.dni.sessions; " + _PEAK
 
 
 def cold_start(env: Dict[str, str], runs: int = 7) -> Dict[str, float]:
     """`import app` against `import boto3, chalice` in fresh interpreters: median time (ms)
     and peak resident memory (MiB), and their ratios (the target is 1.5 at most)."""
     out: Dict[str, float] = {}
-    for name, code in (("app", COLD_APP), ("bare", COLD_BARE)):
+    for name, code in (("app", COLD_APP), ("bare", COLD_BARE), ("lease", COLD_LEASE)):
         times, peaks = [], []
         for _ in range(runs):
             got = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,

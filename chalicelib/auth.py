@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 from typing import Optional
 
-from pynamodb.exceptions import DoesNotExist
-
-from chalicelib.dni.models import ApiKey
 from chalicelib.errors import Forbidden, Unauthorized
+from chalicelib.lazy import lazy
+
+models = lazy("chalicelib.dni.models")      # the tables load with the first authorised request
 
 
 def hash_key(api_key: str) -> str:
@@ -27,8 +27,8 @@ def bearer(authorization: Optional[str]) -> str:
 
 def account_of_key(api_key: str) -> str:
     try:
-        item = ApiKey.get(hash_key(api_key))
-    except DoesNotExist as err:
+        item = models.ApiKey.get(hash_key(api_key))
+    except models.ApiKey.DoesNotExist as err:
         raise Unauthorized("unknown or revoked API key") from err
     if item.revoked:
         raise Unauthorized("unknown or revoked API key")

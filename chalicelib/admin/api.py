@@ -8,7 +8,15 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import auth, web
-from chalicelib.admin import accounts, configuration, keys, numbers, purchases, schemas
+from chalicelib.admin import schemas
+from chalicelib.lazy import lazy
+
+# Domain modules load on first use (chalicelib/lazy.py): a cold start pays for routes only.
+accounts = lazy("chalicelib.admin.accounts")
+configuration = lazy("chalicelib.admin.configuration")
+keys = lazy("chalicelib.admin.keys")
+numbers = lazy("chalicelib.admin.numbers")
+purchases = lazy("chalicelib.admin.purchases")
 
 bp = Blueprint(__name__)
 ACCOUNT = "/v1/accounts/{account_id}"

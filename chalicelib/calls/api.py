@@ -13,8 +13,16 @@ from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib import config, web
 from chalicelib.auth import require_account
-from chalicelib.calls import callbacks, ncco, signatures, store, tagging, webhooks
 from chalicelib.errors import BadRequest, CalltrackError
+from chalicelib.lazy import lazy
+
+# Domain modules load on first use (chalicelib/lazy.py): a cold start pays for routes only.
+callbacks = lazy("chalicelib.calls.callbacks")
+ncco = lazy("chalicelib.calls.ncco")
+signatures = lazy("chalicelib.calls.signatures")
+store = lazy("chalicelib.calls.store")
+tagging = lazy("chalicelib.calls.tagging")
+webhooks = lazy("chalicelib.calls.webhooks")
 
 bp = Blueprint(__name__)
 PUBLIC_CORS = CORSConfig(allow_origin="*", max_age=86400)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
-from chalice import Blueprint, Rate
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.calls import lifecycle, state, vonage_client
@@ -44,8 +43,7 @@ VONAGE_BUDGET_SECONDS = 20.0
 # (a cap of ours: no Vonage leg we create can last this long, see state.CONNECT_LIMIT_SECONDS).
 LIVE_CAP_SECONDS = 6 * 3600
 
-bp = Blueprint(__name__)
-# "Now" for the scheduled sweep; tests replace it.
+# "Now" for the scheduled sweep (calls/schedule.py); tests replace it.
 clock: Clock = time.time
 
 
@@ -142,7 +140,3 @@ class VonageLookups:
                 live = True
         return facts, live
 
-
-@bp.schedule(Rate(5, unit=Rate.MINUTES))
-def settle_overdue_calls(event) -> Dict[str, int]:
-    return sweep(clock=clock)

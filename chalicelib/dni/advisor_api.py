@@ -5,9 +5,11 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import auth, web
-from chalicelib.accounts import get_account
-from chalicelib.dni import advisor
 from chalicelib.errors import ValidationFailed
+from chalicelib.lazy import lazy
+
+accounts = lazy("chalicelib.accounts")
+advisor = lazy("chalicelib.dni.advisor")      # loads the simulator: only when advice is asked
 
 bp = Blueprint(__name__)
 
@@ -29,4 +31,4 @@ def pool_advice(account_id: str, pool_id: str) -> dict:
     accuracy, days = float(query.get("accuracy", 0.99)), float(query.get("days", 14))
     if not 0 < accuracy <= 1 or not 0 < days <= 90:
         raise ValidationFailed("accuracy must be in (0, 1] and days in (0, 90]")
-    return advisor.advise_account(account_id, pool_id, accuracy, days, get_account(account_id).settings)
+    return advisor.advise_account(account_id, pool_id, accuracy, days, accounts.get_account(account_id).settings)

@@ -4,7 +4,10 @@ from __future__ import annotations
 from chalice import Blueprint, CORSConfig
 
 from chalicelib import web
-from chalicelib.dni import schemas, sessions
+from chalicelib.dni import schemas
+from chalicelib.lazy import lazy
+
+sessions = lazy("chalicelib.dni.sessions")
 
 bp = Blueprint(__name__)
 # Any allowed site calls these from the browser; the account's domain list, not CORS,

@@ -12,7 +12,13 @@ from chalice import Blueprint
 
 from chalicelib import auth
 from chalicelib.errors import BadRequest
-from chalicelib.integrations import consumers, registry, status, webhooks
+from chalicelib.integrations import registry
+from chalicelib.lazy import lazy
+
+# Domain modules load on first use (chalicelib/lazy.py): a cold start pays for routes only.
+consumers = lazy("chalicelib.integrations.consumers")
+status = lazy("chalicelib.integrations.status")
+webhooks = lazy("chalicelib.integrations.webhooks")
 
 bp = Blueprint(__name__)
 

@@ -9,7 +9,9 @@ from chalice import Blueprint, Response
 from chalicelib import web
 from chalicelib.auth import require_account
 from chalicelib.errors import BadRequest
-from chalicelib.integrations import bidding
+from chalicelib.lazy import lazy
+
+bidding = lazy("chalicelib.integrations.bidding")
 
 bp = Blueprint(__name__)
 MAX_FEED_LIMIT = 500

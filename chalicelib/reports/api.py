@@ -9,7 +9,15 @@ from chalice import Blueprint, Response
 from chalicelib import web
 from chalicelib.auth import require_account
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.reports import export, pools, recordings, schemas, service, tags
+from chalicelib.lazy import lazy
+from chalicelib.reports import schemas
+
+# Domain modules load on first use (chalicelib/lazy.py): a cold start pays for routes only.
+export = lazy("chalicelib.reports.export")
+pools = lazy("chalicelib.reports.pools")
+recordings = lazy("chalicelib.reports.recordings")
+service = lazy("chalicelib.reports.service")
+tags = lazy("chalicelib.reports.tags")
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parent / "dashboard_static"
