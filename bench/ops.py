@@ -164,9 +164,39 @@ def leases_and_heartbeats(client: Any, n: int, pool_size: int = 30, batch: int =
                 r = client.http.post(f"/v1/sessions/{sid}/heartbeat", headers={"Content-Type": "text/plain"},
                                      body=json.dumps({"url": f"http://localhost/page-{round_}"}))
             assert r.status_code == 200, r.body
+    entry = pool_entry_bytes(account_id)
     lease.note = (f"pool of {pool_size}, {batch} leases per fresh account; other AWS requests / op "
-                  f"{lease.other / max(1, lease.n):.2f} (Session Started leaves through the stream)")
+                  f"{lease.other / max(1, lease.n):.2f} (Session Started leaves through the stream); pool index "
+                  f"entry of a held number after two beats with pages: {entry} B, so one Query page (1 MB) "
+                  f"holds {1_000_000 // entry:,} numbers")
     return lease, beat
+
+
+def item_bytes(item: Dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it (attribute names plus values; numbers roughly
+    one byte per two digits), from its wire form."""
+    def value(v: Dict[str, Any]) -> int:
+        (kind, x), = v.items()
+        if kind == "N":
+            return (len(x.replace("-", "").replace(".", "")) + 1) // 2 + 1
+        if kind in ("S", "B"):
+            return len(str(x).encode())
+        if kind == "BOOL" or kind == "NULL":
+            return 1
+        if kind == "L":
+            return 3 + sum(1 + value(i) for i in x)
+        if kind == "M":
+            return 3 + sum(len(k.encode()) + 1 + value(i) for k, i in x.items())
+        return len(json.dumps(x))
+    return sum(len(k.encode()) + value(v) for k, v in item.items())
+
+
+def pool_entry_bytes(account_id: str) -> int:
+    """The largest pool-index entry of the account's main pool, as a lease's Query reads it."""
+    from chalicelib.dni.models import Number
+
+    items = Number._get_connection().query(f"{account_id}#main", index_name="pool-index")["Items"]
+    return max(item_bytes(i) for i in items)
 
 
 # Vonage webhooks and the consumer ------------------------------------------------------------

@@ -284,6 +284,94 @@ def dead_letter(stream_arn: str, shard: str, record: Mapping[str, Any], attempts
     count("StreamRecordDeadLettered")
 
 
+def _parts_of(function_arn: str) -> Tuple[str, ...]:
+    """The part a dead-lettered batch failed in, from the function that gave up on it
+    (`stream_<table>`: roll-ups, `outbox_<table>`: events; the local poller runs both)."""
+    name = function_arn.rsplit(":", 1)[-1]
+    found = tuple(p for p, prefix in (("rollups", "stream_"), ("outbox", "outbox_")) if prefix in name)
+    return found or PARTS
+
+
+def _table_of(stream_arn: str) -> Optional[str]:
+    """Which of our tables a stream ARN (…:table/<name>/stream/<label>) belongs to."""
+    name = stream_arn.split(":table/", 1)[-1].split("/stream/", 1)[0]
+    return next((t for t in TABLES if config.table_name(t) == name), None)
+
+
+def _records_between(stream_arn: str, shard: str, first: str, last: str) -> Optional[List[Dict[str, Any]]]:
+    """The shard's records from sequence `first` to `last`, or None when the stream no longer
+    holds them (it keeps records 24 h; a closed shard is deleted after that)."""
+    streams = aws.client("dynamodbstreams")
+    try:
+        iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, SequenceNumber=first,
+                                              ShardIteratorType="AT_SEQUENCE_NUMBER")["ShardIterator"]
+    except Exception as err:  # noqa: BLE001 — TrimmedDataAccess / ResourceNotFound: gone
+        logger.warning("dead-lettered records no longer in the stream", extra={"shard": shard, "error": str(err)})
+        return None
+    records: List[Dict[str, Any]] = []
+    while iterator:
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        got = page.get("Records") or []
+        for record in got:
+            if int(record["dynamodb"]["SequenceNumber"]) > int(last):
+                return records
+            records.append(record)
+        if not got:
+            break
+        iterator = page.get("NextShardIterator")
+    return records if records and records[0]["dynamodb"]["SequenceNumber"] == first else None
+
+
+def replay_dead_letters(drop_expired: bool = False, clock: Clock = time.time) -> Dict[str, Any]:
+    """Handle again every batch described in the stream's on-failure queue (STREAM_DLQ),
+    after the cause was fixed: each message's records are read back from the stream by
+    their sequence numbers and handed to `handle_batch` for the part that failed. Both parts
+    are idempotent, so records handled meanwhile change nothing. A message is deleted once
+    its batch went through; one whose batch fails again stays. A batch the stream no longer
+    holds (over 24 h) is `expired`: its roll-up days must be rebuilt (`calltrack rollups
+    rebuild`) and its events are lost; it stays in the queue unless `drop_expired`.
+    Returns counts and, for expired batches, when their records arrived."""
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=STREAM_DLQ)["QueueUrl"]
+    report: Dict[str, Any] = {"replayed": 0, "records": 0, "failed_again": 0, "expired": [], "unreadable": 0}
+    held: List[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       VisibilityTimeout=900).get("Messages") or []
+        if not messages:
+            break
+        for message in messages:
+            try:
+                body = json.loads(message["Body"])
+                info = body["DDBStreamBatchInfo"]
+                table = _table_of(info["streamArn"])
+                first, last, shard = info["startSequenceNumber"], info["endSequenceNumber"], info["shardId"]
+            except (KeyError, TypeError, ValueError):
+                report["unreadable"] += 1          # not a stream on-failure message: left alone
+                held.append(message["ReceiptHandle"])
+                continue
+            records = _records_between(info["streamArn"], shard, first, last) if table else None
+            if records is None:
+                report["expired"].append({"shard": shard, "from": info.get("approximateArrivalOfFirstRecord"),
+                                          "to": info.get("approximateArrivalOfLastRecord")})
+                if drop_expired:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                else:
+                    held.append(message["ReceiptHandle"])
+                continue
+            parts = _parts_of(str((body.get("requestContext") or {}).get("functionArn") or ""))
+            if handle_batch(str(table), records, clock, parts=parts)["batchItemFailures"]:
+                report["failed_again"] += 1
+                held.append(message["ReceiptHandle"])
+                continue
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            report["replayed"] += 1
+            report["records"] += len(records)
+    for handle in held:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return report
+
+
 _pollers: Dict[Tuple[str, str], StreamPoller] = {}
 
 

@@ -2,6 +2,13 @@
 
     calltrack dlq list                      # messages waiting in each consumer's DLQ
     calltrack dlq replay --consumer ga4     # move them back to the consumer's queue
+    calltrack dlq replay --stream           # handle the stream batches that kept failing
+
+The stream consumers' on-failure queue (`calltrack-stream-dlq`) holds pointers to batches,
+not events: `--stream` reads those records back from the table's stream (which keeps them
+24 h) and handles them again (chalicelib/streams.py `replay_dead_letters`); a batch older
+than that is reported with the times to rebuild (`calltrack rollups rebuild`), and kept
+unless `--drop-expired`.
 
 Replay re-sends each message body unchanged (same EventBridge event id) to the consumer's
 queue and deletes it from the DLQ only after the send succeeded, so a message is never lost
@@ -94,7 +101,10 @@ def replay(consumer_name: str, limit: Optional[int] = None, sqs: Any = None) -> 
 
 def _list(args: argparse.Namespace) -> int:
     try:
+        from chalicelib import streams
+
         rows = [(c.name, c.dlq, depth(c.dlq)) for c in registry.CONSUMERS.values()]
+        rows.append(("streams", streams.STREAM_DLQ, depth(streams.STREAM_DLQ)))
     except Exception as err:  # noqa: BLE001 — one clear line, not a traceback
         return _unreachable(err)
     for name, dlq_name, waiting in rows:
@@ -111,6 +121,8 @@ def _unreachable(err: Exception) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    if args.stream:
+        return _replay_stream(args)
     try:
         report = replay(args.consumer, args.limit)
     except Exception as err:  # noqa: BLE001
@@ -121,11 +133,32 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_stream(args: argparse.Namespace) -> int:
+    from chalicelib import streams
+
+    try:
+        report = streams.replay_dead_letters(drop_expired=args.drop_expired)
+    except Exception as err:  # noqa: BLE001
+        return _unreachable(err)
+    print(f"{report['replayed']} stream batches handled again ({report['records']} records), "
+          f"{report['failed_again']} failed again (left in {streams.STREAM_DLQ}), {len(report['expired'])} expired"
+          f"{' (dropped)' if args.drop_expired and report['expired'] else ''}, "
+          f"{report['unreadable']} unreadable")
+    for gone in report["expired"]:
+        print(f"  expired: shard {gone['shard']}, records from {gone['from']} to {gone['to']}: rebuild those days "
+              f"with `calltrack rollups rebuild`; their events were not sent", file=sys.stderr)
+    return 1 if report["failed_again"] else 0
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("dlq", help="inspect and replay consumer dead-letter queues")
     sub = parser.add_subparsers(dest="dlq_command", required=True)
     sub.add_parser("list", help="messages waiting in each DLQ").set_defaults(func=_list)
     rep = sub.add_parser("replay", help="move a consumer's DLQ messages back to its queue")
-    rep.add_argument("--consumer", required=True, choices=sorted(registry.CONSUMERS))
+    which = rep.add_mutually_exclusive_group(required=True)
+    which.add_argument("--consumer", choices=sorted(registry.CONSUMERS))
+    which.add_argument("--stream", action="store_true", help="the stream consumers' on-failure queue")
+    rep.add_argument("--drop-expired", action="store_true",
+                     help="with --stream: delete messages whose records the stream no longer holds")
     rep.add_argument("--limit", type=int, default=None, help="at most this many messages")
     rep.set_defaults(func=_replay)

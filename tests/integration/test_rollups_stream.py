@@ -330,3 +330,62 @@ def test_a_record_that_always_fails_goes_to_the_on_failure_queue_and_the_stream_
     assert info["DDBStreamBatchInfo"]["batchSize"] == 1
     assert info["DDBStreamBatchInfo"]["streamArn"] == stream.stream_arn
     assert stream.poll() == 0
+
+
+def test_dead_lettered_batches_are_handled_again_once_fixed_and_expired_ones_reported(account, monkeypatch, capsys):
+    """`calltrack dlq replay --stream`: each on-failure message's records are read back from
+    the stream by sequence number and handled for the part that failed; a pointer to records
+    the stream no longer holds is reported (and kept unless --drop-expired)."""
+    import json as _json
+
+    from chalicelib import aws
+    from chalicelib import cli
+    from chalicelib.reports import service
+
+    acc = account()
+    stream = streams.poller("sessions")
+    stream.poll()
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=streams.STREAM_DLQ)["QueueUrl"]
+    while True:                    # emptied by hand: SQS allows one purge a minute
+        waiting = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages")
+        if not waiting:
+            break
+        for m in waiting:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    ids = [f"{acc.account_id}.-.0.r{i}" for i in range(3)]
+    write_sessions(acc.account_id, [{"session_id": sid, "started_at": time.time() - 600, "source": "bing",
+                                     "medium": "cpc"} for sid in ids])
+    real = streams.changes
+    monkeypatch.setattr(streams, "changes", lambda table, records: (_ for _ in ()).throw(RuntimeError("bug"))
+                        if any(ids[1] in str(r["dynamodb"].get("NewImage")) for r in records) else real(table, records))
+    monkeypatch.setattr(streams, "LOCAL_RETRIES", 1)
+    while stream.poll():
+        pass
+    assert service.run_report(acc.account_id, {})["totals"]["sessions"] == 2      # one dead-lettered
+    monkeypatch.setattr(streams, "changes", real)                                 # the bug is fixed
+    gone = {"DDBStreamBatchInfo": {"shardId": "shardId-gone", "startSequenceNumber": "1", "endSequenceNumber": "1",
+                                   "streamArn": stream.stream_arn, "approximateArrivalOfFirstRecord": "2026-01-01T00:00:00Z",
+                                   "approximateArrivalOfLastRecord": "2026-01-01T00:00:00Z", "batchSize": 1},
+            "requestContext": {"functionArn": "arn:aws:lambda:us-east-1:1:function:calltrack-prod-stream_sessions"}}
+    sqs.send_message(QueueUrl=url, MessageBody=_json.dumps(gone))
+
+    assert cli.main(["dlq", "replay", "--stream"]) == 0
+    out = capsys.readouterr()
+    assert "1 stream batches handled again (1 records)" in out.out and "1 expired" in out.out
+    assert "shard shardId-gone, records from 2026-01-01T00:00:00Z" in out.err
+    assert service.run_report(acc.account_id, {})["totals"]["sessions"] == 3      # exactly once
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages") or []
+    assert [_json.loads(m["Body"])["DDBStreamBatchInfo"]["shardId"] for m in left] == ["shardId-gone"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=left[0]["ReceiptHandle"], VisibilityTimeout=0)
+
+    assert cli.main(["dlq", "replay", "--stream", "--drop-expired"]) == 0
+    assert "0 stream batches handled again" in capsys.readouterr().out
+    assert not sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages")
+    assert service.run_report(acc.account_id, {})["totals"]["sessions"] == 3
+
+
+def test_a_dead_lettered_batch_replays_only_the_part_that_failed() -> None:
+    assert streams._parts_of("arn:aws:lambda:us-east-1:1:function:calltrack-prod-outbox_calls") == ("outbox",)
+    assert streams._parts_of("arn:aws:lambda:us-east-1:1:function:calltrack-prod-stream_calls") == ("rollups",)
+    assert streams._parts_of("local:StreamPoller") == streams.PARTS
