@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from bench import env, snippet
+from bench import env, intelligence, snippet
 
 RESULTS = env.ROOT / "bench" / "results"
 NOT_YET = "not available yet"
@@ -81,6 +81,7 @@ def table(machine: Dict[str, str], rows: List[Dict[str, Any]], extra: Dict[str, 
                   f"({lag['per_record_ms']} ms a record); one lease's session reached the roll-ups "
                   f"{lag['one_lease_lag_ms']} ms after its write once polled (the local worker polls every second; "
                   f"Lambda adds its batching window, up to 30 s). Report counted {lag['counted']:,} sessions."]
+    lines += intelligence.lines(extra.get("intelligence"))
     lines += ["", *snippet.lines(extra.get("snippet_speed", {}))]
     return "\n".join(lines)
 
@@ -139,6 +140,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             os.environ.update(environment)
             extra["stream_lag"] = reports.stream_lag(client, 500 if args.quick else 2_000)
             extra["reports"] = reports.reports_at_scale(client, quick=args.quick)
+        extra["intelligence"] = intelligence.measure()
         if snippet.available():
             extra["snippet_speed"] = snippet.measure(runs=3 if args.quick else 5)
         elapsed = time.perf_counter() - started

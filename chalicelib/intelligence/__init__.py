@@ -1,0 +1,2 @@
+"""Conversation intelligence: transcripts, redaction, rules that tag and score calls
+(docs/intelligence.md)."""
