@@ -32,6 +32,8 @@ def _sections() -> Dict[str, Dict[str, Any]]:
     from chalicelib.integrations.ga4 import GA4_SCHEMA
     from chalicelib.integrations.hubspot import HUBSPOT_SCHEMA
     from chalicelib.integrations.webhooks import WEBHOOKS_SCHEMA
+    from chalicelib.intelligence.redaction import SCHEMA as REDACTION_SCHEMA
+    from chalicelib.intelligence.rules import RULES_SCHEMA as CALL_RULES_SCHEMA
     from chalicelib.reports.schemas import TAG_CATEGORIES_SCHEMA
 
     return {
@@ -47,6 +49,8 @@ def _sections() -> Dict[str, Dict[str, Any]]:
         "microsoft_ads": MICROSOFT_ADS_SCHEMA,
         "bi": BI_SCHEMA,
         "analytics": ANALYTICS_SCHEMA,
+        "call_rules": CALL_RULES_SCHEMA,        # conversation rules (docs/intelligence.md)
+        "redaction": REDACTION_SCHEMA,
     }
 
 

@@ -130,6 +130,13 @@ def check_targets(value: Any) -> None:
 def put_section(account_id: str, section: str, value: Any) -> Dict[str, Any]:
     schema = _schema(section)
     check_targets(web.validate(value, schema, what="value") if not _has_masks(value) else value)
+    if section == "call_rules":
+        from chalicelib.intelligence import rules
+
+        try:
+            rules.check(value)
+        except rules.RuleError as err:
+            raise ValidationFailed(f"value: {err}") from err
 
     def mutate(item: Account) -> None:
         current = (item.config or {}).get(section)

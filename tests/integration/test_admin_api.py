@@ -330,3 +330,27 @@ def test_listing_an_accounts_numbers_and_keys_reads_its_index_never_the_whole_ta
     assert status == 200 and keys["keys"]
     assert not any(op == "Scan" for op, _ in ops), ops
     assert ("Query", "account-number-index") in ops and ("Query", "account-key-index") in ops
+
+
+def test_conversation_rules_are_a_validated_section(client, owned):
+    """call_rules: JSON Schema first (a misspelt key, an unknown fact), then what the schema
+    cannot say (an unsafe regular expression, two rules with one id), each a 400 naming it."""
+    from chalicelib.intelligence.starter import STARTER_RULES
+
+    account_id, key = owned
+    path = f"/v1/accounts/{account_id}/config/call_rules"
+    status, body = call(client, "PUT", path, key, {"value": STARTER_RULES})
+    assert status == 200 and [r["id"] for r in body["value"]] == [r["id"] for r in STARTER_RULES]
+    bad_regex = [{"id": "slow", "when": {"regex": "(a+)+$"}, "then": {"score": 5}}]
+    status, body = call(client, "PUT", path, key, {"value": bad_regex})
+    assert status == 400 and body["error"] == "validation_failed" and "'slow'" in body["message"]
+    twice = [{"id": "x", "when": {"phrase": ["a"]}, "then": {"score": 1}}] * 2
+    status, body = call(client, "PUT", path, key, {"value": twice})
+    assert status == 400 and "two rules have the id 'x'" in body["message"]
+    typo = [{"id": "x", "when": {"phrase": ["a"], "speeker": "caller"}, "then": {"score": 1}}]
+    assert call(client, "PUT", path, key, {"value": typo})[0] == 400
+    assert call(client, "GET", path, key)[1]["value"][0]["id"] == STARTER_RULES[0]["id"]    # unchanged
+    status, body = call(client, "PUT", f"/v1/accounts/{account_id}/config/redaction", key,
+                        {"value": {"phone": False}})
+    assert status == 200 and body["value"] == {"phone": False}
+    assert call(client, "PUT", f"/v1/accounts/{account_id}/config/redaction", key, {"value": {"ssn": True}})[0] == 400
