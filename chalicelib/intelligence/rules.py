@@ -97,7 +97,7 @@ class RuleError(ValueError):
 
 @dataclass(frozen=True)
 class Utterance:
-    speaker: str              # caller | agent
+    speaker: str              # caller | agent | any (a mono recording: who spoke is unknown)
     start: float              # seconds from the start of the recording
     end: float
     text: str
@@ -224,7 +224,7 @@ class _Context:
 
 def _spoken(ctx: _Context, speaker: str) -> Iterable[Tuple[int, Utterance]]:
     for i, u in enumerate(ctx.utterances):
-        if speaker in ("any", u.speaker):
+        if speaker == "any" or u.speaker in (speaker, "any"):   # mono: either side may have said it
             yield i, u
 
 
@@ -295,8 +295,9 @@ def _holds(ctx: _Context, cond: Mapping[str, Any]) -> Tuple[bool, List[Match]]:
 
 
 def derived_facts(utterances: Sequence[Utterance], duration: Optional[float]) -> Dict[str, Any]:
-    """Facts a transcript gives: words per speaker and the seconds nobody spoke."""
-    words = {s: 0 for s in SPEAKERS}
+    """Facts a transcript gives: words per speaker (unknown, None, on a mono recording) and
+    the seconds nobody spoke."""
+    words: Dict[str, Any] = {s: 0 for s in SPEAKERS}
     spoken: List[Tuple[float, float]] = []
     for u in utterances:
         words[u.speaker] = words.get(u.speaker, 0) + len(_WORD.findall(u.text))
@@ -307,6 +308,8 @@ def derived_facts(utterances: Sequence[Utterance], duration: Optional[float]) ->
             covered += end - max(start, reach)
             reach = end
     total = duration if duration is not None else reach
+    if any(u.speaker not in SPEAKERS for u in utterances):
+        words = {s: None for s in SPEAKERS}
     return {"caller_words": words["caller"], "agent_words": words["agent"],
             "silence": round(max(0.0, total - covered), 1)}
 
