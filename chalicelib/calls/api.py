@@ -111,6 +111,13 @@ def vonage_recording() -> Response:
     return ncco_response(None)
 
 
+@bp.route("/vonage/transcription", methods=["POST"], content_types=VONAGE_TYPES)
+@retryable
+def vonage_transcription() -> Response:
+    webhooks.transcription(vonage_request(), query(), clock)
+    return ncco_response(None)
+
+
 @bp.route("/vonage/tagging", methods=["POST"], content_types=VONAGE_TYPES)
 def vonage_tagging() -> Response:
     return ncco_response(tagging.menu_input(vonage_request(), query(), links()))
@@ -139,6 +146,7 @@ FALLBACK_ROUTES: Dict[str, Callable[[Dict[str, Any], Dict[str, str]], Optional[n
     "/vonage/notify": lambda body, q: webhooks.notify(body, q, clock),
     "/vonage/recording": lambda body, q: webhooks.recording(body, q, clock),
     "/vonage/tagging": lambda body, q: tagging.menu_input(body, q, links()),
+    "/vonage/transcription": lambda body, q: webhooks.transcription(body, q, clock),
 }
 
 

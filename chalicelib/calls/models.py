@@ -69,6 +69,7 @@ class Call(Model):
     tagged = JSONAttribute(null=True)                   # {"at", "by"} of the last tagging (→ `Call Tagged`)
     attempts = NumberAttribute(null=True)               # callbacks: Vonage calls created so far
     marks = UnicodeSetAttribute(null=True)              # one-off steps announced once ("started", "routed")
+    transcript = JSONAttribute(null=True)               # Vonage's announcement {url, recording_uuid, at} (intelligence)
     expires = TTLAttribute(null=True)
     unsettled = UnicodeAttribute(null=True)             # UNSETTLED while the call is not settled
     account_index = AccountCallsIndex()

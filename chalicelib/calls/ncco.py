@@ -72,6 +72,22 @@ def answer(plan: Mapping[str, Any], links: Links, call_id: str, tracking_number:
     return actions + connect(plan, links, call_id, tracking_number, plan["destination"], source)
 
 
+def record_call(plan: Mapping[str, Any], links: Links, call_id: str) -> Dict[str, Any]:
+    """The call's `record` action. With transcription, the two sides are recorded apart
+    (`split: conversation`: the caller in the first channel, what they hear in the second)
+    so the transcript tells caller and agent apart, and Vonage announces the transcript at
+    our transcription URL."""
+    action: Dict[str, Any] = {"action": "record", "eventUrl": [links.url("/vonage/recording", call=call_id, kind="call")]}
+    transcription = plan.get("transcription")
+    if isinstance(transcription, Mapping):
+        action.update(split="conversation", channels=2, transcription={
+            "language": transcription.get("language") or "en-US",
+            "eventUrl": [links.url("/vonage/transcription", call=call_id)], "eventMethod": "POST",
+            "sentimentAnalysis": bool(transcription.get("sentiment")),
+        })
+    return action
+
+
 def connect(plan: Mapping[str, Any], links: Links, call_id: str, tracking_number: str, destination: str,
             source: Optional[str], department: Optional[str] = None) -> Ncco:
     """Record (optionally, after a consent notice) and ring the destination."""
@@ -79,7 +95,7 @@ def connect(plan: Mapping[str, Any], links: Links, call_id: str, tracking_number
     if plan.get("record"):
         if plan.get("consent"):
             actions.append(talk(plan["consent"], plan["language"]))
-        actions.append({"action": "record", "eventUrl": [links.url("/vonage/recording", call=call_id, kind="call")]})
+        actions.append(record_call(plan, links, call_id))
     endpoint: Dict[str, Any] = {"type": "phone", "number": digits(destination)}
     if plan.get("whisper"):
         endpoint["onAnswer"] = {"url": links.url("/vonage/whisper", source=source or "direct",

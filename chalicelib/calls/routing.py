@@ -37,7 +37,16 @@ ROUTING_SCHEMA: Dict[str, Any] = {
         "whisper": {"type": "boolean"},
         "record": {
             "type": "object", "additionalProperties": False,
-            "properties": {"enabled": {"type": "boolean"}, "consent": {"type": ["string", "null"], "maxLength": 1500}},
+            "properties": {
+                "enabled": {"type": "boolean"}, "consent": {"type": ["string", "null"], "maxLength": 1500},
+                # Vonage's transcription of the recording (paid per minute; docs/intelligence.md):
+                # the record action then records the two sides apart and asks for a transcript.
+                "transcription": {
+                    "type": ["object", "null"], "additionalProperties": False,
+                    "properties": {"language": {"type": "string", "pattern": "^[a-z]{2,3}-[A-Z]{2}$"},
+                                   "sentiment": {"type": "boolean"}},
+                },
+            },
         },
         "ivr": {
             "type": ["object", "null"], "additionalProperties": False, "required": ["prompt", "options"],
@@ -139,6 +148,7 @@ def plan(routing: Mapping[str, Any], in_hours: bool) -> Dict[str, Any]:
         "whisper": bool(routing["whisper"]),
         "record": bool(routing["record"]["enabled"]) and action == "connect",
         "consent": routing["record"].get("consent"),
+        "transcription": routing["record"].get("transcription"),
         "voicemail": routing["voicemail"] if (routing["voicemail"]["enabled"] or action == "voicemail") else None,
         "tagging": bool(routing["tagging"]["enabled"]),
         "tagging_timeout": routing["tagging"]["timeout_seconds"],

@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, Mapping, Optional
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib import accounts
 from chalicelib.calls import attribution, lifecycle, ncco, outage, record, routing, state, tagging
 from chalicelib.calls.models import Call
@@ -214,8 +216,38 @@ def _ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco
 def recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock = time.time) -> None:
     """A recording is ready: kept as a fact. Within Vonage's wait: past the budget it is
     answered 503 so that Vonage retries it (the work that overran may land meanwhile; the
-    fact is idempotent)."""
+    fact is idempotent). A transcript Vonage announces at the recording's URL (when the
+    transcription names none of its own) goes where transcripts go."""
+    if payload.get("transcription_url"):
+        return transcription(payload, query, clock)
     done, _ = outage.guarded(lambda: _recording(payload, query, clock), outage.WEBHOOK_BUDGET_SECONDS, "recording")
+    if not done:
+        raise ServiceUnavailable("the call store did not answer in time; Vonage will retry")
+
+
+def transcription(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock = time.time) -> None:
+    """Vonage announces a recording's transcript (`status: transcribed`, `transcription_url`):
+    the announcement is kept on the call, once (a conditional UpdateItem: Vonage's retries
+    change nothing). Fetching, redacting and reading it happen off the webhook
+    (chalicelib/intelligence); an announcement we cannot use is answered and dropped."""
+    from chalicelib.intelligence.transcripts import ENGINES
+
+    found = ENGINES["vonage"].announcement(payload)
+    call_id = call_id_of(query, payload)
+    if found is None or not call_id:
+        count("TranscriptsUnusable")
+        return
+
+    def keep() -> None:
+        note = {"engine": "vonage", "url": found.url, "recording_uuid": found.recording_uuid, "at": clock()}
+        try:
+            Call(call_id).update(actions=[Call.transcript.set(note)], condition=Call.transcript.does_not_exist())
+            count("TranscriptsAnnounced")
+        except UpdateError as err:
+            if err.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    done, _ = outage.guarded(keep, outage.WEBHOOK_BUDGET_SECONDS, "transcription")
     if not done:
         raise ServiceUnavailable("the call store did not answer in time; Vonage will retry")
 
