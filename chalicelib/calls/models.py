@@ -70,6 +70,8 @@ class Call(Model):
     attempts = NumberAttribute(null=True)               # callbacks: Vonage calls created so far
     marks = UnicodeSetAttribute(null=True)              # one-off steps announced once ("started", "routed")
     transcript = JSONAttribute(null=True)               # Vonage's announcement {url, recording_uuid, at} (intelligence)
+    analysis = JSONAttribute(null=True)                 # the rules' outcome on it (intelligence.analysis)
+    analysis_url = UnicodeAttribute(null=True)          # the transcript `analysis` was made from
     expires = TTLAttribute(null=True)
     unsettled = UnicodeAttribute(null=True)             # UNSETTLED while the call is not settled
     account_index = AccountCallsIndex()

@@ -60,3 +60,126 @@ def test_an_announcement_that_is_not_usable_is_answered_and_dropped(client, acco
     send(client, "/vonage/transcription", {"call": conv}, {"conversation_uuid": conv, "status": "failed",
                                                            "type": "record"})
     assert Call.get(conv).transcript is None
+
+
+# --- reading the transcript: fetched from a stand-in speaking Vonage's file format -------
+
+import json  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+def _entry(text: str, start_ms: int, sentiment: float = 0.0) -> dict:
+    return {"sentence": text, "raw_sentence": text.lower(), "timestamp": start_ms, "duration": 2500,
+            "sentiment": sentiment, "words": [{"word": w, "start_time": start_ms, "end_time": start_ms + 300,
+                                               "confidence": 0.9} for w in text.split()[:3]]}
+
+
+FILE = {"ver": "2.1.0", "request_id": str(uuid.uuid4()), "channels": [
+    {"transcript": [_entry("Hi, my boiler stopped working, can you send someone today?", 4000, 0.2),
+                    _entry("How much is the call out? My card is 4242 4242 4242 4242.", 12000),
+                    _entry("Call me back on 650 555 0178 if you're late.", 20000)], "duration": 40},
+    {"transcript": [_entry("Acme Plumbing, how can I help?", 0),
+                    _entry("It's a hundred and twenty nine, I can book you today at three.", 8000, 0.5),
+                    _entry("Our office line is 415 555 0199.", 16000)], "duration": 40}]}
+
+
+@pytest.fixture(scope="module")
+def files():
+    served = {"hits": 0}
+
+    class Files(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            served["hits"] += 1
+            body = json.dumps(FILE).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    served["url"] = f"http://127.0.0.1:{server.server_port}/v1/files/" + str(uuid.uuid4())
+    yield served
+    server.shutdown()
+
+
+def _settled_call(client, account):
+    conv, ncco = _answered(client, account, {"sentiment": True})
+    [connect] = [a for a in ncco if a["action"] == "connect"]
+    query = dict(parse_qsl(urlsplit(connect["eventUrl"][0]).query))
+    now = time.time()
+    call = Call.get(conv)
+    caller = {"from": "14155550142", "to": call.ctx["tracking_number"].lstrip("+"), "uuid": call.ctx.get("leg_uuid")
+              or str(uuid.uuid4()), "conversation_uuid": conv, "direction": "inbound"}
+    agent = {"from": caller["to"], "to": "14155550199", "uuid": str(uuid.uuid4()), "conversation_uuid": conv,
+             "direction": "outbound"}
+    send(client, "/vonage/events", query, {**agent, "status": "answered", "timestamp": _iso(now + 4)})
+    send(client, "/vonage/events", query, {**agent, "status": "completed", "timestamp": _iso(now + 44),
+                                           "start_time": _iso(now + 4), "end_time": _iso(now + 44), "duration": "40"})
+    send(client, "/vonage/events", {}, {**caller, "status": "completed", "timestamp": _iso(now + 44.2),
+                                        "start_time": _iso(now), "end_time": _iso(now + 44.2), "duration": "44"})
+    return conv
+
+
+def test_an_announced_transcript_is_fetched_redacted_stored_and_scored_once(client, account, files):
+    from chalicelib.intelligence import analysis
+
+    conv = _settled_call(client, account)
+    with pytest.raises(analysis.NotReady):
+        analysis.analyze(conv)
+    send(client, "/vonage/transcription", {"call": conv},
+         {"conversation_uuid": conv, "recording_uuid": str(uuid.uuid4()), "status": "transcribed",
+          "transcription_url": files["url"], "type": "record"})
+    before = files["hits"]
+    got = analysis.analyze(conv)
+    assert files["hits"] == before + 1
+    assert got["lead"] == "qualified" and got["rules"] == "starter" and 0 < got["score"] <= 100
+    fired = {f["rule"]: f for f in got["fired"]}
+    assert {"asked-price", "needs-service", "qualified"} <= set(fired)
+    [price] = [m for m in fired["asked-price"]["matches"] if m["speaker"] == "caller"]
+    assert price["text"][price["span"][0]:price["span"][1]].lower() == "how much"
+    assert got["redacted"] == 2 and got["caller_sentiment"] is not None
+    item = Call.get(conv)
+    assert item.analysis["score"] == got["score"] and item.analysis_url == files["url"]
+    text = " ".join(s["text"] for s in analysis.transcript_of(item.account_id, conv))
+    assert "[card]" in text and "4242" not in text and "[phone]" in text and "415 555 0199" in text  # ours stays
+    speakers = [s["speaker"] for s in analysis.transcript_of(item.account_id, conv)]
+    assert speakers[:2] == ["agent", "caller"]
+    assert analysis.transcript_of("another-account", conv) is None
+    assert analysis.analyze(conv) == item.analysis and files["hits"] == before + 1      # once
+    assert "text" not in json.dumps(analysis.summary(got))
+
+
+def test_the_accounts_own_rules_and_redaction_settings_apply(client, account, files):
+    from chalicelib import accounts as accounts_mod
+    from chalicelib.dni.models import Account
+    from chalicelib.intelligence import analysis
+
+    conv = _settled_call(client, account)
+    item = Account.get(Call.get(conv).account_id)
+    rules = [{"id": "boiler", "when": {"all": [{"phrase": ["boiler"], "speaker": "caller"},
+                                               {"fact": "talk_seconds", "op": ">=", "value": 30}]},
+              "then": {"tags": ["heating"], "score": 70, "lead": "converted", "value": {"set": 250}}}]
+    item.update(actions=[Account.config.set({**(item.config or {}), "call_rules": rules,
+                                             "redaction": {"phone": False}})])
+    accounts_mod.invalidate(item.account_id)
+    send(client, "/vonage/transcription", {"call": conv},
+         {"conversation_uuid": conv, "recording_uuid": str(uuid.uuid4()), "status": "transcribed",
+          "transcription_url": files["url"], "type": "record"})
+    got = analysis.analyze(conv)
+    assert (got["lead"], got["score"], got["tags"], got["value"], got["rules"]) == (
+        "converted", 70, ["heating"], 250.0, "account")
+    text = " ".join(s["text"] for s in analysis.transcript_of(item.account_id, conv))
+    assert "650 555 0178" in text and "[card]" in text
