@@ -8,7 +8,10 @@ item means for partners. Webhooks and the API only write the item; the stream co
 - `Call Completed` (and `Callback Completed` for callbacks): the announced fingerprint
   (`completed_sig`) changed — a call settling, or settled again with different facts or
   classes (a reclassification);
-- `Call Tagged`: the `tagged` stamp changed (each tagging request writes a new one).
+- `Call Tagged`: the `tagged` stamp changed (each tagging request writes a new one);
+- `Call Transcribed`: a transcript's announcement appeared (the intelligence consumer reads
+  it); `Call Analyzed`: the rules' outcome was written for a new transcript
+  (chalicelib/intelligence/analysis.py). Neither carries the transcript's text.
 
 A webhook therefore never waits on EventBridge, and an event is never lost between the
 write and the bus: a record stays in the stream (24 h, retried) until its batch is
@@ -50,6 +53,28 @@ def events_of(old: Optional[Call], new: Call, written_at: float) -> List[Event]:
         out.extend(completed_events(new))
     if _tagged(old, new):
         out.append(("Call Tagged", tagged_detail(new)))
+    out.extend(intelligence_events(old, new))
+    return out
+
+
+def intelligence_events(old: Optional[Call], new: Call) -> List[Event]:
+    out: List[Event] = []
+    note = new.transcript or {}
+    if note.get("url") and (old is None or (old.transcript or {}).get("url") != note["url"]) and new.account_id:
+        out.append(("Call Transcribed", {
+            "account_id": new.account_id, "call_id": new.call_id, "engine": note.get("engine") or "vonage",
+            "recording_uuid": note.get("recording_uuid"), "announced_at": iso(note.get("at")), "schema_version": 1}))
+    if new.analysis and new.analysis_url and new.analysis_url != (old.analysis_url if old is not None else None) \
+            and new.account_id:
+        a = new.analysis
+        out.append(("Call Analyzed", {
+            "account_id": new.account_id, "call_id": new.call_id, "score": int(a.get("score") or 0),
+            "lead": a.get("lead"), "tags": list(a.get("tags") or []),
+            "rules_fired": [{"rule": f.get("rule"), "name": f.get("name") or f.get("rule"),
+                             "score": (f.get("effects") or {}).get("score")} for f in a.get("fired") or []],
+            "value": a.get("value"), "caller_sentiment": a.get("caller_sentiment"),
+            "transcript_path": f"/v1/accounts/{new.account_id}/calls/{new.call_id}/transcript",
+            "analyzed_at": iso(a.get("analyzed_at")), "schema_version": 1}))
     return out
 
 

@@ -49,6 +49,8 @@ DETAIL_TYPES = (
     "Call Tagged",
     "Callback Requested",
     "Callback Completed",
+    "Call Transcribed",
+    "Call Analyzed",
 )
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 

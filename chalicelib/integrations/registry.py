@@ -79,7 +79,7 @@ CONSUMERS: Dict[str, Consumer] = {c.name: c for c in (
     Consumer("ga4", "chalicelib.integrations.ga4:handle", ("Call Completed", "Call Tagged"),
              "GA4 Measurement Protocol: one event per call class plus phone_call; value updates"),
     Consumer("webhooks", "chalicelib.integrations.webhooks:handle",
-             tuple(t for t in DETAIL_TYPES if t != "Session Started"),
+             tuple(t for t in DETAIL_TYPES if t not in ("Session Started", "Call Transcribed")),
              "CRM webhooks: signed JSON to each account's subscriptions"),
     Consumer("hubspot", "chalicelib.integrations.hubspot:handle", ("Call Completed",),
              "HubSpot CRM: contact, deal or note, call-back task for missed calls"),
@@ -89,6 +89,8 @@ CONSUMERS: Dict[str, Consumer] = {c.name: c for c in (
              "BI export: one NDJSON record per call in S3"),
     Consumer("analytics", "chalicelib.integrations.analytics:handle", ("Call Completed",),
              "User analytics: Segment / Kissmetrics / Woopra track calls"),
+    Consumer("intelligence", "chalicelib.intelligence.consumer:handle", ("Call Transcribed",),
+             "Conversation intelligence: read, redact, store and score an announced transcript"),
 )}
 
 

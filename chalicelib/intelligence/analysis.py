@@ -134,6 +134,20 @@ def transcript_of(account_id: str, call_id: str) -> Optional[List[Dict[str, Any]
     return json.loads(zlib.decompress(t.segments))
 
 
+def transcript_view(account_id: str, call_id: str) -> Dict[str, Any]:
+    """The API's answer: the redacted transcript and the analysis, or NotFound (also for
+    another account's call, and for a call with no transcript yet)."""
+    from chalicelib.calls import store
+    from chalicelib.errors import NotFound
+
+    store.get_call(account_id, call_id)                    # NotFound for a call not of this account
+    segments = transcript_of(account_id, call_id)
+    if segments is None:
+        raise NotFound(f"call '{call_id}' has no transcript")
+    item = Call.get(call_id)
+    return {"call_id": call_id, "segments": segments, "analysis": item.analysis}
+
+
 def summary(analysis: Mapping[str, Any]) -> Dict[str, Any]:
     """What leaves the system about an analysis (never the transcript's text)."""
     return {"score": analysis.get("score"), "lead": analysis.get("lead"), "tags": list(analysis.get("tags") or []),

@@ -18,6 +18,7 @@ pools = lazy("chalicelib.reports.pools")
 recordings = lazy("chalicelib.reports.recordings")
 service = lazy("chalicelib.reports.service")
 tags = lazy("chalicelib.reports.tags")
+intelligence = lazy("chalicelib.intelligence.analysis")
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parent / "dashboard_static"
@@ -68,6 +69,15 @@ def get_call_recording(account_id: str, call_id: str) -> Response:
     recording = recordings.recording_of(account_id, _call_id(call_id))
     return Response(body=recording.body, headers={"Content-Type": recording.content_type,
                                                   "Cache-Control": "private, max-age=300"})
+
+
+@bp.route("/v1/accounts/{account_id}/calls/{call_id}/transcript", methods=["GET"])
+def get_call_transcript(account_id: str, call_id: str) -> dict:
+    """The call's redacted transcript and the rules' analysis of it (docs/intelligence.md)."""
+    _authorised(account_id)
+    if bp.current_request.query_params:
+        raise BadRequest(f"unknown parameter(s): {', '.join(sorted(bp.current_request.query_params))}")
+    return intelligence.transcript_view(account_id, _call_id(call_id))
 
 
 @bp.route("/v1/accounts/{account_id}/pool-health", methods=["GET"])
