@@ -37,7 +37,9 @@ def load(path: Path = CORPUS) -> List[Sample]:
             flush()
             head, lines = [p.strip() for p in raw[3:].split("|")], []
         elif head and re.match(r"^[CA]: ", raw):
-            lines.append(("caller" if raw[0] == "C" else "agent", raw[3:].strip()))
+            text = re.sub(r"\[[^\]]*\]", "", raw[3:]).strip()     # stage directions: no engine writes them
+            if re.search(r"\w", text):
+                lines.append(("caller" if raw[0] == "C" else "agent", text))
     flush()
     return samples
 
@@ -128,3 +130,7 @@ def lines(result: Any) -> List[str]:
 
 def _pct(x: Any) -> str:
     return "–" if x is None else f"{x * 100:.0f}%"
+
+
+if __name__ == "__main__":          # python -m bench.intelligence: this table alone
+    print("\n".join(lines(measure())))
