@@ -17,6 +17,7 @@ configuration = lazy("chalicelib.admin.configuration")
 keys = lazy("chalicelib.admin.keys")
 numbers = lazy("chalicelib.admin.numbers")
 purchases = lazy("chalicelib.admin.purchases")
+intelligence = lazy("chalicelib.intelligence.analysis")
 
 bp = Blueprint(__name__)
 ACCOUNT = "/v1/accounts/{account_id}"
@@ -133,6 +134,14 @@ def get_section(account_id: str, section: str) -> dict:
 def put_section(account_id: str, section: str) -> dict:
     _authorised(account_id)
     return configuration.put_section(account_id, section, _body(schemas.SECTION_VALUE)["value"])
+
+
+@bp.route(ACCOUNT + "/call-rules/dry-run", methods=["POST"])
+def call_rules_dry_run(account_id: str) -> dict:
+    """Which of a range's calls these conversation rules (or the saved ones) would tag, label
+    and score; nothing is changed (docs/intelligence.md)."""
+    _authorised(account_id)
+    return intelligence.dry_run(account_id, _body(intelligence.DRY_RUN_SCHEMA))
 
 
 @bp.route(ACCOUNT + "/config/{section}", methods=["DELETE"])

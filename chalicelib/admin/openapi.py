@@ -222,6 +222,9 @@ OPERATIONS: List[Op] = [
        "(x-section-schemas)", "configuration", body=schemas.SECTION_VALUE, response=SECTION_VIEW),
     Op("DELETE", ACCOUNT + "/config/{section}", "Remove one section (defaults apply)", "configuration",
        response=SECTION_VIEW),
+    Op("POST", ACCOUNT + "/call-rules/dry-run", "Which of a range's calls conversation rules would tag, label "
+       "and score (nothing is changed)", "configuration",
+       body=_schema("chalicelib.intelligence.analysis", "DRY_RUN_SCHEMA"), response=ANY_OBJECT),
     # Numbers and pools.
     Op("GET", ACCOUNT + "/numbers", "Every number of the account with its lease state", "numbers",
        response={"type": "object", "properties": {"numbers": {"type": "array", "items": NUMBER_VIEW}}}),
@@ -337,7 +340,7 @@ def build(routes: Optional[Mapping[str, Sequence[str]]] = None) -> Dict[str, Any
     for op in OPERATIONS:
         if op.method in routes.get(op.path, ()):
             paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
-    return {
+    return hoist_defs({
         "openapi": "3.1.0",
         "info": {"title": "Calltrack API", "version": "1.0.0",
                  "description": "Number insertion, calls, reports and self-service administration. "
@@ -357,7 +360,42 @@ def build(routes: Optional[Mapping[str, Sequence[str]]] = None) -> Dict[str, Any
                                   "properties": {"error": STRING, "message": STRING}}},
         },
         "x-section-schemas": {name: dict(schema) for name, schema in sorted(sections.SECTIONS.items())},
-    }
+    })
+
+
+def hoist_defs(document: Dict[str, Any]) -> Dict[str, Any]:
+    """Schemas with local definitions (`$defs`, referenced as `#/$defs/<name>` from their own
+    root, like the conversation rules' recursive condition) are embedded deep in the
+    document, where such a reference would point at the document's root: their definitions
+    move to `components/schemas` and the references follow."""
+    doc = json.loads(json.dumps(document))
+    found: Dict[str, Any] = {}
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, schema in (node.pop("$defs", None) or {}).items():
+                if name in found and found[name] != schema:
+                    raise ValueError(f"two schemas define $defs/{name} differently")
+                found[name] = schema
+                collect(schema)
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: (f"#/components/schemas/{v[len('#/$defs/'):]}" if k == "$ref" and isinstance(v, str)
+                        and v.startswith("#/$defs/") else rewrite(v)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    collect(doc)
+    doc = rewrite(doc)
+    doc["components"]["schemas"].update(rewrite(found))
+    return doc
 
 
 def render(document: Mapping[str, Any]) -> str:

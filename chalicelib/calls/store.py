@@ -64,6 +64,18 @@ def get_call(account_id: str, call_id: str) -> Dict[str, Any]:
     return to_api(_item(account_id, call_id))
 
 
+def call_items(account_id: str, since: float, until: float, limit: int) -> List[Call]:
+    """At most `limit` of the account's settled call items started in [since, until],
+    newest first (for reading them whole: conversation rules' dry runs)."""
+    out: List[Call] = []
+    for item in Call.account_index.query(account_id, Call.started_at.between(since, until),
+                                         scan_index_forward=False, filter_condition=Call.rec.exists()):
+        out.append(item)
+        if len(out) >= limit:
+            break
+    return out
+
+
 def query_calls(account_id: str, since: float, until: float) -> Iterator[Dict[str, Any]]:
     """The account's calls started in [since, until], newest first (GSI account_id + started_at)."""
     for item in Call.account_index.query(account_id, Call.started_at.between(since, until),

@@ -148,6 +148,86 @@ def transcript_view(account_id: str, call_id: str) -> Dict[str, Any]:
     return {"call_id": call_id, "segments": segments, "analysis": item.analysis}
 
 
+MAX_DRY_RUN_CALLS = 2000
+MAX_DRY_RUN_DAYS = 92
+MAX_DRY_RUN_MATCHES = 200
+DRY_RUN_SCHEMA: Dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["from", "to"],
+    "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+                   "rules": rules.RULES_SCHEMA},
+    "$defs": rules.RULES_SCHEMA["$defs"],
+}
+
+
+def _transcripts(call_ids: List[str]) -> Dict[str, List[rules.Utterance]]:
+    """The stored transcripts of these calls (BatchGetItem, 100 keys a request)."""
+    out: Dict[str, List[rules.Utterance]] = {}
+    for t in Transcript.batch_get(call_ids):
+        out[t.call_id] = [rules.Utterance(s["speaker"], float(s["start"]), float(s["end"]), s["text"])
+                          for s in json.loads(zlib.decompress(t.segments))]
+    return out
+
+
+def dry_run(account_id: str, body: Mapping[str, Any], clock: Clock = time.time) -> Dict[str, Any]:
+    """Which of the range's calls these rules (or the saved ones) would tag, label and score,
+    without changing any call. Reads the range's call items and their stored transcripts
+    only (never sessions); at most MAX_DRY_RUN_CALLS calls, newest first. A call without a
+    transcript is judged on its facts (its phrase and regex conditions match nothing)."""
+    from datetime import date, timedelta
+
+    from chalicelib.accounts import get_account
+    from chalicelib.calls import store
+    from chalicelib.errors import ValidationFailed
+    from chalicelib.intelligence.starter import STARTER_RULES
+    from chalicelib.reports.filters import zone
+
+    account = get_account(account_id, clock)
+    tz = zone(account.settings.timezone)
+    try:
+        first, last = date.fromisoformat(body["from"]), date.fromisoformat(body["to"])
+    except ValueError as err:
+        raise ValidationFailed(f"from/to: {err}") from err
+    if first > last or (last - first).days >= MAX_DRY_RUN_DAYS:
+        raise ValidationFailed(f"from must not be after to, and the range at most {MAX_DRY_RUN_DAYS} days")
+    chosen = body.get("rules")
+    if chosen is None:
+        chosen = (account.config or {}).get("call_rules") or STARTER_RULES
+    try:
+        rules.check(chosen)
+    except rules.RuleError as err:
+        raise ValidationFailed(f"rules: {err}") from err
+    since = datetime.combine(first, datetime.min.time(), tz).timestamp()
+    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).timestamp() - 0.001
+    items = store.call_items(account_id, since, until, MAX_DRY_RUN_CALLS + 1)
+    truncated = len(items) > MAX_DRY_RUN_CALLS
+    items = items[:MAX_DRY_RUN_CALLS]
+    said = _transcripts([i.call_id for i in items if i.analysis_url or i.transcript])
+    by_rule: Dict[str, int] = {r["id"]: 0 for r in chosen}
+    by_lead: Dict[str, int] = {}
+    matched: List[Dict[str, Any]] = []
+    count = 0
+    for item in items:
+        utterances = said.get(item.call_id, [])
+        rec = item.rec or {}
+        facts = {**facts_of(item, tz), **rules.derived_facts(utterances, float(rec.get("duration_seconds") or 0) or None)}
+        if not utterances:
+            facts.update(caller_words=None, agent_words=None, silence=None)   # unknown, not "silent"
+        outcome = rules.evaluate(chosen, utterances, facts, float(item.value) if item.value is not None else None)
+        if not outcome.fired:
+            continue
+        count += 1
+        for f in outcome.fired:
+            by_rule[f.rule_id] = by_rule.get(f.rule_id, 0) + 1
+        if outcome.lead:
+            by_lead[outcome.lead] = by_lead.get(outcome.lead, 0) + 1
+        if len(matched) < MAX_DRY_RUN_MATCHES:
+            matched.append({"call_id": item.call_id, "started_at": rec.get("started_at"), "score": outcome.score,
+                            "lead": outcome.lead, "tags": outcome.tags,
+                            "rules": [f.rule_id for f in outcome.fired]})
+    return {"from": first.isoformat(), "to": last.isoformat(), "calls_read": len(items), "truncated": truncated,
+            "with_transcript": len(said), "calls_matched": count, "by_rule": by_rule, "by_lead": by_lead, "calls": matched}
+
+
 def summary(analysis: Mapping[str, Any]) -> Dict[str, Any]:
     """What leaves the system about an analysis (never the transcript's text)."""
     return {"score": analysis.get("score"), "lead": analysis.get("lead"), "tags": list(analysis.get("tags") or []),

@@ -50,9 +50,9 @@ _CONDITION: Dict[str, Any] = {
     ],
     "additionalProperties": False,
     "properties": {
-        "all": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"$ref": "#/$defs/condition"}},
-        "any": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"$ref": "#/$defs/condition"}},
-        "not": {"$ref": "#/$defs/condition"},
+        "all": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"$ref": "#/$defs/CallRuleCondition"}},
+        "any": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"$ref": "#/$defs/CallRuleCondition"}},
+        "not": {"$ref": "#/$defs/CallRuleCondition"},
         "phrase": _PHRASES,
         "exact": {"type": "boolean"},
         "regex": {"type": "string", "minLength": 1, "maxLength": MAX_REGEX},
@@ -66,12 +66,12 @@ RULE_SCHEMA: Dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["id", "when", "then"],
-    "$defs": {"condition": _CONDITION},
+    "$defs": {"CallRuleCondition": _CONDITION},
     "properties": {
         "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
         "name": {"type": "string", "maxLength": 120},
         "enabled": {"type": "boolean"},
-        "when": {"$ref": "#/$defs/condition"},
+        "when": {"$ref": "#/$defs/CallRuleCondition"},
         "then": {
             "type": "object", "additionalProperties": False, "minProperties": 1,
             "properties": {

@@ -247,3 +247,42 @@ def test_from_the_announcement_to_call_analyzed_through_stream_bus_and_consumer(
     assert client.http.get(event["transcript_path"] + "?full=1",
                            headers={"Authorization": f"Bearer {key}"}).status_code == 400
     assert client.http.get(event["transcript_path"], headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_a_dry_run_says_which_calls_a_rule_would_tag_and_changes_nothing(client, account, files):
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.intelligence import analysis
+
+    key = "k-" + uuid.uuid4().hex
+    make = lambda **kw: account(api_key=key, **kw)  # noqa: E731
+    with_transcript = _settled_call(client, make)
+    without = _settled_call(client, make)
+    account_id = Call.get(with_transcript).account_id
+    send(client, "/vonage/transcription", {"call": with_transcript},
+         {"conversation_uuid": with_transcript, "recording_uuid": str(uuid.uuid4()), "status": "transcribed",
+          "transcription_url": files["url"], "type": "record"})
+    analysis.analyze(with_transcript)
+    before = Call.get(with_transcript).analysis
+    today = datetime.now(timezone.utc).date()
+    rules = [{"id": "boiler", "when": {"phrase": ["boiler"], "speaker": "caller"}, "then": {"tags": ["heating"]}},
+             {"id": "long", "when": {"fact": "talk_seconds", "op": ">=", "value": 30}, "then": {"score": 10}}]
+    path = f"/v1/accounts/{account_id}/call-rules/dry-run"
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    body = {"from": (today - timedelta(days=1)).isoformat(), "to": (today + timedelta(days=1)).isoformat(),
+            "rules": rules}
+    r = client.http.post(path, headers=headers, body=json.dumps(body))
+    assert r.status_code == 200, r.body
+    got = r.json_body
+    assert (got["calls_read"], got["with_transcript"], got["calls_matched"]) == (2, 1, 2)
+    assert got["by_rule"] == {"boiler": 1, "long": 2}
+    tagged = {c["call_id"]: c for c in got["calls"]}
+    assert tagged[with_transcript]["tags"] == ["heating"] and tagged[without]["tags"] == []
+    assert Call.get(with_transcript).analysis == before                       # nothing changed
+    saved = client.http.post(path, headers=headers, body=json.dumps({k: body[k] for k in ("from", "to")}))
+    assert saved.status_code == 200 and "qualified" in saved.json_body["by_rule"]   # the starter rules
+    for bad in ({**body, "rulez": []}, {**body, "from": "2026-01-01", "to": "2026-12-01"},
+                {**body, "rules": [{"id": "x", "when": {"regex": "(a+)+"}, "then": {"score": 1}}]},
+                {"from": "yesterday", "to": body["to"]}):
+        r = client.http.post(path, headers=headers, body=json.dumps(bad))
+        assert r.status_code == 400 and r.json_body["error"], bad
