@@ -182,3 +182,32 @@ def test_numbers_search_says_when_buying_is_switched_off(api_server, seeded, cap
     code = cli(api_server, key, "numbers", "search", "--account", account_id, "--country", "US")
     err = capsys.readouterr().err
     assert code == 1 and "404" in err and "CALLTRACK_NUMBER_PURCHASES" in err
+
+
+def test_rules_save_show_and_dry_run(api_server, seeded, tmp_path, capsys):
+    """`calltrack rules`: save validated rules, show them, and dry-run them over a range."""
+    import json as _json
+
+    account_id, key = seeded
+    put_call(account_id, 30, talk=90)
+    put_call(account_id, 20, status="missed", talk=0)
+    rules = [{"id": "long-talk", "when": {"fact": "talk_seconds", "op": ">=", "value": 60}, "then": {"score": 20}},
+             {"id": "missed", "when": {"fact": "status", "op": "=", "value": "missed"},
+              "then": {"lead": "not_lead", "tags": ["missed"]}}]
+    file = tmp_path / "rules.json"
+    file.write_text(_json.dumps(rules))
+    assert cli(api_server, key, "rules", "save", "--account", account_id, "--file", str(file)) == 0
+    assert "saved 2 rules" in capsys.readouterr().out
+    assert cli(api_server, key, "rules", "show", "--account", account_id) == 0
+    assert [r["id"] for r in _json.loads(capsys.readouterr().out)] == ["long-talk", "missed"]
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    assert cli(api_server, key, "rules", "dry-run", "--account", account_id, "--from", yesterday, "--to", today,
+               "--json") == 0
+    got = _json.loads(capsys.readouterr().out)
+    assert (got["calls_read"], got["calls_matched"], got["by_rule"], got["by_lead"]) == (
+        2, 2, {"long-talk": 1, "missed": 1}, {"not_lead": 1})
+    bad = tmp_path / "bad.json"
+    bad.write_text(_json.dumps([{"id": "x", "when": {"regex": "(a+)+"}, "then": {"score": 1}}]))
+    assert cli(api_server, key, "rules", "save", "--account", account_id, "--file", str(bad)) != 0
+    assert "validation_failed" in capsys.readouterr().err

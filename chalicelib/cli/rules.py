@@ -1,0 +1,77 @@
+"""`calltrack rules`: the account's conversation rules (docs/intelligence.md).
+
+    calltrack rules show --account acme                          # the saved rules (JSON)
+    calltrack rules save --account acme --file rules.json        # validated by the API
+    calltrack rules dry-run --account acme --from 2026-11-01 --to 2026-11-30 [--file rules.json]
+
+A dry run prints which of the range's calls the rules would tag, label and score, rule by
+rule, and changes nothing; without --file it tries the saved rules (else the starter rules).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, List, Optional
+
+from chalicelib.cli.api_client import CliError, account_of, add_account_option, api_of, path, print_json, run, table
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("rules", help="conversation rules: show, save, dry-run")
+    commands = parser.add_subparsers(dest="rules_command", required=True)
+    show = commands.add_parser("show", help="print the saved rules")
+    add_account_option(show)
+    show.set_defaults(func=show_rules)
+    save = commands.add_parser("save", help="replace the saved rules with a JSON file's")
+    add_account_option(save)
+    save.add_argument("--file", required=True, help="a JSON array of rules")
+    save.set_defaults(func=save_rules)
+    dry = commands.add_parser("dry-run", help="which of a range's calls the rules would tag")
+    add_account_option(dry)
+    dry.add_argument("--from", dest="since", required=True, help="YYYY-MM-DD")
+    dry.add_argument("--to", dest="until", required=True, help="YYYY-MM-DD")
+    dry.add_argument("--file", help="rules to try (default: the saved ones)")
+    dry.add_argument("--json", action="store_true", help="the whole answer as JSON")
+    dry.set_defaults(func=dry_run)
+
+
+def _load(file: str) -> List[Any]:
+    try:
+        with open(file, encoding="utf-8") as f:
+            rules = json.load(f)
+    except (OSError, ValueError) as err:
+        raise CliError(f"--file {file}: {err}") from err
+    if not isinstance(rules, list):
+        raise CliError(f"--file {file}: expected a JSON array of rules")
+    return rules
+
+
+@run
+def show_rules(args: argparse.Namespace) -> int:
+    print_json(api_of(args).get(path(account_of(args), "/config/call_rules"))["value"])
+    return 0
+
+
+@run
+def save_rules(args: argparse.Namespace) -> int:
+    doc = api_of(args).request("PUT", path(account_of(args), "/config/call_rules"), body={"value": _load(args.file)})
+    print(f"saved {len(doc['value'] or [])} rules")
+    return 0
+
+
+@run
+def dry_run(args: argparse.Namespace) -> int:
+    body: dict = {"from": args.since, "to": args.until}
+    rules: Optional[List[Any]] = _load(args.file) if args.file else None
+    if rules is not None:
+        body["rules"] = rules
+    doc = api_of(args).request("POST", path(account_of(args), "/call-rules/dry-run"), body=body)
+    if args.json:
+        print_json(doc)
+        return 0
+    print(f"{doc['calls_read']} calls read ({doc['with_transcript']} with a transcript)"
+          f"{', more in the range than read' if doc['truncated'] else ''}; {doc['calls_matched']} matched")
+    table([{"rule": rule, "calls": n} for rule, n in doc["by_rule"].items()], ["rule", "calls"])
+    if doc["by_lead"]:
+        table([{"lead": lead, "calls": n} for lead, n in doc["by_lead"].items()], ["lead", "calls"])
+    return 0
