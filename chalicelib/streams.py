@@ -305,21 +305,35 @@ def _records_between(stream_arn: str, shard: str, first: str, last: str) -> Opti
     try:
         iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, SequenceNumber=first,
                                               ShardIteratorType="AT_SEQUENCE_NUMBER")["ShardIterator"]
-    except Exception as err:  # noqa: BLE001 — TrimmedDataAccess / ResourceNotFound: gone
-        logger.warning("dead-lettered records no longer in the stream", extra={"shard": shard, "error": str(err)})
-        return None
+    except Exception as err:  # noqa: BLE001
+        code = (getattr(err, "response", None) or {}).get("Error", {}).get("Code", "")
+        if code in GONE or type(err).__name__ in GONE:
+            logger.warning("dead-lettered records no longer in the stream", extra={"shard": shard, "error": str(err)})
+            return None
+        raise                  # access, throttling, the network: not "expired"; the message stays
     records: List[Dict[str, Any]] = []
-    while iterator:
+    empty = 0
+    while iterator and empty < EMPTY_PAGES:
         page = streams.get_records(ShardIterator=iterator, Limit=1000)
         got = page.get("Records") or []
+        empty = 0 if got else empty + 1         # a page can be empty with records behind it
         for record in got:
             if int(record["dynamodb"]["SequenceNumber"]) > int(last):
-                return records
+                return records or None          # nothing left of the range: trimmed
             records.append(record)
-        if not got:
-            break
+            if record["dynamodb"]["SequenceNumber"] == last:
+                return records
         iterator = page.get("NextShardIterator")
-    return records if records and records[0]["dynamodb"]["SequenceNumber"] == first else None
+    raise Incomplete(f"shard {shard}: read to {records[-1]['dynamodb']['SequenceNumber'] if records else first}, "
+                     f"not to {last}")
+
+
+GONE = ("TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException")
+EMPTY_PAGES = 5
+
+
+class Incomplete(Exception):
+    """The stream did not hand out a dead-lettered batch to its end (yet): kept for a later run."""
 
 
 def replay_dead_letters(drop_expired: bool = False, clock: Clock = time.time) -> Dict[str, Any]:
@@ -335,6 +349,15 @@ def replay_dead_letters(drop_expired: bool = False, clock: Clock = time.time) ->
     url = sqs.create_queue(QueueName=STREAM_DLQ)["QueueUrl"]
     report: Dict[str, Any] = {"replayed": 0, "records": 0, "failed_again": 0, "expired": [], "unreadable": 0}
     held: List[str] = []
+    try:
+        _replay(sqs, url, report, held, drop_expired, clock)
+    finally:                   # what this run read and kept is visible again for the next one
+        for handle in held:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return report
+
+
+def _replay(sqs: Any, url: str, report: Dict[str, Any], held: List[str], drop_expired: bool, clock: Clock) -> None:
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                        VisibilityTimeout=900).get("Messages") or []
@@ -350,7 +373,16 @@ def replay_dead_letters(drop_expired: bool = False, clock: Clock = time.time) ->
                 report["unreadable"] += 1          # not a stream on-failure message: left alone
                 held.append(message["ReceiptHandle"])
                 continue
-            records = _records_between(info["streamArn"], shard, first, last) if table else None
+            if table is None:                      # another stack's stream, or another table prefix
+                report["unreadable"] += 1
+                held.append(message["ReceiptHandle"])
+                continue
+            try:
+                records = _records_between(info["streamArn"], shard, first, last)
+            except Incomplete:
+                report["failed_again"] += 1
+                held.append(message["ReceiptHandle"])
+                continue
             if records is None:
                 report["expired"].append({"shard": shard, "from": info.get("approximateArrivalOfFirstRecord"),
                                           "to": info.get("approximateArrivalOfLastRecord")})
@@ -367,9 +399,6 @@ def replay_dead_letters(drop_expired: bool = False, clock: Clock = time.time) ->
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             report["replayed"] += 1
             report["records"] += len(records)
-    for handle in held:
-        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
-    return report
 
 
 _pollers: Dict[Tuple[str, str], StreamPoller] = {}

@@ -238,18 +238,25 @@ def transcription(payload: Mapping[str, Any], query: Mapping[str, Any], clock: C
         count("TranscriptsUnusable")
         return
 
-    def keep() -> None:
+    def keep() -> bool:
+        """False when the call is not stored yet (its answer is still being written)."""
         note = {"engine": "vonage", "url": found.url, "recording_uuid": found.recording_uuid, "at": clock()}
         try:
-            Call(call_id).update(actions=[Call.transcript.set(note)], condition=Call.transcript.does_not_exist())
+            Call(call_id).update(actions=[Call.transcript.set(note)],
+                                 condition=Call.account_id.exists() & Call.transcript.does_not_exist())
             count("TranscriptsAnnounced")
+            return True
         except UpdateError as err:
             if err.cause_response_code != "ConditionalCheckFailedException":
                 raise
+        try:
+            return bool(Call.get(call_id, consistent_read=True).account_id)   # announced before: done
+        except Call.DoesNotExist:
+            return False
 
-    done, _ = outage.guarded(keep, outage.WEBHOOK_BUDGET_SECONDS, "transcription")
-    if not done:
-        raise ServiceUnavailable("the call store did not answer in time; Vonage will retry")
+    done, stored = outage.guarded(keep, outage.WEBHOOK_BUDGET_SECONDS, "transcription")
+    if not done or not stored:   # (a 503: Vonage retries, by when the call is stored)
+        raise ServiceUnavailable("the call is not stored yet; Vonage will retry")
 
 
 def _recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock) -> None:

@@ -109,10 +109,11 @@ def analyze(call_id: str, fetch: Optional[Fetch] = None, clock: Clock = time.tim
     rec = item.rec or {}
     facts = {**facts_of(item, zone(account.settings.timezone)),
              **rules.derived_facts(said, float(rec.get("duration_seconds") or 0) or None)}
-    outcome = rules.evaluate(config.get("call_rules") or STARTER_RULES, said, facts,
+    chosen = config.get("call_rules")
+    outcome = rules.evaluate(STARTER_RULES if chosen is None else chosen, said, facts,     # []: rules off
                              float(item.value) if item.value is not None else None)
     analysis = {**outcome.as_dict(), "transcript_url": note["url"], "engine": note.get("engine") or "vonage",
-                "rules": "account" if config.get("call_rules") else "starter", "redacted": redacted,
+                "rules": "starter" if chosen is None else "account", "redacted": redacted,
                 "caller_sentiment": transcripts.sentiment(clean, "caller"), "analyzed_at": now}
     try:
         Call(call_id).update(actions=[Call.analysis.set(analysis), Call.analysis_url.set(note["url"])],
@@ -191,7 +192,8 @@ def dry_run(account_id: str, body: Mapping[str, Any], clock: Clock = time.time) 
         raise ValidationFailed(f"from must not be after to, and the range at most {MAX_DRY_RUN_DAYS} days")
     chosen = body.get("rules")
     if chosen is None:
-        chosen = (account.config or {}).get("call_rules") or STARTER_RULES
+        saved = (account.config or {}).get("call_rules")
+        chosen = STARTER_RULES if saved is None else saved
     try:
         rules.check(chosen)
     except rules.RuleError as err:

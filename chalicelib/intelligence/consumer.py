@@ -21,5 +21,9 @@ def handle(event: Dict[str, Any]) -> None:
         raise PermanentError(str(err)) from err
     except (transcripts.TranscriptError, RecordingTooLarge) as err:
         raise PermanentError(f"the transcript cannot be read: {err}") from err
-    except RecordingUnavailable as err:           # Vonage down, a timeout: comes back with backoff
-        raise RetryableError(f"the transcript could not be fetched: {err}") from err
+    except KeyError as err:                       # an engine this deployment does not have
+        raise PermanentError(f"unknown transcription engine: {err}") from err
+    except RecordingUnavailable as err:
+        if "only" in str(err) or "not an http" in str(err):   # an address we will never fetch
+            raise PermanentError(f"the transcript cannot be fetched: {err}") from err
+        raise RetryableError(f"the transcript could not be fetched: {err}") from err   # Vonage down, a timeout

@@ -33,7 +33,7 @@ SCHEMA = {
 _WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
           "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _DIGIT_WORD = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
-_UNIT = rf"(?:(?:double|triple)[ -]?)?(?:\d+|{_DIGIT_WORD})"
+_UNIT = rf"(?:(?:double|triple)[ -]?)?(?:\d+(?!\d)|{_DIGIT_WORD})"   # (?!\d): no backtracking into a run
 # A run: a `+` at most once in front, units joined by up to three separators (spaces,
 # dashes, dots, slashes, brackets, commas between spoken digits).
 _UNIT_RE = re.compile(_UNIT, re.IGNORECASE)

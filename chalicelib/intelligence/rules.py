@@ -38,6 +38,8 @@ FACTS = ("status", "talk_seconds", "wait_seconds", "duration_seconds", "source",
          "device", "direction", "ivr_path", "hour", "weekday", "first_call", "repeat_caller", "tags",
          "tracking_number", "department", "country", "silence", "caller_words", "agent_words", "voicemail")
 MAX_REGEX = 200
+CONTEXT = 60                 # characters kept either side of a match on the call
+MAX_MATCHES = 5              # matches kept per fired rule (100 rules × 5 × ~300 B stays far under 400 KB)
 MAX_RULES = 100
 
 _PHRASES = {"type": "array", "minItems": 1, "maxItems": 50,
@@ -111,7 +113,11 @@ class Match:
     span: Tuple[int, int]     # the matched characters in `text`
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"speaker": self.speaker, "at": round(self.start, 2), "text": self.text, "span": list(self.span)}
+        """Stored on the call: the match with at most CONTEXT characters either side (the
+        whole transcript is in its own table), so an analysis stays small."""
+        lo, hi = max(0, self.span[0] - CONTEXT), min(len(self.text), self.span[1] + CONTEXT)
+        return {"speaker": self.speaker, "at": round(self.start, 2), "text": self.text[lo:hi],
+                "span": [self.span[0] - lo, self.span[1] - lo]}
 
 
 @dataclass
@@ -171,16 +177,51 @@ def _tokens(text: str, exact: bool) -> List[Tuple[str, int, int]]:
 _NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
 
 
+def _risky(parsed: Any, inside_repeat: bool = False) -> bool:
+    """Whether a parsed pattern repeats something that itself repeats or branches, or
+    refers back to a group: the shapes that backtrack exponentially."""
+    c = _sre()[1]
+    for op, arg in parsed:
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+            low, high, sub = arg
+            if inside_repeat or _risky(sub, high > 1):
+                return True
+        elif op == c.BRANCH:
+            if inside_repeat or any(_risky(b, inside_repeat) for b in arg[1]):
+                return True
+        elif op == c.SUBPATTERN:
+            if _risky(arg[-1], inside_repeat):
+                return True
+        elif op in (c.GROUPREF, c.GROUPREF_EXISTS):
+            return True
+        elif op in (c.ASSERT, c.ASSERT_NOT):
+            if _risky(arg[1], inside_repeat):
+                return True
+    return False
+
+
+def _sre() -> Tuple[Any, Any]:
+    """The regular-expression parser and its constants (re._parser from Python 3.11 on)."""
+    try:
+        from re import _constants, _parser  # type: ignore[attr-defined]
+        return _parser, _constants
+    except ImportError:  # pragma: no cover — before 3.11
+        import sre_constants
+        import sre_parse
+        return sre_parse, sre_constants
+
+
 def compile_regex(pattern: str) -> "re.Pattern[str]":
     if len(pattern) > MAX_REGEX:
         raise RuleError(f"regular expression longer than {MAX_REGEX} characters")
-    if _NESTED.search(pattern) or re.search(r"\\[1-9]", pattern):
-        raise RuleError("regular expression with nested repetition or back-references (it could run for "
-                        "minutes on one transcript): simplify it")
     try:
-        return re.compile(pattern, re.IGNORECASE)
+        compiled = re.compile(pattern, re.IGNORECASE)
     except re.error as err:
         raise RuleError(f"regular expression does not compile: {err}") from err
+    if _NESTED.search(pattern) or _risky(_sre()[0].parse(pattern)):
+        raise RuleError("regular expression with nested repetition, a repeated alternative or a back-reference "
+                        "(it could run for minutes on one transcript): simplify it")
+    return compiled
 
 
 def check(rules: Sequence[Mapping[str, Any]]) -> None:
@@ -349,4 +390,4 @@ def _dedupe(matches: List[Match]) -> List[Match]:
         if key not in seen:
             seen.add(key)
             out.append(m)
-    return out[:20]
+    return out[:MAX_MATCHES]

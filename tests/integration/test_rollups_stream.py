@@ -364,7 +364,13 @@ def test_dead_lettered_batches_are_handled_again_once_fixed_and_expired_ones_rep
         pass
     assert service.run_report(acc.account_id, {})["totals"]["sessions"] == 2      # one dead-lettered
     monkeypatch.setattr(streams, "changes", real)                                 # the bug is fixed
-    gone = {"DDBStreamBatchInfo": {"shardId": "shardId-gone", "startSequenceNumber": "1", "endSequenceNumber": "1",
+    shard = stream._shards()[0]       # a range older than the stream keeps: nothing left of it
+    # (DynamoDB Streams answers TrimmedDataAccessException there; moto answers 500, so the
+    # trimmed range is stood in for here and the mapping is tested on its own below)
+    real_between = streams._records_between
+    monkeypatch.setattr(streams, "_records_between", lambda arn, sh, first, last: None
+                        if first == "000000000000000000001" else real_between(arn, sh, first, last))
+    gone = {"DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": "000000000000000000001", "endSequenceNumber": "000000000000000000002",
                                    "streamArn": stream.stream_arn, "approximateArrivalOfFirstRecord": "2026-01-01T00:00:00Z",
                                    "approximateArrivalOfLastRecord": "2026-01-01T00:00:00Z", "batchSize": 1},
             "requestContext": {"functionArn": "arn:aws:lambda:us-east-1:1:function:calltrack-prod-stream_sessions"}}
@@ -373,10 +379,11 @@ def test_dead_lettered_batches_are_handled_again_once_fixed_and_expired_ones_rep
     assert cli.main(["dlq", "replay", "--stream"]) == 0
     out = capsys.readouterr()
     assert "1 stream batches handled again (1 records)" in out.out and "1 expired" in out.out
-    assert "shard shardId-gone, records from 2026-01-01T00:00:00Z" in out.err
+    assert f"shard {shard}, records from 2026-01-01T00:00:00Z" in out.err
     assert service.run_report(acc.account_id, {})["totals"]["sessions"] == 3      # exactly once
     left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages") or []
-    assert [_json.loads(m["Body"])["DDBStreamBatchInfo"]["shardId"] for m in left] == ["shardId-gone"]
+    assert [_json.loads(m["Body"])["DDBStreamBatchInfo"]["startSequenceNumber"] for m in left] == [
+        "000000000000000000001"]
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=left[0]["ReceiptHandle"], VisibilityTimeout=0)
 
     assert cli.main(["dlq", "replay", "--stream", "--drop-expired"]) == 0
@@ -389,3 +396,25 @@ def test_a_dead_lettered_batch_replays_only_the_part_that_failed() -> None:
     assert streams._parts_of("arn:aws:lambda:us-east-1:1:function:calltrack-prod-outbox_calls") == ("outbox",)
     assert streams._parts_of("arn:aws:lambda:us-east-1:1:function:calltrack-prod-stream_calls") == ("rollups",)
     assert streams._parts_of("local:StreamPoller") == streams.PARTS
+
+
+def test_only_a_trimmed_range_counts_as_expired(monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from chalicelib import aws
+
+    class Streams:
+        def __init__(self, code):
+            self.code = code
+
+        def get_shard_iterator(self, **kw):
+            raise ClientError({"Error": {"Code": self.code, "Message": "x"}}, "GetShardIterator")
+
+    for code, expired in (("TrimmedDataAccessException", True), ("ResourceNotFoundException", True),
+                          ("AccessDeniedException", False), ("ThrottlingException", False)):
+        monkeypatch.setattr(aws, "client", lambda name, c=code: Streams(c))
+        if expired:
+            assert streams._records_between("arn", "shard", "1" * 21, "2" * 21) is None
+        else:
+            with pytest.raises(ClientError):
+                streams._records_between("arn", "shard", "1" * 21, "2" * 21)

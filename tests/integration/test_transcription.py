@@ -286,3 +286,16 @@ def test_a_dry_run_says_which_calls_a_rule_would_tag_and_changes_nothing(client,
                 {"from": "yesterday", "to": body["to"]}):
         r = client.http.post(path, headers=headers, body=json.dumps(bad))
         assert r.status_code == 400 and r.json_body["error"], bad
+
+
+def test_an_announcement_for_a_call_not_stored_yet_is_refused_for_a_retry(client, moto_endpoint):
+    """Answered 503 (Vonage retries) rather than kept on a stub item the call's own write
+    would later fill without `Call Transcribed` ever being sent."""
+    conv = "CON-" + str(uuid.uuid4())
+    r = client.http.post("/vonage/transcription?call=" + conv, headers={"Content-Type": "application/json"},
+                         body=json.dumps({"conversation_uuid": conv, "recording_uuid": str(uuid.uuid4()),
+                                          "status": "transcribed", "type": "record",
+                                          "transcription_url": "https://api.nexmo.com/v1/files/x"}))
+    assert r.status_code == 503
+    with pytest.raises(Call.DoesNotExist):
+        Call.get(conv)

@@ -72,11 +72,19 @@ def test_regex_and_its_safety() -> None:
     out = evaluate([rule("day", {"regex": r"\b(friday|monday) at \w+", "speaker": "agent"}, score=20)], CALL, {})
     [m] = out.fired[0].matches
     assert m.text[m.span[0]:m.span[1]] == "Friday at nine"
-    for bad in (r"(a+)+$", r"(\w+\s?)*x", r"(a)\1", "([unclosed"):
+    for bad in (r"(a+)+$", r"(\w+\s?)*x", r"(a)\1", "([unclosed", r"((a+))+$", r"(a|a?)+$", r"(?:x|y+)*z"):
         with pytest.raises(RuleError):
             check([rule("bad", {"regex": bad}, score=1)])
     with pytest.raises(RuleError):
         check([rule("same", {"phrase": ["a"]}, score=1), rule("same", {"phrase": ["b"]}, score=1)])
+    check([rule("fine", {"regex": r"\b(?:is this|isn't this) (?:the )?(?:dr\.? \w+|pizza)\b"}, score=1)])
+
+
+def test_a_match_keeps_a_window_of_its_sentence() -> None:
+    long = Utterance("caller", 0.0, 60.0, "x " * 500 + "how much is it" + " y" * 500)
+    [fired] = evaluate([rule("p", {"phrase": ["how much"]}, score=1)], [long], {}).fired
+    m = fired.matches[0].as_dict()
+    assert len(m["text"]) <= 60 * 2 + len("how much") and m["text"][m["span"][0]:m["span"][1]] == "how much"
 
 
 def test_the_schema_refuses_what_cannot_run() -> None:
