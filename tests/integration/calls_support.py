@@ -71,3 +71,35 @@ def list_calls(client, account_id: str, api_key: str, **params: Any) -> Dict[str
                                headers={"Authorization": f"Bearer {api_key}"})
     assert response.status_code == 200, response.body
     return response.json_body
+
+
+def event_queue(account_id: str, detail_type: str) -> str:
+    """An SQS queue receiving the account's events of one type from the bus."""
+    import uuid
+
+    from chalicelib import aws, config
+
+    sqs, events = aws.client("sqs"), aws.client("events")
+    name = "events-" + uuid.uuid4().hex[:12]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["calltrack"], "detail-type": [detail_type], "detail": {"account_id": [account_id]}}
+    events.put_rule(Name=name, EventBusName=config.event_bus_name(), EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, EventBusName=config.event_bus_name(), Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def received(url: str) -> List[Dict[str, Any]]:
+    """Every event detail the queue got since the last look (then deleted), once the calls
+    stream's outbox has published what the calls' writes stand for."""
+    from chalicelib import aws, streams
+
+    streams.catch_up(("calls",))
+    sqs, out = aws.client("sqs"), []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return out
+        for message in batch:
+            out.append(json.loads(message["Body"])["detail"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

@@ -3,21 +3,19 @@ settled by `sweeper.sweep` once overdue, announced once on the real bus (observe
 SQS queue subscribed to it), and corrected when the real webhook turns up after all."""
 from __future__ import annotations
 
-import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
 
-from chalicelib import aws, config, streams
 from chalicelib.calls import api as calls_api
 from chalicelib.calls import state, store, sweeper
 from chalicelib.calls.models import UNSETTLED, Call
 from chalicelib.dni.models import Number
 from chalicelib.geo.phone import digits
 from tests.events.loader import load
-from tests.integration.calls_support import answer, replay
+from tests.integration.calls_support import answer, event_queue, received, replay
 
 DAY = 86400.0
 TALK_BOUND = state.CONNECT_LIMIT_SECONDS + state.SETTLE_MARGIN_SECONDS
@@ -29,28 +27,7 @@ def tracking_of(account_id: str) -> str:
 
 def completed_queue(account_id: str) -> str:
     """An SQS queue receiving the account's `Call Completed` events from the bus."""
-    sqs, events = aws.client("sqs"), aws.client("events")
-    name = "settle-" + uuid.uuid4().hex[:12]
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    pattern = {"source": ["calltrack"], "detail-type": ["Call Completed"], "detail": {"account_id": [account_id]}}
-    events.put_rule(Name=name, EventBusName=config.event_bus_name(), EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=name, EventBusName=config.event_bus_name(), Targets=[{"Id": "q", "Arn": arn}])
-    return url
-
-
-def received(url: str) -> List[Dict[str, Any]]:
-    """Every `Call Completed` detail the queue got since the last look (then deleted), once
-    the calls stream's outbox has published what the calls' writes stand for."""
-    streams.catch_up(("calls",))
-    sqs, out = aws.client("sqs"), []
-    while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not batch:
-            return out
-        for message in batch:
-            out.append(json.loads(message["Body"])["detail"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return event_queue(account_id, "Call Completed")
 
 
 def at(text: str) -> float:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from chalicelib.calls.models import Call
 from chalicelib.dni.models import Number
 from chalicelib.geo.phone import digits
-from tests.integration.calls_support import send
+from tests.integration.calls_support import event_queue, received, send
 
 ALWAYS_OPEN = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
@@ -185,34 +185,6 @@ def test_the_accounts_own_rules_and_redaction_settings_apply(client, account, fi
     assert "650 555 0178" in text and "[card]" in text
 
 
-def _analyzed_queue(account_id: str) -> str:
-    """An SQS queue receiving the account's `Call Analyzed` events from the bus."""
-    from chalicelib import aws, config
-
-    sqs, events = aws.client("sqs"), aws.client("events")
-    name = "analyzed-" + uuid.uuid4().hex[:12]
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    pattern = {"source": ["calltrack"], "detail-type": ["Call Analyzed"], "detail": {"account_id": [account_id]}}
-    events.put_rule(Name=name, EventBusName=config.event_bus_name(), EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=name, EventBusName=config.event_bus_name(), Targets=[{"Id": "q", "Arn": arn}])
-    return url
-
-
-def _received(url: str) -> list:
-    from chalicelib import aws, streams
-
-    streams.catch_up(("calls",))
-    sqs, out = aws.client("sqs"), []
-    while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not batch:
-            return out
-        for message in batch:
-            out.append(json.loads(message["Body"])["detail"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-
 def test_from_the_announcement_to_call_analyzed_through_stream_bus_and_consumer(client, account, files):
     """The webhook only keeps the announcement; the calls stream publishes `Call Transcribed`,
     the intelligence consumer reads and scores the transcript, and the stream publishes
@@ -223,18 +195,18 @@ def test_from_the_announcement_to_call_analyzed_through_stream_bus_and_consumer(
     key = "k-" + uuid.uuid4().hex
     conv = _settled_call(client, lambda **kw: account(api_key=key, **kw))
     account_id = Call.get(conv).account_id
-    queue = _analyzed_queue(account_id)
+    queue = event_queue(account_id, "Call Analyzed")
     body = {"conversation_uuid": conv, "recording_uuid": str(uuid.uuid4()), "status": "transcribed",
             "transcription_url": files["url"], "type": "record"}
     for _ in range(2):
         send(client, "/vonage/transcription", {"call": conv}, body)
-    assert _received(queue) == []                          # published Call Transcribed only
+    assert received(queue) == []                          # published Call Transcribed only
     assert worker.drain(["intelligence"], rounds=30)["intelligence"][0] >= 1   # (other tests' calls too)
     assert Call.get(conv).analysis_url == files["url"]
     send(client, "/vonage/transcription", {"call": conv}, body)       # a late repeat
-    [event] = _received(queue)
+    [event] = received(queue)
     worker.drain(["intelligence"], rounds=5)
-    assert _received(queue) == []
+    assert received(queue) == []
     assert event["call_id"] == conv and event["lead"] == "qualified" and event["score"] > 0
     assert {"asked-price", "qualified"} <= {r["rule"] for r in event["rules_fired"]}
     assert "4242" not in json.dumps(event) and "boiler" not in json.dumps(event).lower()
