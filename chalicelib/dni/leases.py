@@ -161,7 +161,9 @@ def extend(number: str, session_id: str, now: float, lease_until: float,
     if url:
         roomy = Number.pages.does_not_exist() | (size(Number.pages) < MAX_PAGES)
         try:
-            item.update(actions=actions + [Number.pages.set(Number.pages.append([url])), Number.page_count.add(1)],
+            # (a lease taken before page_count existed had its landing page: counted as 1)
+            item.update(actions=actions + [Number.pages.set(Number.pages.append([url])),
+                                           Number.page_count.set((Number.page_count | 1) + 1)],
                         condition=held & roomy)
             return item
         except UpdateError as err:

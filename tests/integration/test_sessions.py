@@ -347,3 +347,15 @@ def test_the_pool_index_holds_no_pages_or_attribution_and_the_archive_counts_pag
     assert second.number == first.number
     call = attribution.attribute(Number.get(first.number), clock.t - 300, 1800)
     assert (call["session_id"], call["source"], call["pages_seen"]) == (first.session_id, "fb", 4)
+
+
+def test_a_lease_from_before_page_count_counts_its_landing_page(account):
+    """A number leased by the previous release has pages but no page_count: its next page
+    makes 2, not 1."""
+    acc = account(pool=["+14155557321"], settings={"cooldown_seconds": 0})
+    clock = Clock()
+    first = sessions.start(req(acc.account_id), clock)
+    Number(first.number).update(actions=[Number.page_count.remove()])      # as the previous release left it
+    clock.t += 60
+    sessions.heartbeat(first.session_id, "http://localhost/next", clock)
+    assert Number.get(first.number).page_count == 2
