@@ -65,6 +65,37 @@ def add_fact(call_id: str, fact: state.Fact) -> Call:
     return item
 
 
+def announce_transcript(call_id: str, note: Mapping[str, Any]) -> bool:
+    """Keep a transcript's announcement on a stored call, once (Vonage's retries change
+    nothing). False when the call is not stored yet: its answer is still being written, and
+    a stub item would later be filled without `Call Transcribed` ever being announced."""
+    try:
+        Call(call_id).update(actions=[Call.transcript.set(dict(note))],
+                             condition=Call.account_id.exists() & Call.transcript.does_not_exist())
+        count("TranscriptsAnnounced")
+        return True
+    except UpdateError as err:
+        if err.cause_response_code != CONDITION_FAILED:
+            raise
+    try:
+        return bool(Call.get(call_id, consistent_read=True).account_id)   # announced before: done
+    except Call.DoesNotExist:
+        return False
+
+
+def keep_analysis(call_id: str, analysis: Mapping[str, Any], transcript_url: str) -> bool:
+    """The rules' outcome for one transcript, written once (a second reader of the same
+    transcript changes nothing, so `Call Analyzed` is announced once). True if written."""
+    try:
+        Call(call_id).update(actions=[Call.analysis.set(dict(analysis)), Call.analysis_url.set(transcript_url)],
+                             condition=Call.analysis_url.does_not_exist() | (Call.analysis_url != transcript_url))
+        return True
+    except UpdateError as err:
+        if err.cause_response_code != CONDITION_FAILED:
+            raise
+        return False
+
+
 def mark_once(call_id: str, mark: str) -> bool:
     """True for exactly one caller per (call, mark): guards side effects against retries."""
     try:

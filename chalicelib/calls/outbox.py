@@ -66,13 +66,11 @@ def intelligence_events(old: Optional[Call], new: Call) -> List[Event]:
             "recording_uuid": note.get("recording_uuid"), "announced_at": iso(note.get("at")), "schema_version": 1}))
     if new.analysis and new.analysis_url and new.analysis_url != (old.analysis_url if old is not None else None) \
             and new.account_id:
+        from chalicelib.intelligence.analysis import summary
+
         a = new.analysis
         out.append(("Call Analyzed", {
-            "account_id": new.account_id, "call_id": new.call_id, "score": int(a.get("score") or 0),
-            "lead": a.get("lead"), "tags": list(a.get("tags") or []),
-            "rules_fired": [{"rule": f.get("rule"), "name": f.get("name") or f.get("rule"),
-                             "score": (f.get("effects") or {}).get("score")} for f in a.get("fired") or []],
-            "value": a.get("value"), "caller_sentiment": a.get("caller_sentiment"),
+            "account_id": new.account_id, "call_id": new.call_id, **summary(a),
             "transcript_path": f"/v1/accounts/{new.account_id}/calls/{new.call_id}/transcript",
             "analyzed_at": iso(a.get("analyzed_at")), "schema_version": 1}))
     return out

@@ -49,7 +49,8 @@ def to_api(item: Call) -> Dict[str, Any]:
     return out
 
 
-def _item(account_id: str, call_id: str) -> Call:
+def item_of(account_id: str, call_id: str) -> Call:
+    """The account's stored call item, or NotFound (also for another account's call)."""
     try:
         item = Call.get(call_id)
     except DoesNotExist as err:
@@ -61,19 +62,7 @@ def _item(account_id: str, call_id: str) -> Call:
 
 def get_call(account_id: str, call_id: str) -> Dict[str, Any]:
     """One call of the account, or NotFound (also for another account's call)."""
-    return to_api(_item(account_id, call_id))
-
-
-def call_items(account_id: str, since: float, until: float, limit: int) -> List[Call]:
-    """At most `limit` of the account's settled call items started in [since, until],
-    newest first (for reading them whole: conversation rules' dry runs)."""
-    out: List[Call] = []
-    for item in Call.account_index.query(account_id, Call.started_at.between(since, until),
-                                         scan_index_forward=False, filter_condition=Call.rec.exists()):
-        out.append(item)
-        if len(out) >= limit:
-            break
-    return out
+    return to_api(item_of(account_id, call_id))
 
 
 def query_calls(account_id: str, since: float, until: float) -> Iterator[Dict[str, Any]]:

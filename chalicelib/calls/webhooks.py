@@ -13,8 +13,6 @@ import threading
 import time
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib import accounts
 from chalicelib.calls import attribution, lifecycle, ncco, outage, record, routing, state, tagging
 from chalicelib.calls.models import Call
@@ -238,23 +236,9 @@ def transcription(payload: Mapping[str, Any], query: Mapping[str, Any], clock: C
         count("TranscriptsUnusable")
         return
 
-    def keep() -> bool:
-        """False when the call is not stored yet (its answer is still being written)."""
-        note = {"engine": "vonage", "url": found.url, "recording_uuid": found.recording_uuid, "at": clock()}
-        try:
-            Call(call_id).update(actions=[Call.transcript.set(note)],
-                                 condition=Call.account_id.exists() & Call.transcript.does_not_exist())
-            count("TranscriptsAnnounced")
-            return True
-        except UpdateError as err:
-            if err.cause_response_code != "ConditionalCheckFailedException":
-                raise
-        try:
-            return bool(Call.get(call_id, consistent_read=True).account_id)   # announced before: done
-        except Call.DoesNotExist:
-            return False
-
-    done, stored = outage.guarded(keep, outage.WEBHOOK_BUDGET_SECONDS, "transcription")
+    note = {"engine": "vonage", "url": found.url, "recording_uuid": found.recording_uuid, "at": clock()}
+    done, stored = outage.guarded(lambda: lifecycle.announce_transcript(call_id, note), outage.WEBHOOK_BUDGET_SECONDS,
+                                  "transcription")
     if not done or not stored:   # (a 503: Vonage retries, by when the call is stored)
         raise ServiceUnavailable("the call is not stored yet; Vonage will retry")
 

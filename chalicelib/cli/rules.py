@@ -6,6 +6,7 @@
 
 A dry run prints which of the range's calls the rules would tag, label and score, rule by
 rule, and changes nothing; without --file it tries the saved rules (else the starter rules).
+The API answers a page of calls at a time; the command follows `next` to the range's end.
 """
 from __future__ import annotations
 
@@ -59,18 +60,37 @@ def save_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def merge(total: Optional[dict], page: dict) -> dict:
+    """One answer from a dry run's pages (the API answers a page of calls at a time)."""
+    if total is None:
+        return dict(page)
+    for key in ("calls_read", "with_transcript", "calls_matched"):
+        total[key] += page[key]
+    for key in ("by_rule", "by_lead"):
+        for name, n in page[key].items():
+            total[key][name] = total[key].get(name, 0) + n
+    total["calls"] += page["calls"]
+    total["next"] = page["next"]
+    return total
+
+
 @run
 def dry_run(args: argparse.Namespace) -> int:
     body: dict = {"from": args.since, "to": args.until}
     rules: Optional[List[Any]] = _load(args.file) if args.file else None
     if rules is not None:
         body["rules"] = rules
-    doc = api_of(args).request("POST", path(account_of(args), "/call-rules/dry-run"), body=body)
+    api, where = api_of(args), path(account_of(args), "/call-rules/dry-run")
+    doc: Optional[dict] = None
+    while True:
+        doc = merge(doc, api.request("POST", where, body=body))
+        if not doc["next"]:
+            break
+        body["next"] = doc["next"]
     if args.json:
         print_json(doc)
         return 0
-    print(f"{doc['calls_read']} calls read ({doc['with_transcript']} with a transcript)"
-          f"{', more in the range than read' if doc['truncated'] else ''}; {doc['calls_matched']} matched")
+    print(f"{doc['calls_read']} calls read ({doc['with_transcript']} with a transcript); {doc['calls_matched']} matched")
     table([{"rule": rule, "calls": n} for rule, n in doc["by_rule"].items()], ["rule", "calls"])
     if doc["by_lead"]:
         table([{"lead": lead, "calls": n} for lead, n in doc["by_lead"].items()], ["lead", "calls"])

@@ -19,17 +19,16 @@ import json
 import time
 import zlib
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.calls.models import Call
 from chalicelib.intelligence import redaction, rules, transcripts
 from chalicelib.intelligence.models import Transcript
 
 Clock = Callable[[], float]
-Fetch = Callable[[str], bytes]
 MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024
 
 
@@ -43,20 +42,47 @@ def _fetch(url: str) -> bytes:
     return recordings.fetch(url).body
 
 
-def facts_of(item: Call, tz: ZoneInfo) -> Dict[str, Any]:
-    """The call and session facts rules compare (rules.FACTS)."""
-    rec = dict(item.rec or {})
-    started = item.started_at or 0
-    local = datetime.fromtimestamp(float(started), tz) if started else None
-    classes = set(item.classes or ())
-    return {
-        **{k: rec.get(k) for k in ("status", "talk_seconds", "wait_seconds", "duration_seconds", "source", "medium",
-                                   "campaign", "keyword", "device", "direction", "ivr_path", "tracking_number",
-                                   "department", "country")},
+def _tag_words(tags: Any) -> List[str]:
+    """Tags as rules compare them: each tag's value and `category:value`."""
+    out: List[str] = []
+    for t in tags or []:
+        if isinstance(t, Mapping):
+            value = str(t.get("value"))
+            out += [value, f"{t.get('category')}:{value}"]
+        elif isinstance(t, str):
+            out.append(t)
+    return out
+
+
+def facts_of(call: Mapping[str, Any], tz: ZoneInfo, said: Sequence[rules.Utterance] = (),
+             transcribed: bool = True) -> Dict[str, Any]:
+    """The facts rules compare (rules.FACTS), from the call's API record (`calls.store.to_api`)
+    and what was said. Without a transcript the transcript's own facts are unknown, not
+    "silent"."""
+    started = call.get("started_at")
+    local = datetime.fromisoformat(started.replace("Z", "+00:00")).astimezone(tz) if started else None
+    classes = call.get("classification") or {}
+    facts = {
+        **{k: call.get(k) for k in ("status", "talk_seconds", "wait_seconds", "duration_seconds", "source", "medium",
+                                    "campaign", "keyword", "device", "direction", "ivr_path", "tracking_number",
+                                    "department", "country")},
         "hour": local.hour if local else None, "weekday": local.weekday() if local else None,
-        "first_call": "unique" in classes, "repeat_caller": "repeated" in classes,
-        "tags": list(item.tags or []), "voicemail": rec.get("status") == "voicemail",
+        "first_call": bool(classes.get("unique")), "repeat_caller": bool(classes.get("repeated")),
+        "tags": _tag_words(call.get("tags")), "voicemail": call.get("status") == "voicemail",
     }
+    if transcribed:
+        facts.update(rules.derived_facts(said, float(call.get("duration_seconds") or 0) or None))
+    else:
+        facts.update(caller_words=None, agent_words=None, silence=None)
+    return facts
+
+
+def rules_of(account: Any) -> Tuple[List[Dict[str, Any]], str]:
+    """The account's saved rules, else the starter rules; `[]` turns rules off."""
+    from chalicelib.intelligence.starter import STARTER_RULES
+
+    saved = (account.config or {}).get("call_rules")
+    return (STARTER_RULES, "starter") if saved is None else (list(saved), "account")
 
 
 def business_numbers(item: Call, account: Any) -> List[str]:
@@ -66,10 +92,22 @@ def business_numbers(item: Call, account: Any) -> List[str]:
             if isinstance(n, str)]
 
 
-def analyze(call_id: str, fetch: Optional[Fetch] = None, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
-    """Analyse the call's announced transcript; returns the analysis (None: nothing to do)."""
+def _pack(segments: Sequence[transcripts.Segment]) -> bytes:
+    return zlib.compress(json.dumps([s.as_dict() for s in segments]).encode(), 6)
+
+
+def _unpack(t: Transcript) -> List[Dict[str, Any]]:
+    return json.loads(zlib.decompress(t.segments))
+
+
+def _said(segments: Sequence[Mapping[str, Any]]) -> List[rules.Utterance]:
+    return [rules.Utterance(s["speaker"], float(s["start"]), float(s["end"]), s["text"]) for s in segments]
+
+
+def analyze(call_id: str, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
+    """Analyse the call's announced transcript; returns the analysis (None: no such call)."""
     from chalicelib.accounts import get_account
-    from chalicelib.intelligence.starter import STARTER_RULES
+    from chalicelib.calls import lifecycle, store
     from chalicelib.reports.filters import zone
 
     try:
@@ -81,46 +119,36 @@ def analyze(call_id: str, fetch: Optional[Fetch] = None, clock: Clock = time.tim
         raise NotReady(f"call {call_id} has no announced transcript")
     if item.analysis_url == note["url"]:
         return dict(item.analysis or {})
-    raw = (fetch or _fetch)(note["url"])
+    raw = _fetch(note["url"])
     if len(raw) > MAX_TRANSCRIPT_BYTES:
         raise transcripts.TranscriptError("transcript larger than 5 MB")
     try:
         document = json.loads(raw)
     except ValueError as err:
         raise transcripts.TranscriptError("the transcript is not JSON") from err
-    segments = transcripts.ENGINES[note.get("engine") or "vonage"].segments(document)
+    engine = note.get("engine") or "vonage"
+    segments = transcripts.ENGINES[engine].segments(document)
 
     account = get_account(item.account_id)
-    config = account.config or {}
     ours = business_numbers(item, account)
     clean: List[transcripts.Segment] = []
     redacted = 0
     for s in segments:
-        r = redaction.redact(s.utterance.text, ours, config.get("redaction"))
+        r = redaction.redact(s.utterance.text, ours, (account.config or {}).get("redaction"))
         redacted += r.total
         u = s.utterance
         clean.append(transcripts.Segment(rules.Utterance(u.speaker, u.start, u.end, r.text), s.sentiment, s.confidence))
     now = clock()
-    Transcript(call_id, account_id=item.account_id, engine=note.get("engine") or "vonage",
-               segments=zlib.compress(json.dumps([s.as_dict() for s in clean]).encode(), 6), redacted=redacted,
+    Transcript(call_id, account_id=item.account_id, engine=engine, segments=_pack(clean), redacted=redacted,
                created_at=now, expires=item.expires).save()
 
     said = transcripts.utterances(clean)
-    rec = item.rec or {}
-    facts = {**facts_of(item, zone(account.settings.timezone)),
-             **rules.derived_facts(said, float(rec.get("duration_seconds") or 0) or None)}
-    chosen = config.get("call_rules")
-    outcome = rules.evaluate(STARTER_RULES if chosen is None else chosen, said, facts,     # []: rules off
+    chosen, whose = rules_of(account)
+    outcome = rules.evaluate(chosen, said, facts_of(store.to_api(item), zone(account.settings.timezone), said),
                              float(item.value) if item.value is not None else None)
-    analysis = {**outcome.as_dict(), "transcript_url": note["url"], "engine": note.get("engine") or "vonage",
-                "rules": "starter" if chosen is None else "account", "redacted": redacted,
-                "caller_sentiment": transcripts.sentiment(clean, "caller"), "analyzed_at": now}
-    try:
-        Call(call_id).update(actions=[Call.analysis.set(analysis), Call.analysis_url.set(note["url"])],
-                             condition=Call.analysis_url.does_not_exist() | (Call.analysis_url != note["url"]))
-    except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    analysis = {**outcome.as_dict(), "transcript_url": note["url"], "engine": engine, "rules": whose,
+                "redacted": redacted, "caller_sentiment": transcripts.sentiment(clean, "caller"), "analyzed_at": now}
+    lifecycle.keep_analysis(call_id, analysis, note["url"])
     return analysis
 
 
@@ -130,9 +158,7 @@ def transcript_of(account_id: str, call_id: str) -> Optional[List[Dict[str, Any]
         t = Transcript.get(call_id)
     except DoesNotExist:
         return None
-    if t.account_id != account_id:
-        return None
-    return json.loads(zlib.decompress(t.segments))
+    return _unpack(t) if t.account_id == account_id else None
 
 
 def transcript_view(account_id: str, call_id: str) -> Dict[str, Any]:
@@ -141,45 +167,47 @@ def transcript_view(account_id: str, call_id: str) -> Dict[str, Any]:
     from chalicelib.calls import store
     from chalicelib.errors import NotFound
 
-    store.get_call(account_id, call_id)                    # NotFound for a call not of this account
+    item = store.item_of(account_id, call_id)             # NotFound for a call not of this account
     segments = transcript_of(account_id, call_id)
     if segments is None:
         raise NotFound(f"call '{call_id}' has no transcript")
-    item = Call.get(call_id)
     return {"call_id": call_id, "segments": segments, "analysis": item.analysis}
 
 
-MAX_DRY_RUN_CALLS = 2000
+def summary(analysis: Mapping[str, Any]) -> Dict[str, Any]:
+    """What leaves the system about an analysis (`Call Analyzed`, calls/outbox.py): never
+    the transcript's text."""
+    return {"score": int(analysis.get("score") or 0), "lead": analysis.get("lead"),
+            "tags": list(analysis.get("tags") or []),
+            "rules_fired": [{"rule": f.get("rule"), "name": f.get("name") or f.get("rule"),
+                             "score": (f.get("effects") or {}).get("score")} for f in analysis.get("fired") or []],
+            "value": analysis.get("value"), "caller_sentiment": analysis.get("caller_sentiment")}
+
+
+# --- dry runs ----------------------------------------------------------------------------
+
+DRY_RUN_PAGE = 500                 # calls read per request; `next` continues
 MAX_DRY_RUN_DAYS = 92
 MAX_DRY_RUN_MATCHES = 200
 DRY_RUN_SCHEMA: Dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["from", "to"],
     "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
-                   "rules": rules.RULES_SCHEMA},
+                   "rules": rules.RULES_SCHEMA, "next": {"type": "string", "maxLength": 2048}},
     "$defs": rules.RULES_SCHEMA["$defs"],
 }
 
 
-def _transcripts(call_ids: List[str]) -> Dict[str, List[rules.Utterance]]:
-    """The stored transcripts of these calls (BatchGetItem, 100 keys a request)."""
-    out: Dict[str, List[rules.Utterance]] = {}
-    for t in Transcript.batch_get(call_ids):
-        out[t.call_id] = [rules.Utterance(s["speaker"], float(s["start"]), float(s["end"]), s["text"])
-                          for s in json.loads(zlib.decompress(t.segments))]
-    return out
-
-
 def dry_run(account_id: str, body: Mapping[str, Any], clock: Clock = time.time) -> Dict[str, Any]:
-    """Which of the range's calls these rules (or the saved ones) would tag, label and score,
-    without changing any call. Reads the range's call items and their stored transcripts
-    only (never sessions); at most MAX_DRY_RUN_CALLS calls, newest first. A call without a
-    transcript is judged on its facts (its phrase and regex conditions match nothing)."""
+    """Which of a range's calls these rules (or the saved ones) would tag, label and score,
+    without changing any call: one page of up to DRY_RUN_PAGE calls, newest first, and the
+    `next` cursor of the rest. Reads the page's calls and their stored transcripts only
+    (never sessions). A call without a transcript is judged on its facts (its phrase and
+    regex conditions match nothing)."""
     from datetime import date, timedelta
 
     from chalicelib.accounts import get_account
     from chalicelib.calls import store
     from chalicelib.errors import ValidationFailed
-    from chalicelib.intelligence.starter import STARTER_RULES
     from chalicelib.reports.filters import zone
 
     account = get_account(account_id, clock)
@@ -190,31 +218,24 @@ def dry_run(account_id: str, body: Mapping[str, Any], clock: Clock = time.time) 
         raise ValidationFailed(f"from/to: {err}") from err
     if first > last or (last - first).days >= MAX_DRY_RUN_DAYS:
         raise ValidationFailed(f"from must not be after to, and the range at most {MAX_DRY_RUN_DAYS} days")
-    chosen = body.get("rules")
-    if chosen is None:
-        saved = (account.config or {}).get("call_rules")
-        chosen = STARTER_RULES if saved is None else saved
+    chosen = body["rules"] if body.get("rules") is not None else rules_of(account)[0]
     try:
         rules.check(chosen)
     except rules.RuleError as err:
         raise ValidationFailed(f"rules: {err}") from err
     since = datetime.combine(first, datetime.min.time(), tz).timestamp()
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).timestamp() - 0.001
-    items = store.call_items(account_id, since, until, MAX_DRY_RUN_CALLS + 1)
-    truncated = len(items) > MAX_DRY_RUN_CALLS
-    items = items[:MAX_DRY_RUN_CALLS]
-    said = _transcripts([i.call_id for i in items if i.analysis_url or i.transcript])
+    calls, cursor = store.page_calls(account_id, since, until, limit=DRY_RUN_PAGE, cursor=body.get("next"))
+    stored = {t.call_id: _said(_unpack(t)) for t in Transcript.batch_get([c["call_id"] for c in calls])
+              if t.account_id == account_id}
     by_rule: Dict[str, int] = {r["id"]: 0 for r in chosen}
     by_lead: Dict[str, int] = {}
     matched: List[Dict[str, Any]] = []
     count = 0
-    for item in items:
-        utterances = said.get(item.call_id, [])
-        rec = item.rec or {}
-        facts = {**facts_of(item, tz), **rules.derived_facts(utterances, float(rec.get("duration_seconds") or 0) or None)}
-        if not utterances:
-            facts.update(caller_words=None, agent_words=None, silence=None)   # unknown, not "silent"
-        outcome = rules.evaluate(chosen, utterances, facts, float(item.value) if item.value is not None else None)
+    for call in calls:
+        said = stored.get(call["call_id"], [])
+        outcome = rules.evaluate(chosen, said, facts_of(call, tz, said, transcribed=call["call_id"] in stored),
+                                 call.get("value"))
         if not outcome.fired:
             continue
         count += 1
@@ -223,14 +244,7 @@ def dry_run(account_id: str, body: Mapping[str, Any], clock: Clock = time.time) 
         if outcome.lead:
             by_lead[outcome.lead] = by_lead.get(outcome.lead, 0) + 1
         if len(matched) < MAX_DRY_RUN_MATCHES:
-            matched.append({"call_id": item.call_id, "started_at": rec.get("started_at"), "score": outcome.score,
-                            "lead": outcome.lead, "tags": outcome.tags,
-                            "rules": [f.rule_id for f in outcome.fired]})
-    return {"from": first.isoformat(), "to": last.isoformat(), "calls_read": len(items), "truncated": truncated,
-            "with_transcript": len(said), "calls_matched": count, "by_rule": by_rule, "by_lead": by_lead, "calls": matched}
-
-
-def summary(analysis: Mapping[str, Any]) -> Dict[str, Any]:
-    """What leaves the system about an analysis (never the transcript's text)."""
-    return {"score": analysis.get("score"), "lead": analysis.get("lead"), "tags": list(analysis.get("tags") or []),
-            "rules": [f.get("rule") for f in analysis.get("fired") or []]}
+            matched.append({"call_id": call["call_id"], "started_at": call.get("started_at"), "score": outcome.score,
+                            "lead": outcome.lead, "tags": outcome.tags, "rules": [f.rule_id for f in outcome.fired]})
+    return {"from": first.isoformat(), "to": last.isoformat(), "calls_read": len(calls), "with_transcript": len(stored),
+            "calls_matched": count, "by_rule": by_rule, "by_lead": by_lead, "calls": matched, "next": cursor}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional
 
 KINDS = ("card", "id", "email", "phone")
 TOKENS = {kind: f"[{kind}]" for kind in KINDS}
@@ -152,16 +152,3 @@ def redact(text: str, business_numbers: Iterable[str] = (), settings: Optional[M
 
     text = _RUN.sub(run, text)
     return Redacted(text, counts)
-
-
-def redact_all(texts: Sequence[str], business_numbers: Iterable[str] = (),
-               settings: Optional[Mapping[str, bool]] = None) -> Tuple[List[str], Dict[str, int]]:
-    """Each text redacted, and the counts summed."""
-    numbers = list(business_numbers)
-    out, counts = [], {}  # type: Tuple[List[str], Dict[str, int]]
-    for text in texts:
-        r = redact(text, numbers, settings)
-        out.append(r.text)
-        for kind, n in r.counts.items():
-            counts[kind] = counts.get(kind, 0) + n
-    return out, counts

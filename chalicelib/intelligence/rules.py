@@ -174,9 +174,6 @@ def _tokens(text: str, exact: bool) -> List[Tuple[str, int, int]]:
 
 # --- checking rules ----------------------------------------------------------------------
 
-_NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
-
-
 def _risky(parsed: Any, inside_repeat: bool = False) -> bool:
     """Whether a parsed pattern repeats something that itself repeats or branches, or
     refers back to a group: the shapes that backtrack exponentially."""
@@ -218,7 +215,7 @@ def compile_regex(pattern: str) -> "re.Pattern[str]":
         compiled = re.compile(pattern, re.IGNORECASE)
     except re.error as err:
         raise RuleError(f"regular expression does not compile: {err}") from err
-    if _NESTED.search(pattern) or _risky(_sre()[0].parse(pattern)):
+    if _risky(_sre()[0].parse(pattern)):
         raise RuleError("regular expression with nested repetition, a repeated alternative or a back-reference "
                         "(it could run for minutes on one transcript): simplify it")
     return compiled
