@@ -252,13 +252,30 @@ class StreamPoller:
             "ShardIteratorType": "TRIM_HORIZON"}
         iterator = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, **kind)["ShardIterator"]
         records: List[Dict[str, Any]] = []
-        while iterator and len(records) < limit:
-            page = streams.get_records(ShardIterator=iterator, Limit=min(1000, limit - len(records)))
-            if not page.get("Records"):
+        for page in pages(streams, iterator, empty_pages=1):
+            records.extend(page)
+            if len(records) >= limit:
                 break
-            records.extend(page["Records"])
-            iterator = page.get("NextShardIterator")
-        return records
+        return records[:limit]        # (the rest is read again after the last one handled)
+
+
+def pages(streams: Any, iterator: Optional[str], empty_pages: int = 1) -> Iterable[List[Dict[str, Any]]]:
+    """A shard's records page by page from `iterator`, until `empty_pages` empty pages in a
+    row (GetRecords can answer an empty page with records behind it) or the shard's end."""
+    empty = 0
+    while iterator and empty < empty_pages:
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        got = page.get("Records") or []
+        empty = 0 if got else empty + 1
+        if got:
+            yield got
+        iterator = page.get("NextShardIterator")
+
+
+def dlq_url(sqs: Any) -> str:
+    """The on-failure queue's URL. Deployed, infra/streams.json creates it; locally it is
+    created on first use (CreateQueue of an existing queue answers its URL)."""
+    return sqs.create_queue(QueueName=STREAM_DLQ)["QueueUrl"]
 
 
 def dead_letter(stream_arn: str, shard: str, record: Mapping[str, Any], attempts: int) -> None:
@@ -268,7 +285,7 @@ def dead_letter(stream_arn: str, shard: str, record: Mapping[str, Any], attempts
     from chalicelib.calls.store import iso
 
     sqs = aws.client("sqs")
-    url = sqs.create_queue(QueueName=STREAM_DLQ)["QueueUrl"]   # idempotent: the queue's URL
+    url = dlq_url(sqs)
     seq, when = (record.get("dynamodb") or {}).get("SequenceNumber"), iso(_written_at(record))
     message = {
         "requestContext": {"requestId": record.get("eventID"), "functionArn": "local:StreamPoller",
@@ -312,18 +329,13 @@ def _records_between(stream_arn: str, shard: str, first: str, last: str) -> Opti
             return None
         raise                  # access, throttling, the network: not "expired"; the message stays
     records: List[Dict[str, Any]] = []
-    empty = 0
-    while iterator and empty < EMPTY_PAGES:
-        page = streams.get_records(ShardIterator=iterator, Limit=1000)
-        got = page.get("Records") or []
-        empty = 0 if got else empty + 1         # a page can be empty with records behind it
-        for record in got:
+    for page in pages(streams, iterator, EMPTY_PAGES):
+        for record in page:
             if int(record["dynamodb"]["SequenceNumber"]) > int(last):
                 return records or None          # nothing left of the range: trimmed
             records.append(record)
             if record["dynamodb"]["SequenceNumber"] == last:
                 return records
-        iterator = page.get("NextShardIterator")
     raise Incomplete(f"shard {shard}: read to {records[-1]['dynamodb']['SequenceNumber'] if records else first}, "
                      f"not to {last}")
 
@@ -346,7 +358,7 @@ def replay_dead_letters(drop_expired: bool = False, clock: Clock = time.time) ->
     rebuild`) and its events are lost; it stays in the queue unless `drop_expired`.
     Returns counts and, for expired batches, when their records arrived."""
     sqs = aws.client("sqs")
-    url = sqs.create_queue(QueueName=STREAM_DLQ)["QueueUrl"]
+    url = dlq_url(sqs)
     report: Dict[str, Any] = {"replayed": 0, "records": 0, "failed_again": 0, "expired": [], "unreadable": 0}
     held: List[str] = []
     try:

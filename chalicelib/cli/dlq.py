@@ -122,6 +122,11 @@ def _stream_depth(name: str) -> int:
         raise
 
 
+def _usage(message: str) -> int:
+    print(f"calltrack dlq replay: {message}", file=sys.stderr)
+    return 2
+
+
 def _unreachable(err: Exception) -> int:
     where = config.aws_endpoint() or f"AWS ({config.region()})"
     print(f"calltrack dlq: cannot read the queues at {where}: {type(err).__name__}: {err}. "
@@ -131,6 +136,10 @@ def _unreachable(err: Exception) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    if args.stream and args.limit is not None:
+        return _usage("--limit counts consumer messages; a stream replay takes every batch waiting")
+    if args.drop_expired and not args.stream:
+        return _usage("--drop-expired goes with --stream")
     if args.stream:
         return _replay_stream(args)
     try:
