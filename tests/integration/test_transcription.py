@@ -98,7 +98,7 @@ def files():
     class Files(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             served["hits"] += 1
-            body = json.dumps(FILE).encode()
+            body = b"<html>not a transcript</html>" if self.path.endswith("/not-json") else json.dumps(FILE).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -271,3 +271,65 @@ def test_an_announcement_for_a_call_not_stored_yet_is_refused_for_a_retry(client
     assert r.status_code == 503
     with pytest.raises(Call.DoesNotExist):
         Call.get(conv)
+
+
+def test_with_the_database_refusing_or_stalled_the_announcement_is_a_503_for_vonage_to_retry(client, account):
+    """Vonage's retry is the only copy of an announcement: a database that refuses or does
+    not answer within the webhook's budget gets a 503, never a silent 204."""
+    from tests.outages import database, free_closed_port, stalled
+
+    conv, _ = _answered(client, account, {})
+    body = {"conversation_uuid": conv, "recording_uuid": str(uuid.uuid4()), "status": "transcribed",
+            "transcription_url": "https://api.nexmo.com/v1/files/" + str(uuid.uuid4()), "type": "record"}
+    for down in (lambda: database(free_closed_port()), stalled):
+        with down():
+            started = time.monotonic()
+            r = client.http.post(f"/vonage/transcription?call={conv}", headers={"Content-Type": "application/json"},
+                                 body=json.dumps(body))
+            assert r.status_code == 503 and time.monotonic() - started < 5.0
+    assert Call.get(conv).transcript is None
+    assert send(client, "/vonage/transcription", {"call": conv}, body).status_code == 204   # the retry
+    assert Call.get(conv).transcript["url"] == body["transcription_url"]
+
+
+def test_the_consumer_retries_what_may_come_back_and_dead_letters_what_cannot(client, account, files):
+    """A transcript that is not JSON, or a call with nothing announced, cannot improve: the
+    event goes to the DLQ at once. A transcript store that fails now may answer later: retried."""
+    from chalicelib.integrations.errors import PermanentError, RetryableError
+    from chalicelib.intelligence import consumer
+
+    def event(call_id):
+        return {"detail-type": "Call Transcribed", "detail": {"call_id": call_id}}
+
+    conv, _ = _answered(client, account, {})
+    with pytest.raises(PermanentError):
+        consumer.handle(event(conv))                                       # nothing announced
+    with pytest.raises(PermanentError):
+        consumer.handle({"detail-type": "Call Transcribed", "detail": {}})
+    for url, kind in ((files["url"].rsplit("/", 1)[0] + "/not-json", PermanentError),
+                      ("http://127.0.0.1:9/v1/files/gone", RetryableError)):
+        call = _settled_call(client, account)
+        send(client, "/vonage/transcription", {"call": call},
+             {"conversation_uuid": call, "recording_uuid": str(uuid.uuid4()), "status": "transcribed",
+              "transcription_url": url, "type": "record"})
+        with pytest.raises(kind):
+            consumer.handle(event(call))
+        assert Call.get(call).analysis is None
+
+
+def test_two_readers_of_one_transcript_announce_it_once(client, account, files):
+    """The consumer's message can be delivered twice at once: both read, one analysis is
+    written, one `Call Analyzed` leaves."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.intelligence import analysis
+
+    conv = _settled_call(client, account)
+    queue = event_queue(Call.get(conv).account_id, "Call Analyzed")
+    send(client, "/vonage/transcription", {"call": conv},
+         {"conversation_uuid": conv, "recording_uuid": str(uuid.uuid4()), "status": "transcribed",
+          "transcription_url": files["url"], "type": "record"})
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: analysis.analyze(conv), range(2)))
+    assert all(r["score"] == results[0]["score"] for r in results)
+    assert len(received(queue)) == 1
