@@ -38,9 +38,13 @@ def serialise_dynamodb(app: Callable) -> Callable:
     return wsgi
 
 
+_asked = threading.local()     # the items a Query in progress on this thread reads, per table
+
+
 def partition_query(query: Callable) -> Callable:
-    """Table.query over the partition asked for rather than the sorted whole table. Safe
-    because DynamoDB requests are serialised (`serialise_dynamodb`)."""
+    """Table.query over the partition asked for rather than the sorted whole table. What it
+    reads is kept per thread and per table (`_asked`), so other requests — scans, the
+    moto-api, another thread's query — still see the whole table."""
     def wrapped(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
         if index_name:
@@ -49,17 +53,29 @@ def partition_query(query: Callable) -> Callable:
             items = list((self.items.get(hash_key) or {}).values())
         else:
             return query(self, hash_key, *args, **kwargs)
-        self.all_items = lambda: items       # type: ignore[method-assign]
+        asked = getattr(_asked, "tables", None)
+        if asked is None:
+            asked = _asked.tables = {}
+        asked[id(self)] = items
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
-            del self.all_items
+            asked.pop(id(self), None)
     wrapped.__wrapped__ = query              # type: ignore[attr-defined]
+    return wrapped
+
+
+def asked_items(all_items: Callable) -> Callable:
+    def wrapped(self: Table) -> Any:
+        items = (getattr(_asked, "tables", None) or {}).get(id(self))
+        return all_items(self) if items is None else items
+    wrapped.__wrapped__ = all_items          # type: ignore[attr-defined]
     return wrapped
 
 
 if not hasattr(Table.query, "__wrapped__"):
     Table.query = partition_query(Table.query)   # type: ignore[method-assign]
+    Table.all_items = asked_items(Table.all_items)   # type: ignore[method-assign]
 
 
 class Emulator:
