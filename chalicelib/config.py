@@ -190,3 +190,15 @@ FALLBACK_DESTINATION = "CALLTRACK_FALLBACK_DESTINATION"
 
 def fallback_destination() -> Optional[str]:
     return os.environ.get(FALLBACK_DESTINATION) or None
+
+
+# The recordings archive (docs/intelligence.md, "Recordings"): the S3 bucket every recording
+# is copied to. Unset: `calltrack-recordings-<aws account>-<region>` (infra/recordings.json
+# creates it); locally the emulator's `calltrack-recordings-local`.
+RECORDINGS_BUCKET = "CALLTRACK_RECORDINGS_BUCKET"
+LOCAL_RECORDINGS_BUCKET = "calltrack-recordings-local"
+
+
+def recordings_bucket() -> Optional[str]:
+    """The bucket named by the setting, the local one, or None (derived from the AWS account)."""
+    return os.environ.get(RECORDINGS_BUCKET) or (LOCAL_RECORDINGS_BUCKET if is_local() else None)

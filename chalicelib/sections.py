@@ -34,6 +34,7 @@ def _sections() -> Dict[str, Dict[str, Any]]:
     from chalicelib.integrations.webhooks import WEBHOOKS_SCHEMA
     from chalicelib.intelligence.redaction import SCHEMA as REDACTION_SCHEMA
     from chalicelib.intelligence.rules import RULES_SCHEMA as CALL_RULES_SCHEMA
+    from chalicelib.reports.archive import SCHEMA as RECORDINGS_SCHEMA
     from chalicelib.reports.schemas import TAG_CATEGORIES_SCHEMA
 
     return {
@@ -51,6 +52,7 @@ def _sections() -> Dict[str, Dict[str, Any]]:
         "analytics": ANALYTICS_SCHEMA,
         "call_rules": CALL_RULES_SCHEMA,        # conversation rules (docs/intelligence.md)
         "redaction": REDACTION_SCHEMA,
+        "recordings": RECORDINGS_SCHEMA,        # the recordings archive (docs/intelligence.md)
     }
 
 

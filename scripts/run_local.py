@@ -62,6 +62,7 @@ def prepare() -> None:
     demo.seed_account()
     print("  demo account 'demo' seeded (admin key: $DEMO_API_KEY, default demo-secret-key)")
     optional_step("chalicelib.integrations.bus", "bootstrap", "  event bus, rules and consumer queues ready")
+    optional_step("chalicelib.reports.archive", "bootstrap", "  recordings bucket ready")
     optional_step("chalicelib.demo_traffic", "seed_month", "  a month of demo sessions and calls seeded")
 
 

@@ -71,6 +71,9 @@ def moto_endpoint() -> Iterator[str]:
 
     db.create_tables()
     bus.bootstrap()  # the bus, rules and consumer queues: events publish as in AWS
+    from chalicelib.reports import archive
+
+    archive.bootstrap()  # the recordings bucket, as infra/recordings.json declares it
     demo.seed_account()
     yield endpoint
     server.stop()

@@ -259,8 +259,16 @@ OPERATIONS: List[Op] = [
        "reports", query=REPORT_QUERY),
     Op("PUT", ACCOUNT + "/calls/{call_id}/tags", "Manual tags and value of a call", "reports",
        body=_schema("chalicelib.reports.schemas", "TAGS_REQUEST")),
-    Op("GET", ACCOUNT + "/calls/{call_id}/recording", "The call's recording (audio)", "reports",
-       response={"type": "string", "format": "binary"}, response_type="audio/mpeg"),
+    Op("GET", ACCOUNT + "/calls/{call_id}/recording", "The call's recording: a 302 to the archived copy's "
+       "short-lived link, else the audio from Vonage (up to 5 MB)", "reports",
+       response={"type": "string", "format": "binary"}, response_type="audio/mpeg", also=(302,),
+       errors=(400, 404, 413, 502)),
+    Op("GET", ACCOUNT + "/calls/{call_id}/recording-link", "A presigned link (five minutes) to the call's archived "
+       "recording", "reports",
+       response={"type": "object", "required": ["url", "expires_at", "content_type", "bytes", "kind"],
+                 "properties": {"url": STRING, "expires_at": STRING, "content_type": STRING,
+                                "bytes": {"type": "integer"}, "kind": {"enum": ["call", "voicemail"]},
+                                "archived_at": STRING}}),
     Op("GET", ACCOUNT + "/calls/{call_id}/transcript", "The call's redacted transcript and the rules' analysis",
        "reports", response={"type": "object", "required": ["call_id", "segments", "analysis"],
                             "properties": {"call_id": STRING, "segments": {"type": "array", "items": ANY_OBJECT},

@@ -10,6 +10,7 @@ once per distinct final record. Nothing here calls the bus.
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Set, Tuple
 
@@ -94,6 +95,13 @@ def keep_analysis(call_id: str, analysis: Mapping[str, Any], transcript_url: str
         if err.cause_response_code != CONDITION_FAILED:
             raise
         return False
+
+
+def keep_archive(call_id: str, entry: Mapping[str, Any]) -> None:
+    """A recording's copy in the archive (reports/archive.py), kept beside the call (a set
+    ADD: a repeated copy of the same recording adds nothing the reader does not dedupe)."""
+    Call(call_id).update(actions=[Call.archived.add({json.dumps(dict(entry), sort_keys=True, separators=(",", ":"))})],
+                         condition=Call.account_id.exists())
 
 
 def mark_once(call_id: str, mark: str) -> bool:

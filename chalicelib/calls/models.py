@@ -72,6 +72,7 @@ class Call(Model):
     transcript = JSONAttribute(null=True)               # Vonage's announcement {url, recording_uuid, at} (intelligence)
     analysis = JSONAttribute(null=True)                 # the rules' outcome on it (intelligence.analysis)
     analysis_url = UnicodeAttribute(null=True)          # the transcript `analysis` was made from
+    archived = UnicodeSetAttribute(null=True)           # recordings copied to S3 (reports/archive.py), one JSON each
     expires = TTLAttribute(null=True)
     unsettled = UnicodeAttribute(null=True)             # UNSETTLED while the call is not settled
     account_index = AccountCallsIndex()

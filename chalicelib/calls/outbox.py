@@ -9,6 +9,8 @@ item means for partners. Webhooks and the API only write the item; the stream co
   (`completed_sig`) changed — a call settling, or settled again with different facts or
   classes (a reclassification);
 - `Call Tagged`: the `tagged` stamp changed (each tagging request writes a new one);
+- `Call Recorded`: a recording's fact appeared (or the call's context did, after it): the
+  `recordings` consumer copies it to the archive (chalicelib/reports/archive.py);
 - `Call Transcribed`: a transcript's announcement appeared (the intelligence consumer reads
   it); `Call Analyzed`: the rules' outcome was written for a new transcript
   (chalicelib/intelligence/analysis.py). Neither carries the transcript's text.
@@ -53,7 +55,31 @@ def events_of(old: Optional[Call], new: Call, written_at: float) -> List[Event]:
         out.extend(completed_events(new))
     if _tagged(old, new):
         out.append(("Call Tagged", tagged_detail(new)))
+    out.extend(recorded_events(old, new))
     out.extend(intelligence_events(old, new))
+    return out
+
+
+def _records(item: Optional[Call]) -> Dict[str, state.Fact]:
+    if item is None or not item.evs:
+        return {}
+    return {f["url"]: f for f in state.decode(item.evs) if f.get("k") == "record" and f.get("url")}
+
+
+def recorded_events(old: Optional[Call], new: Call) -> List[Event]:
+    """One `Call Recorded` per recording new to the call (a call without its context yet
+    announces its recordings when the context arrives)."""
+    if not new.account_id:
+        return []
+    before = _records(old) if old is not None and old.ctx else {}
+    out: List[Event] = []
+    for url, fact in sorted(_records(new).items(), key=lambda kv: (kv[1].get("st") or 0, kv[0])):
+        if url in before:
+            continue
+        out.append(("Call Recorded", {
+            "account_id": new.account_id, "call_id": new.call_id, "recording_uuid": fact.get("rid"),
+            "kind": fact.get("kind") or "call", "started_at": iso(fact.get("st")), "ended_at": iso(fact.get("et")),
+            "recording_path": f"/v1/accounts/{new.account_id}/calls/{new.call_id}/recording", "schema_version": 1}))
     return out
 
 

@@ -49,6 +49,7 @@ DETAIL_TYPES = (
     "Call Tagged",
     "Callback Requested",
     "Callback Completed",
+    "Call Recorded",
     "Call Transcribed",
     "Call Analyzed",
 )

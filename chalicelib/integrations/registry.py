@@ -89,6 +89,9 @@ CONSUMERS: Dict[str, Consumer] = {c.name: c for c in (
              "BI export: one NDJSON record per call in S3"),
     Consumer("analytics", "chalicelib.integrations.analytics:handle", ("Call Completed",),
              "User analytics: Segment / Kissmetrics / Woopra track calls"),
+    Consumer("recordings", "chalicelib.reports.archive:handle", ("Call Recorded",),
+             "Recordings archive: copy each announced recording from Vonage to the encrypted S3 bucket",
+             visibility_timeout=900),
     Consumer("intelligence", "chalicelib.intelligence.consumer:handle", ("Call Transcribed",),
              "Conversation intelligence: read, redact, store and score an announced transcript"),
 )}

@@ -13,6 +13,7 @@ from chalicelib.lazy import lazy
 from chalicelib.reports import schemas
 
 # Domain modules load on first use (chalicelib/lazy.py): a cold start pays for routes only.
+archive = lazy("chalicelib.reports.archive")
 export = lazy("chalicelib.reports.export")
 pools = lazy("chalicelib.reports.pools")
 recordings = lazy("chalicelib.reports.recordings")
@@ -65,18 +66,37 @@ def put_call_tags(account_id: str, call_id: str) -> dict:
 
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/recording", methods=["GET"])
 def get_call_recording(account_id: str, call_id: str) -> Response:
+    """The archived recording (a redirect to a short-lived S3 link), else Vonage's bytes."""
     _authorised(account_id)
-    recording = recordings.recording_of(account_id, _call_id(call_id))
-    return Response(body=recording.body, headers={"Content-Type": recording.content_type,
-                                                  "Cache-Control": "private, max-age=300"})
+    _no_parameters()
+    try:
+        found = archive.link_of(account_id, _call_id(call_id))
+    except archive.NotArchived:
+        recording = recordings.recording_of(account_id, _call_id(call_id))
+        return Response(body=recording.body, headers={"Content-Type": recording.content_type,
+                                                      "Cache-Control": "private, max-age=300"})
+    return Response(body="", status_code=302, headers={"Location": found["url"], "Cache-Control": "no-store"})
+
+
+@bp.route("/v1/accounts/{account_id}/calls/{call_id}/recording-link", methods=["GET"])
+def get_call_recording_link(account_id: str, call_id: str) -> Response:
+    """A presigned link to the archived recording, valid five minutes (docs/intelligence.md)."""
+    _authorised(account_id)
+    _no_parameters()
+    return Response(body=archive.link_of(account_id, _call_id(call_id)),
+                    headers={**web.json_headers(), "Cache-Control": "no-store"})
+
+
+def _no_parameters() -> None:
+    if bp.current_request.query_params:
+        raise BadRequest(f"unknown parameter(s): {', '.join(sorted(bp.current_request.query_params))}")
 
 
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/transcript", methods=["GET"])
 def get_call_transcript(account_id: str, call_id: str) -> dict:
     """The call's redacted transcript and the rules' analysis of it (docs/intelligence.md)."""
     _authorised(account_id)
-    if bp.current_request.query_params:
-        raise BadRequest(f"unknown parameter(s): {', '.join(sorted(bp.current_request.query_params))}")
+    _no_parameters()
     return intelligence.transcript_view(account_id, _call_id(call_id))
 
 

@@ -58,20 +58,28 @@ def _vonage_client() -> Any:
         raise RecordingUnavailable(f"the recording is stored at Vonage: {err}") from err
 
 
-def _from_vonage(url: str, client: Any) -> Recording:
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "recording")
-        try:
-            client.voice.download_recording(url, path)
-        except Exception as err:  # the SDK raises its own tree; any failure means "not available now"
-            raise RecordingUnavailable(f"Vonage did not hand out the recording: {type(err).__name__}") from err
-        if os.path.getsize(path) > MAX_BYTES:
-            raise RecordingTooLarge("the recording is larger than the 5 MB an API answer can carry")
-        with open(path, "rb") as fh:
-            return Recording(fh.read(), "audio/mpeg")
+def sniff(head: bytes, fallback: str = "audio/mpeg") -> str:
+    """The audio type of a file from its first bytes (Vonage hands out no Content-Type
+    through the SDK; the record action writes mp3 unless told wav or ogg)."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:4] == b"OggS":
+        return "audio/ogg"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if head[4:8] == b"ftyp":
+        return "audio/mp4"
+    return fallback
 
 
-def _from_url(url: str, http: Optional[Callable[..., Any]]) -> Recording:
+def _vonage_to_file(url: str, path: str, client: Any) -> None:
+    try:
+        client.voice.download_recording(url, path)
+    except Exception as err:  # the SDK raises its own tree; any failure means "not available now"
+        raise RecordingUnavailable(f"Vonage did not hand out the recording: {type(err).__name__}") from err
+
+
+def _url_to_file(url: str, path: str, http: Optional[Callable[..., Any]], limit: Optional[int]) -> str:
     import requests   # only here (local stand-ins): not on every cold start
 
     try:
@@ -80,23 +88,51 @@ def _from_url(url: str, http: Optional[Callable[..., Any]]) -> Recording:
         raise RecordingUnavailable(f"the recording could not be fetched: {type(err).__name__}") from err
     if answer.status_code != 200:
         raise RecordingUnavailable(f"the recording store answered {answer.status_code}")
-    body = answer.raw.read(MAX_BYTES + 1, decode_content=True)
-    if len(body) > MAX_BYTES:
+    size = 0
+    try:
+        with open(path, "wb") as fh:
+            for chunk in answer.iter_content(64 * 1024):
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    break
+                fh.write(chunk)
+    except requests.RequestException as err:
+        raise RecordingUnavailable(f"the recording could not be fetched: {type(err).__name__}") from err
+    if limit is not None and size > limit:
         raise RecordingTooLarge("the recording is larger than the 5 MB an API answer can carry")
     kind = (answer.headers.get("Content-Type") or "").split(";")[0].strip()
-    if not kind.startswith("audio/"):
-        kind = TYPES.get(os.path.splitext(urlsplit(url).path)[1].lower(), "audio/mpeg")
-    return Recording(body, kind)
+    return kind if kind.startswith("audio/") else ""
 
 
-def fetch(url: str, vonage_client: Optional[Any] = None, http: Optional[Callable[..., Any]] = None) -> Recording:
+def download(url: str, path: str, vonage_client: Optional[Any] = None, http: Optional[Callable[..., Any]] = None,
+             limit: Optional[int] = None) -> str:
+    """Stream a recording (or transcript) file to `path`, whatever its size unless `limit`
+    bytes is given; answer its content type (audio/..., sniffed when the store names none)."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise RecordingUnavailable("the stored recording address is not an http(s) URL")
     if is_vonage(url):
-        return _from_vonage(url, vonage_client or _vonage_client())
-    if not config.is_local():
+        _vonage_to_file(url, path, vonage_client or _vonage_client())
+        kind = ""
+    elif not config.is_local():
         raise RecordingUnavailable("recordings are fetched from Vonage only")
-    return _from_url(url, http)
+    else:
+        kind = _url_to_file(url, path, http, limit)
+    if limit is not None and os.path.getsize(path) > limit:
+        raise RecordingTooLarge("the recording is larger than the 5 MB an API answer can carry")
+    if kind:
+        return kind
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    return sniff(head, TYPES.get(os.path.splitext(urlsplit(url).path)[1].lower(), "audio/mpeg"))
+
+
+def fetch(url: str, vonage_client: Optional[Any] = None, http: Optional[Callable[..., Any]] = None) -> Recording:
+    """A recording (or transcript) file in memory, up to what an API answer can carry."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "recording")
+        kind = download(url, path, vonage_client, http, limit=MAX_BYTES)
+        with open(path, "rb") as fh:
+            return Recording(fh.read(), kind)
 
 
 def recording_of(account_id: str, call_id: str, vonage_client: Optional[Any] = None) -> Recording:

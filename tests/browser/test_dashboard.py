@@ -108,6 +108,20 @@ def text(driver: Any, element_id: str) -> str:
     return driver.execute_script("return document.getElementById(arguments[0]).textContent", element_id)
 
 
+def playing(driver: Any, timeout: float = 15) -> Dict[str, Any]:
+    """The player's state once it plays (or at the timeout)."""
+    deadline = time.time() + timeout
+    player: Dict[str, Any] = {}
+    while time.time() < deadline:
+        player = driver.execute_script("var p = document.getElementById('player');"
+                                       "return {id: p.dataset.callId, src: p.currentSrc, ready: p.readyState,"
+                                       " duration: p.duration, error: p.error && p.error.code, t: p.currentTime}")
+        if player["ready"] >= 2 and player["t"] > 0:
+            break
+        time.sleep(0.1)
+    return player
+
+
 def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_server: str,
                                                           dashboard_account: Dict[str, Any]) -> None:
     from selenium.webdriver.common.by import By
@@ -153,15 +167,7 @@ def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_serve
     d.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="calls"]').click()
     row = d.find_element(By.CSS_SELECTOR, f'#calls-table tr[data-call-id="{acc["recorded"]}"]')
     row.find_element(By.CSS_SELECTOR, "button.play").click()
-    deadline = time.time() + 15
-    player: Dict[str, Any] = {}
-    while time.time() < deadline:
-        player = d.execute_script("var p = document.getElementById('player');"
-                                  "return {id: p.dataset.callId, ready: p.readyState, duration: p.duration,"
-                                  " error: p.error && p.error.code, t: p.currentTime}")
-        if player["ready"] >= 2 and player["t"] > 0:
-            break
-        time.sleep(0.1)
+    player = playing(d)
     assert player["id"] == acc["recorded"] and player["error"] is None, player
     assert abs(player["duration"] - RECORDING_SECONDS) < 0.1 and player["t"] > 0, player
 
@@ -207,3 +213,38 @@ def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_serve
     assert save_section('["+442079460959"]', "c-status") == "Saved." and text(d, "c-error") == ""
     assert Account.get(acc["account_id"]).config["page_numbers"] == ["+442079460959"]
     assert [e for e in d.get_log("browser") if e["level"] == "SEVERE" and e.get("source") != "network"] == []
+
+
+def test_an_archived_recording_plays_straight_from_its_presigned_link(chrome: Any, api_server: str,
+                                                                      account: Callable[..., Any]) -> None:
+    """A recording in the archive is played by the browser from S3 (the presigned link),
+    with no audio passing through the API and Vonage's copy no longer needed."""
+    from selenium.webdriver.common.by import By
+
+    from chalicelib import aws
+    from chalicelib.calls import lifecycle
+    from chalicelib.reports import archive
+
+    key = "k-" + uuid.uuid4().hex
+    a = account(api_key=key).account_id
+    archived = call(a, time.time() - 3600, recording_url="https://api.nexmo.com/v1/files/" + str(uuid.uuid4()))
+    write_calls([archived])
+    streams.catch_up()
+    object_key = archive.key_of(a, archived["call_id"], archived["started_at"], "rec", "audio/wav")
+    aws.client("s3").put_object(Bucket=archive.bucket(), Key=object_key, Body=tiny_wav(), ContentType="audio/wav")
+    lifecycle.keep_archive(archived["call_id"], {"u": archived["recording_url"], "kind": "call", "key": object_key,
+                                                 "b": len(tiny_wav()), "ct": "audio/wav", "ret": 90, "at": time.time()})
+    d = chrome
+    d.get(f"{api_server}/dashboard")
+    d.execute_script("sessionStorage.clear()")
+    d.get(f"{api_server}/dashboard")
+    d.find_element(By.ID, "account").send_keys(a)
+    d.find_element(By.ID, "apikey").send_keys(key)
+    d.find_element(By.ID, "signin-btn").click()
+    wait_ready(d, loads=1)
+    d.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="calls"]').click()
+    row = d.find_element(By.CSS_SELECTOR, f'#calls-table tr[data-call-id="{archived["call_id"]}"]')
+    row.find_element(By.CSS_SELECTOR, "button.play").click()
+    player = playing(d)
+    assert player["error"] is None and "X-Amz-Signature" in player["src"], player
+    assert abs(player["duration"] - RECORDING_SECONDS) < 0.1, player

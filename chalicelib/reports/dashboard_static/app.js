@@ -262,16 +262,25 @@
   function playRecording(c) {
     var player = $("player");
     $("player-label").textContent = "Loading the recording…";
-    api("/calls/" + encodeURIComponent(c.call_id) + "/recording", { raw: true, headers: { Accept: AUDIO } })
-      .then(function (r) { return r.blob(); })
-      .then(function (blob) {
-        if (state.blobUrl) URL.revokeObjectURL(state.blobUrl);
-        state.blobUrl = URL.createObjectURL(blob);
-        player.src = state.blobUrl;
-        player.dataset.callId = c.call_id;
-        $("player-label").textContent = "Call " + c.call_id + " from " + (c.source || "unknown source");
-        return player.play();
-      })
+    function play(src) {
+      player.src = src;
+      player.dataset.callId = c.call_id;
+      $("player-label").textContent = "Call " + c.call_id + " from " + (c.source || "unknown source");
+      return player.play();
+    }
+    function fromVonage() {   // not archived (yet): the bytes through the API, up to 5 MB
+      return api("/calls/" + encodeURIComponent(c.call_id) + "/recording", { raw: true, headers: { Accept: AUDIO } })
+        .then(function (r) { return r.blob(); })
+        .then(function (blob) {
+          if (state.blobUrl) URL.revokeObjectURL(state.blobUrl);
+          state.blobUrl = URL.createObjectURL(blob);
+          return play(state.blobUrl);
+        });
+    }
+    // The archived copy plays straight from S3 by a five-minute link (any length, any age).
+    api("/calls/" + encodeURIComponent(c.call_id) + "/recording-link")
+      .then(function (link) { return play(link.url); },
+            function (err) { if (err.status === 404) return fromVonage(); throw err; })
       .catch(function (err) { $("player-label").textContent = "The recording could not be played: " + err.message; });
   }
 
