@@ -327,6 +327,7 @@ def validate_with_ga4(account_id: str, detail: Mapping[str, Any], clock: Callabl
 
 
 VALUE_EVENT = "call_value_update"
+QUALIFIED_EVENT = "qualified_lead"   # the account's rules labelled the call a qualified lead (Call Analyzed)
 
 
 def call_value(detail: Mapping[str, Any], nominal: float) -> Optional[float]:
@@ -350,6 +351,8 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
         return
     if event.get("detail-type") == "Call Tagged":
         return value_update(detail, cfg, account.settings.default_value, clock)
+    if event.get("detail-type") == "Call Analyzed":
+        return qualified_lead(detail, cfg, account.settings.default_value, clock)
     if event.get("detail-type") != "Call Completed" or detail.get("status") == "in_progress":
         return
     value = call_value(detail, account.settings.default_value)
@@ -382,6 +385,46 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
         idempotency.remember_value(_value_key(detail), value or 0.0, clock)
     count("Ga4EventsSent", len(payload["events"]))
     logger.info("ga4 sent", extra={"call_id": detail.get("call_id"), "events": [e["name"] for e in payload["events"]]})
+
+
+def qualified_lead(analyzed: Mapping[str, Any], cfg: Mapping[str, Any], nominal: float,
+                   clock: Callable[[], float] = time.time) -> None:
+    """The account's rules labelled the call a qualified lead (`Call Analyzed`): one
+    `qualified_lead` event per call, ever — a repeated or re-analysed call sends nothing more,
+    as GA cannot take an event back. It carries the call's facts, the lead score and the ids
+    of the rules that fired, never the transcript's text."""
+    from chalicelib.calls import store
+    from chalicelib.errors import NotFound
+
+    if analyzed.get("lead") != "qualified":
+        return
+    try:
+        call = store.get_call(str(analyzed["account_id"]), str(analyzed.get("call_id")))
+    except NotFound:
+        return
+    started = _epoch(call.get("started_at"))
+    if started is None or clock() - started > MAX_AGE_SECONDS:
+        count("Ga4QualifiedTooLate")       # GA refuses events this old: nothing to send
+        return
+    payload = build_payload({**call, "classification": None, "value": call_value(call, nominal)}, cfg.get("currency"))
+    params = dict(payload["events"][0]["params"])
+    params["lead_score"] = int(analyzed.get("score") or 0)
+    rules = clean_text(",".join(str(r.get("rule")) for r in analyzed.get("rules_fired") or [] if r.get("rule")))
+    if rules:
+        params["lead_rules"] = rules
+    payload["events"] = [{"name": QUALIFIED_EVENT, "params": params}]
+    validate_payload(payload, caller=call.get("caller"), now=clock())
+    key = f"ga4#call#{analyzed['account_id']}#{analyzed.get('call_id')}#{QUALIFIED_EVENT}"
+    if not idempotency.claim(key, clock):
+        count("Ga4CallAlreadySent")
+        return
+    try:
+        send(payload, cfg)
+    except Exception:
+        idempotency.release(key)
+        raise
+    idempotency.mark_done(key, clock)
+    count("Ga4EventsSent")
 
 
 def _value_key(detail: Mapping[str, Any]) -> str:

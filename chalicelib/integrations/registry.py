@@ -76,8 +76,8 @@ class Consumer:
 
 
 CONSUMERS: Dict[str, Consumer] = {c.name: c for c in (
-    Consumer("ga4", "chalicelib.integrations.ga4:handle", ("Call Completed", "Call Tagged"),
-             "GA4 Measurement Protocol: one event per call class plus phone_call; value updates"),
+    Consumer("ga4", "chalicelib.integrations.ga4:handle", ("Call Completed", "Call Tagged", "Call Analyzed"),
+             "GA4 Measurement Protocol: one event per call class plus phone_call; value updates; qualified_lead"),
     Consumer("webhooks", "chalicelib.integrations.webhooks:handle",
              tuple(t for t in DETAIL_TYPES if t not in ("Session Started", "Call Transcribed")),
              "CRM webhooks: signed JSON to each account's subscriptions"),

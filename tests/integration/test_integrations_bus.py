@@ -509,3 +509,37 @@ def test_ga4_validation_messages_reach_the_api_answer(account, client):
                                   headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
                                   ).json_body
     assert result["valid"] is False and result["validation_messages"][0]["fieldPath"] == "events.params.tags"
+
+
+def test_a_call_the_rules_qualify_reaches_ga4_as_qualified_lead_once(bus, account, stub):
+    """`Call Analyzed` with lead `qualified` → one `qualified_lead` GA4 event with the score
+    and the rules' ids; a repeated event or a re-analysis sends nothing more, a call the
+    rules did not qualify sends nothing, and no transcript text ever goes."""
+    from chalicelib.integrations import events
+    from sample_calls import completed_call, iso_ago, store_call
+
+    acc = account(extra_config={"ga4": {"measurement_id": "G-TEST1240", "api_secret": "s3cret-value",
+                                        "endpoint": stub.url}})
+    now = time.time()
+
+    def analysed(lead, score):
+        call = store_call(completed_call(account_id=acc.account_id, call_id="q-" + uuid.uuid4().hex[:10],
+                                         started_at=iso_ago(now, 600), answered_at=iso_ago(now, 590),
+                                         ended_at=iso_ago(now, 300)))
+        example = events.schema("Call Analyzed")["examples"][0]
+        return {**example, "account_id": acc.account_id, "call_id": call["call_id"], "lead": lead, "score": score,
+                "rules_fired": [{"rule": "asked-price", "name": "Asked the price", "score": 20},
+                                {"rule": "qualified", "name": "Qualified", "score": 40}]}
+
+    qualified, not_lead = analysed("qualified", 72), analysed("not_lead", 5)
+    events.publish("Call Analyzed", qualified)
+    events.publish("Call Analyzed", qualified)                      # delivered twice
+    events.publish("Call Analyzed", {**qualified, "score": 80})     # analysed again (a new transcript)
+    events.publish("Call Analyzed", not_lead)
+    drain("ga4")
+    sent = [r.json() for r in stub.requests if r.path == "/mp/collect"]
+    assert [[e["name"] for e in body["events"]] for body in sent] == [["qualified_lead"]]
+    params = sent[0]["events"][0]["params"]
+    assert params["lead_score"] == 72 and params["lead_rules"] == "asked-price,qualified"
+    assert params["call_source"] == "google" and sent[0]["client_id"] == "123.456"
+    assert "boiler" not in json.dumps(params["lead_rules"])
