@@ -26,6 +26,7 @@ def _sections() -> Dict[str, Dict[str, Any]]:
     # Imported when a section is first read or written, not on every cold start: the
     # integration modules are only needed by the admin API's config routes and consumers.
     from chalicelib.calls.routing import ROUTING_SCHEMA
+    from chalicelib.calls.spam import SCHEMA as SPAM_SCHEMA
     from chalicelib.integrations.analytics import ANALYTICS_SCHEMA
     from chalicelib.integrations.bi import BI_SCHEMA
     from chalicelib.integrations.bidding import GOOGLE_ADS_SCHEMA, MICROSOFT_ADS_SCHEMA
@@ -53,6 +54,7 @@ def _sections() -> Dict[str, Dict[str, Any]]:
         "call_rules": CALL_RULES_SCHEMA,        # conversation rules (docs/intelligence.md)
         "redaction": REDACTION_SCHEMA,
         "recordings": RECORDINGS_SCHEMA,        # the recordings archive (docs/intelligence.md)
+        "spam": SPAM_SCHEMA,                    # block list, bursts, press-a-key check (docs/intelligence.md)
     }
 
 

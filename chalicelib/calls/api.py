@@ -104,6 +104,12 @@ def vonage_ivr() -> Response:
     return ncco_response(webhooks.ivr_input(vonage_request(), query(), links(), clock))
 
 
+@bp.route("/vonage/challenge", methods=["POST"], content_types=VONAGE_TYPES)
+@retryable
+def vonage_challenge() -> Response:
+    return ncco_response(webhooks.challenge_input(vonage_request(), query(), links(), clock))
+
+
 @bp.route("/vonage/recording", methods=["POST"], content_types=VONAGE_TYPES)
 @retryable
 def vonage_recording() -> Response:
@@ -143,6 +149,7 @@ FALLBACK_ROUTES: Dict[str, Callable[[Dict[str, Any], Dict[str, str]], Optional[n
     "/vonage/answer": lambda body, q: webhooks.answer(body, links(), clock),
     "/vonage/events": lambda body, q: webhooks.event(body, q, links(), clock),
     "/vonage/ivr": lambda body, q: webhooks.ivr_input(body, q, links(), clock),
+    "/vonage/challenge": lambda body, q: webhooks.challenge_input(body, q, links(), clock),
     "/vonage/notify": lambda body, q: webhooks.notify(body, q, clock),
     "/vonage/recording": lambda body, q: webhooks.recording(body, q, clock),
     "/vonage/tagging": lambda body, q: tagging.menu_input(body, q, links()),
@@ -212,7 +219,7 @@ def list_calls(account_id: str) -> Dict[str, Any]:
         raise BadRequest("limit: expected an integer") from err
     calls, cursor = store.page_calls(account_id, since, until, limit=limit, cursor=q.get("next"),
                                      status=q.get("status"), direction=q.get("direction"), source=q.get("source"),
-                                     classification=q.get("classification"))
+                                     classification=q.get("classification"), spam_mode=q.get("spam") or "include")
     return {"calls": calls, "next": cursor}
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
 
-from chalicelib.calls import classify, publishing, record, state
+from chalicelib.calls import classify, publishing, record, spam, state
 from chalicelib.calls.models import UNSETTLED, Call, CallerHistory
 from chalicelib.calls.store import CONDITION_FAILED, iso
 from chalicelib.db import ttl
@@ -53,6 +53,8 @@ def open_call(ctx: Dict[str, Any]) -> Call:
     ]
     if rec.get("source"):
         actions.append(Call.source.set(Call.source | rec["source"]))
+    if ctx.get("spam"):
+        actions.append(Call.spam_flags.add(set(ctx["spam"])))   # known at the answer (the block list)
     item.update(actions=actions)
     if item.evs:  # webhooks arrived before the answer finished: derive from them now
         refresh(item)
@@ -84,11 +86,16 @@ def announce_transcript(call_id: str, note: Mapping[str, Any]) -> bool:
         return False
 
 
-def keep_analysis(call_id: str, analysis: Mapping[str, Any], transcript_url: str) -> bool:
+def keep_analysis(call_id: str, analysis: Mapping[str, Any], transcript_url: str,
+                  spam_reasons: Iterable[str] = ()) -> bool:
     """The rules' outcome for one transcript, written once (a second reader of the same
-    transcript changes nothing, so `Call Analyzed` is announced once). True if written."""
+    transcript changes nothing, so `Call Analyzed` is announced once), with the spam reasons
+    it found (calls/spam.py). True if written."""
+    actions = [Call.analysis.set(dict(analysis)), Call.analysis_url.set(transcript_url)]
+    if spam_reasons:
+        actions.append(Call.spam_flags.add(set(spam_reasons)))
     try:
-        Call(call_id).update(actions=[Call.analysis.set(dict(analysis)), Call.analysis_url.set(transcript_url)],
+        Call(call_id).update(actions=actions,
                              condition=Call.analysis_url.does_not_exist() | (Call.analysis_url != transcript_url))
         return True
     except UpdateError as err:
@@ -124,26 +131,39 @@ def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
         outcome = state.derive(item.ctx, item.evs or ())
         if _unchanged_since_settled(item, outcome):
             return outcome
-        classes, others = classify_call(item.ctx, outcome) if outcome["settled"] else (None, None)
+        classes, others, burst = classify_call(item.ctx, outcome) if outcome["settled"] else (None, None, [])
         final = not earlier_open(item.ctx) if classes is not None else None
         rec = record.build(item.ctx, outcome, classes, final)
         sig = record.signature(rec)
+        flags = _spam_flags(item, outcome, burst)
         announce = outcome["settled"] and item.completed_sig != sig and (
             # A call the sweep settled (and announced) is announced again once its real facts
             # are complete, not at every late webhook on the way there.
             not item.completed_sig or state.complete(item.ctx, item.evs or ()))
-        if sig == item.rec_sig and not announce:
+        if sig == item.rec_sig and not announce and not flags:
             return outcome
-        if _write(item, rec, sig, announce, classes):
+        if _write(item, rec, sig, announce, classes, flags):
             if announce:
                 count(f"Calls_{rec['status']}")
             if others is not None:
                 # After this call's settling write: a later call settling now sees it settled.
                 _reclassify(item.ctx, *others)
+            for other in burst:
+                # The burst's earlier calls settled before it was one (a set ADD: repeats add nothing).
+                if other != item.call_id:
+                    spam.flag(other, ["burst"])
             return outcome
         item.refresh(consistent_read=True)
     logger.warning("call record not written after retries", extra={"call_id": item.call_id})
     return None
+
+
+def _spam_flags(item: Call, outcome: Mapping[str, Any], burst: Iterable[str]) -> Set[str]:
+    """Spam reasons the settling finds that the call does not carry yet (calls/spam.py)."""
+    found = {"burst"} if item.call_id in burst else set()
+    if outcome.get("settled") and outcome.get("refused") == "challenge":
+        found.add("challenge")
+    return found - set(item.spam_flags or ())
 
 
 def _unchanged_since_settled(item: Call, outcome: Mapping[str, Any]) -> bool:
@@ -156,9 +176,12 @@ def _unchanged_since_settled(item: Call, outcome: Mapping[str, Any]) -> bool:
     return record.signature(rebuilt) == item.rec_sig == item.completed_sig
 
 
-def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: Optional[Dict[str, bool]]) -> bool:
+def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: Optional[Dict[str, bool]],
+           flags: Set[str] = frozenset()) -> bool:
     n = len(item.evs or ())
     actions = [Call.rec.set(rec), Call.rec_sig.set(sig), Call.status.set(rec["status"])]
+    if flags:
+        actions.append(Call.spam_flags.add(set(flags)))
     names = classify.names(classes)
     actions.append(Call.classes.set(set(names)) if names else Call.classes.remove())
     if rec.get("source"):
@@ -181,26 +204,35 @@ def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: O
 
 
 def classify_call(ctx: Mapping[str, Any], outcome: Mapping[str, Any]
-                  ) -> Tuple[Dict[str, bool], Optional[Tuple[Dict[str, Dict[str, bool]], Set[str]]]]:
+                  ) -> Tuple[Dict[str, bool], Optional[Tuple[Dict[str, Dict[str, bool]], Set[str]]], List[str]]:
     """Add the settled call to its caller's history (idempotent) and classify it: one UpdateItem.
     Also returns what `_reclassify` is to do once this call's settling write landed: the
-    later calls whose classes it changes, and its overlapping successors.
+    later calls whose classes it changes, and its overlapping successors; and the calls of
+    the spam burst it belongs to (calls/spam.py: a very short call joins the history's
+    `shorts` in the same request).
 
     Callbacks count in the visitor's history like calls from them; anonymous callers
     have no history and no classes."""
     if not ctx.get("caller_hash"):
-        return classify.none(), None
+        return classify.none(), None, []
     settings = ctx["settings"]
+    cfg = ctx.get("spam_settings") or spam.DEFAULTS
     history = CallerHistory(f"{ctx['account_id']}#{ctx['caller_hash']}")
     entry = classify.entry(ctx["started_at"], ctx["call_id"], outcome.get("talk_seconds"), settings["target_seconds"])
-    history.update(actions=[CallerHistory.entries.add({entry}),
-                            CallerHistory.expires.set(ttl(ctx["started_at"] + settings["retention_days"] * 86400))])
+    actions = [CallerHistory.entries.add({entry}),
+               CallerHistory.expires.set(ttl(ctx["started_at"] + settings["retention_days"] * 86400))]
+    short = ctx.get("direction") == "inbound" and spam.is_short(outcome, cfg)
+    if short:
+        actions.append(CallerHistory.shorts.add({spam.short_entry(ctx["started_at"], ctx["call_id"],
+                                                                  ctx.get("tracking_number"))}))
+    history.update(actions=actions)
     _forget_expired(history, ctx["started_at"] - settings["retention_days"] * 86400)
     cycle = settings["sales_cycle_days"] * 86400
     later = {e.call_id for e in classify.parse(history.entries)
              if ctx["started_at"] < e.started_at <= ctx["started_at"] + OVERLAP_SECONDS}
     others = (classify.changed_by(history.entries, ctx["call_id"], cycle), later)
-    return classify.classify(history.entries, ctx["call_id"], cycle), others
+    burst = spam.burst_of(history.shorts or (), ctx["call_id"], cfg) if short else []
+    return classify.classify(history.entries, ctx["call_id"], cycle), others, burst
 
 
 # How long before a call another call of the same caller can have started and still be open
@@ -232,8 +264,11 @@ def _forget_expired(history: CallerHistory, horizon: float) -> None:
     """Calls older than the account's retention leave the caller's history too (privacy:
     the history would otherwise outlive the calls it describes)."""
     expired = {e for e in history.entries or () if float(e.split("|", 1)[0]) < horizon}
-    if expired:
-        history.update(actions=[CallerHistory.entries.delete(expired)])
+    shorts = {e for e in history.shorts or () if float(e.split("|", 1)[0]) < horizon}
+    actions = ([CallerHistory.entries.delete(expired)] if expired else []) + (
+        [CallerHistory.shorts.delete(shorts)] if shorts else [])
+    if actions:
+        history.update(actions=actions)
 
 
 def _reclassify(ctx: Mapping[str, Any], changed: Dict[str, Dict[str, bool]], later: Iterable[str] = ()) -> None:

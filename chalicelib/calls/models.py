@@ -73,6 +73,8 @@ class Call(Model):
     analysis = JSONAttribute(null=True)                 # the rules' outcome on it (intelligence.analysis)
     analysis_url = UnicodeAttribute(null=True)          # the transcript `analysis` was made from
     archived = UnicodeSetAttribute(null=True)           # recordings copied to S3 (reports/archive.py), one JSON each
+    spam_flags = UnicodeSetAttribute(null=True)         # why the call looks like spam (calls/spam.py), set ADDs
+    spam_verdict = UnicodeAttribute(null=True)          # a person's: "spam" | "not_spam" (overrides the flags)
     expires = TTLAttribute(null=True)
     unsettled = UnicodeAttribute(null=True)             # UNSETTLED while the call is not settled
     account_index = AccountCallsIndex()
@@ -88,6 +90,8 @@ class CallerHistory(Model):
     Meta = meta("caller_history")
     key = UnicodeAttribute(hash_key=True)               # "<account_id>#<caller_hash>"
     entries = UnicodeSetAttribute(null=True)
+    # The caller's very short calls, `started_at|call_id|tracking digits` (spam bursts, calls/spam.py).
+    shorts = UnicodeSetAttribute(null=True)
     expires = TTLAttribute(null=True)
 
 

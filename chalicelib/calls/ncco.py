@@ -54,9 +54,17 @@ def unknown_number() -> Ncco:
 
 
 def answer(plan: Mapping[str, Any], links: Links, call_id: str, tracking_number: str,
-           source: Optional[str]) -> Ncco:
-    """The NCCO for a new inbound call, as the plan decided."""
+           source: Optional[str], checked: bool = False) -> Ncco:
+    """The NCCO for a new inbound call, as the plan decided. A blocked caller hears the
+    account's blocked NCCO; on a number under attack the caller first presses a key
+    (`checked`: they did, the rest of the plan runs; calls/spam.py)."""
     lang = plan["language"]
+    if plan["action"] == "blocked":
+        return [dict(a) for a in plan.get("blocked_ncco") or ()] or [talk(UNKNOWN_NUMBER_TEXT, lang)]
+    challenge = plan.get("challenge")
+    if challenge and not checked:
+        return [talk(challenge["prompt"], lang, barge_in=True),
+                dtmf_input(links.url("/vonage/challenge", call=call_id), 1, challenge.get("timeout_seconds", 5))]
     actions: Ncco = []
     if plan.get("greeting"):
         actions.append(talk(plan["greeting"], lang))

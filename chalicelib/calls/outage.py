@@ -152,6 +152,22 @@ def event(payload: Mapping[str, Any], query: Mapping[str, Any], call_id: Optiona
     raise ServiceUnavailable("the call store did not answer in time; Vonage will retry")
 
 
+def challenge_input(payload: Mapping[str, Any], call_id: Optional[str], links: ncco.Links) -> ncco.Ncco:
+    """The press-a-key check without the database: the remembered plan judges the key; a
+    call whose plan the container does not remember is connected to the line (a caller is
+    never lost to an outage, even on a number under attack)."""
+    remembered = plan_of(call_id) if call_id else None
+    digits_keyed, _ = state.keyed_digits(payload)
+    if remembered:
+        tracking, plan = remembered
+        if digits_keyed != (plan.get("challenge") or {}).get("digit"):
+            from chalicelib.calls.spam import CHALLENGE_FAILED_TEXT
+
+            return [ncco.talk(CHALLENGE_FAILED_TEXT, plan["language"])]
+        return ncco.answer(plan, links, call_id or "", tracking, None, checked=True)
+    return ivr_input(payload, call_id, links)
+
+
 def ivr_input(payload: Mapping[str, Any], call_id: Optional[str], links: ncco.Links) -> ncco.Ncco:
     """An IVR choice without the database: the remembered plan routes it; else the line."""
     remembered = plan_of(call_id) if call_id else None

@@ -115,9 +115,36 @@ def requested_detail(ctx: Mapping[str, Any]) -> Dict[str, Any]:
     return detail
 
 
+# What `Call Completed` version 2 adds to version 1 (schemas/call-completed.v2.json).
+COMPLETED_V2_KEYS = ("spam", "spam_reasons", "spam_verdict", "lead_score", "lead", "labels", "rules_fired",
+                     "transcript_path")
+
+
+def completed_detail(item: Call) -> Dict[str, Any]:
+    """`Call Completed` version 2: the record (version 1's fields), the call's spam verdict,
+    and the rules' outcome when its transcript was analysed (never the transcript's text)."""
+    from chalicelib.intelligence.analysis import summary
+
+    call = to_api(item)
+    detail = without_pii(dict(item.rec or {}), _policy(item))
+    analysed = summary(item.analysis) if item.analysis and item.analysis_url else None
+    detail.update(
+        spam=call["spam"], spam_reasons=call["spam_reasons"], spam_verdict=call["spam_verdict"],
+        lead_score=analysed["score"] if analysed else None, lead=analysed["lead"] if analysed else None,
+        labels=analysed["tags"] if analysed else [], rules_fired=analysed["rules_fired"] if analysed else [],
+        transcript_path=f"/v1/accounts/{item.account_id}/calls/{item.call_id}/transcript" if analysed else None,
+        schema_version=2)
+    return detail
+
+
+def completed_v1(detail: Mapping[str, Any]) -> Dict[str, Any]:
+    """A version 2 `Call Completed` as version 1 (for webhook subscriptions pinned to it)."""
+    return {**{k: v for k, v in detail.items() if k not in COMPLETED_V2_KEYS}, "schema_version": 1}
+
+
 def completed_events(item: Call) -> List[Event]:
     rec, ctx, policy = dict(item.rec or {}), item.ctx or {}, _policy(item)
-    out: List[Event] = [("Call Completed", without_pii(rec, policy))]
+    out: List[Event] = [("Call Completed", completed_detail(item))]
     if ctx.get("direction") == "callback":
         outcome = state.derive(ctx, item.evs or ())
         out.append(("Callback Completed", {

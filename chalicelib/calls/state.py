@@ -383,9 +383,10 @@ def _inbound(ctx: Mapping[str, Any], facts: List[Fact], legs: List[Leg]) -> Dict
     caller_terminal = done or (bool(callers) and all(l.terminal for l in callers))
 
     status = "in_progress"
+    refused = refusal(plan, facts) if not agents else None
     if caller_terminal:
-        status = _inbound_status(ctx, plan, callers, agents, answered, voicemail_url, path, choice, had_input,
-                                 start, caller_end)
+        status = "rejected" if refused else _inbound_status(ctx, plan, callers, agents, answered, voicemail_url,
+                                                            path, choice, had_input, start, caller_end)
     settled = done or (caller_terminal and all(l.terminal for l in agents) and _recordings_in(
         plan, status, agents, voicemail_url, call_url, start, caller_end, _step_at(facts, "voicemail")))
     lead = whisper_seconds(ctx, plan, choice)
@@ -400,7 +401,23 @@ def _inbound(ctx: Mapping[str, Any], facts: List[Fact], legs: List[Leg]) -> Dict
         "ivr_path": path, "department": (choice or {}).get("department"), "destination": destination,
         "agent": next((("+" + l.to.lstrip("+")) for l in answered if l.to), None),
         "recording_url": call_url or voicemail_url, "suspected_false_conversion": False, "attempts": None,
+        "refused": refused,
     }
+
+
+def refusal(plan: Mapping[str, Any], facts: List[Fact]) -> Optional[str]:
+    """Why a call was not put through before any routing (calls/spam.py): `blocked` (the
+    block list), `challenge` (a wrong key or none at the press-a-key check), `unchecked`
+    (hung up during the check); None when it was put through or is still in the check."""
+    if plan.get("action") == "blocked":
+        return "blocked"
+    check = plan.get("challenge")
+    if not check:
+        return None
+    inputs = [f for f in facts if f["k"] == "input" and f.get("p") == "challenge"]
+    if any(f.get("d") == check.get("digit") for f in inputs):
+        return None
+    return "challenge" if inputs else "unchecked"
 
 
 def _inbound_status(ctx: Mapping[str, Any], plan: Mapping[str, Any], callers: List[Leg], agents: List[Leg],

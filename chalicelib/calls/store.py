@@ -1,7 +1,7 @@
 """Reading and annotating calls: the contract other domains build on.
 
 `get_call`, `query_calls` and `set_tags` answer the API representation of a call
-(`CALL_KEYS`, every key present, null when unknown). Reports and integrations read
+(`CALL_KEYS` and `SPAM_KEYS`, every key present, null when unknown). Reports and integrations read
 calls only through here.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.calls import spam
 from chalicelib.calls.models import Call
 from chalicelib.errors import BadRequest, NotFound
 
@@ -27,6 +28,8 @@ CALL_KEYS = (
     "click_ids", "ga_client_id", "ga_session_id", "device", "browser", "os", "country", "attribution_confidence",
     "classification", "classification_final", "tags", "value", "currency", "suspected_false_conversion",
 )
+# Kept beside the record, not derived from Vonage's facts (calls/spam.py).
+SPAM_KEYS = ("spam", "spam_reasons", "spam_verdict")
 CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -39,13 +42,15 @@ def iso(ts: Optional[float]) -> Optional[str]:
 
 def to_api(item: Call) -> Dict[str, Any]:
     """The API representation: the derived record plus the annotations stored beside it."""
-    out: Dict[str, Any] = {key: None for key in CALL_KEYS}
+    out: Dict[str, Any] = {key: None for key in (*CALL_KEYS, *SPAM_KEYS)}
     out.update({k: v for k, v in (item.rec or {}).items() if k in out})
     out["call_id"] = item.call_id
     out["account_id"] = item.account_id
     out["tags"] = list(item.tags or [])
     if item.value is not None:
         out["value"] = float(item.value)
+    reasons = spam.reasons_of(item.spam_flags, item.spam_verdict)
+    out.update(spam=bool(reasons), spam_reasons=reasons, spam_verdict=item.spam_verdict)
     return out
 
 
@@ -73,9 +78,21 @@ def query_calls(account_id: str, since: float, until: float) -> Iterator[Dict[st
             yield to_api(item)
 
 
+SPAM_MODES = ("exclude", "include", "only")
+
+
 def _filter(status: Optional[str], direction: Optional[str], source: Optional[str],
-            classification: Optional[str]) -> Any:
+            classification: Optional[str], spam_mode: str = "include") -> Any:
     condition = Call.rec.exists()
+    if spam_mode not in SPAM_MODES:
+        raise BadRequest(f"spam: use {', '.join(SPAM_MODES)}")
+    # Spam: a reason, not overruled by a person, or a person's "spam" (calls/spam.py).
+    flagged = (Call.spam_flags.exists() & ((Call.spam_verdict.does_not_exist()) | (Call.spam_verdict != "not_spam"))
+               ) | (Call.spam_verdict == "spam")
+    if spam_mode == "only":
+        condition &= flagged
+    elif spam_mode == "exclude":
+        condition &= ~flagged
     if status:
         condition &= Call.status == status
     if direction:
@@ -114,7 +131,8 @@ def decode_cursor(cursor: Optional[str]) -> Optional[Dict[str, Any]]:
 
 def page_calls(account_id: str, since: float, until: float, limit: int = 50, cursor: Optional[str] = None,
                status: Optional[str] = None, direction: Optional[str] = None, source: Optional[str] = None,
-               classification: Optional[str] = None) -> Tuple[List[Dict[str, Any]], Optional[str]]:
+               classification: Optional[str] = None, spam_mode: str = "include"
+               ) -> Tuple[List[Dict[str, Any]], Optional[str]]:
     """One page of filtered calls, newest first, and the cursor of the next page (None at the end).
 
     Filters run server-side (FilterExpression); a page may hold fewer than `limit` calls
@@ -124,7 +142,7 @@ def page_calls(account_id: str, since: float, until: float, limit: int = 50, cur
         raise BadRequest("next: not a cursor of this account")
     result = Call.account_index.query(
         account_id, Call.started_at.between(since, until), filter_condition=_filter(status, direction, source,
-                                                                                     classification),
+                                                                                     classification, spam_mode),
         scan_index_forward=False, limit=limit, last_evaluated_key=start, page_size=limit,
     )
     calls = [to_api(item) for item in result]
@@ -135,14 +153,20 @@ def set_tags(account_id: str, call_id: str, tags: List[Dict[str, Any]], value: O
              clock: Clock = time.time, tagged_by: str = "api") -> Dict[str, Any]:
     """Replace the call's tags (and value, when given). The new `tagged` stamp makes the
     calls stream announce `Call Tagged` (calls/outbox.py)."""
-    item = Call(call_id)
     actions = [Call.tags.set(list(tags)), Call.tagged.set({"at": round(clock(), 3), "by": tagged_by})]
     if value is not None:
         actions.append(Call.value.set(value))
+    return to_api(annotate(account_id, call_id, actions))
+
+
+def annotate(account_id: str, call_id: str, actions: List[Any]) -> Call:
+    """One UpdateItem of a person's annotation on one of the account's stored calls; the
+    call as it is now, or NotFound (also for another account's call)."""
+    item = Call(call_id)
     try:
         item.update(actions=actions, condition=(Call.account_id == account_id) & Call.rec.exists())
     except UpdateError as err:
         if err.cause_response_code == CONDITION_FAILED:
             raise NotFound(f"no call '{call_id}'") from err
         raise
-    return to_api(item)
+    return item

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from chalicelib import accounts
-from chalicelib.calls import attribution, lifecycle, ncco, outage, record, routing, state, tagging
+from chalicelib.calls import attribution, lifecycle, ncco, outage, record, routing, spam, state, tagging
 from chalicelib.calls.models import Call
 from chalicelib.dni.models import Number
 from chalicelib.errors import ServiceUnavailable, UnknownAccount, ValidationFailed
@@ -69,6 +69,7 @@ def _answer(params: Mapping[str, Any], tracking: str, caller: Optional[str], con
         return ncco.unknown_number()
     now = clock()
     ctx = inbound_context(account, item, tracking, caller, conversation, params.get("uuid"), now)
+    screen(ctx, spam.settings_of(account.config))
     # Remembered before the write: should the write stall, the degraded answer knows the line.
     outage.remember(tracking, conversation, ctx["plan"])
     if late.is_set():
@@ -79,6 +80,52 @@ def _answer(params: Mapping[str, Any], tracking: str, caller: Optional[str], con
         lifecycle.mark_once(item.call_id, "started")
     count("CallsAnswered")
     return ncco.answer(ctx["plan"], links, conversation, tracking, ctx["attribution"].get("source"))
+
+
+def screen(ctx: Dict[str, Any], cfg: Mapping[str, Any]) -> None:
+    """Spam before the call (calls/spam.py): a caller on the block list gets the blocked
+    NCCO instead of the plan (and the call its first reason); on a number under attack the
+    plan starts with the press-a-key check."""
+    plan = ctx["plan"]
+    if spam.blocked(cfg, ctx.get("caller"), ctx.get("caller_hash")):
+        ctx["plan"] = {**plan, "action": "blocked", "blocked_ncco": spam.blocked_ncco(cfg, plan["language"]),
+                       "greeting": None, "message": None, "ivr": None, "record": False, "voicemail": None,
+                       "whisper": False, "tagging": False}
+        ctx["spam"] = ["blocked"]
+        count("CallsBlocked")
+        return
+    check = spam.challenge_of(cfg, ctx["tracking_number"])
+    if check is not None:
+        ctx["plan"] = {**plan, "challenge": check}
+
+
+def challenge_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links,
+                    clock: Clock = time.time) -> ncco.Ncco:
+    """The caller's key at the press-a-key check, within Vonage's wait (calls/outage.py)."""
+    done, actions = outage.guarded(lambda: _challenge_input(payload, query, links, clock),
+                                   outage.WEBHOOK_BUDGET_SECONDS, "challenge input")
+    if done and actions is not None:
+        return actions
+    return outage.challenge_input(payload, call_id_of(query, payload), links)
+
+
+def _challenge_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links,
+                     clock: Clock) -> ncco.Ncco:
+    """The right key: the rest of the plan (greeting, menu, connect…); else goodbye (the
+    call settles `rejected`, with the spam reason `challenge`)."""
+    keyed = _keyed(payload, query, "challenge", clock)
+    if keyed is None:
+        return ncco.unknown_number()
+    call_id, fact, item = keyed
+    ctx = item.ctx or {}
+    plan = ctx.get("plan")
+    if not plan:
+        return ncco.unknown_number()
+    if fact["d"] != (plan.get("challenge") or {}).get("digit"):
+        count("CallsFailedChallenge")
+        return [ncco.talk(spam.CHALLENGE_FAILED_TEXT, plan["language"])]
+    return ncco.answer(plan, links, call_id, ctx["tracking_number"], (ctx.get("attribution") or {}).get("source"),
+                       checked=True)
 
 
 def degraded_plan(plan: Mapping[str, Any], destination: Optional[str]) -> Dict[str, Any]:
@@ -130,6 +177,8 @@ def inbound_context(account: accounts.AccountView, item: Number, tracking: str, 
                                              settings.repeat_caller_days * 86400.0),
         "plan": routing.plan(routing.routing_of(account.config), in_hours),
         "settings": lifecycle.settings_snapshot(settings),
+        # What settling needs to find spam bursts (not the block list: it can be long).
+        "spam_settings": {"burst": spam.settings_of(account.config)["burst"]},
     }
 
 
@@ -194,12 +243,10 @@ def ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.
 def _ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco.Links,
                clock: Clock = time.time) -> ncco.Ncco:
     """Connect to the chosen department's destination, or say goodbye."""
-    call_id = call_id_of(query, payload)
-    if call_id is None:
+    keyed = _keyed(payload, query, "ivr", clock)
+    if keyed is None:
         return ncco.unknown_number()
-    fact = state.fact_of(payload, "input", purpose="ivr")
-    item = lifecycle.add_fact(call_id, fact)
-    lifecycle.refresh(item, clock)
+    call_id, fact, item = keyed
     plan = (item.ctx or {}).get("plan")
     if not plan:
         return ncco.unknown_number()
@@ -209,6 +256,18 @@ def _ivr_input(payload: Mapping[str, Any], query: Mapping[str, Any], links: ncco
     ctx = item.ctx
     return ncco.connect(plan, links, call_id, ctx["tracking_number"], choice["destination"],
                         ctx["attribution"].get("source"), choice["department"])
+
+
+def _keyed(payload: Mapping[str, Any], query: Mapping[str, Any], purpose: str,
+           clock: Clock) -> Optional[Tuple[str, state.Fact, Call]]:
+    """The keys a caller pressed (menu or check), kept as a fact; the call as it is now."""
+    call_id = call_id_of(query, payload)
+    if call_id is None:
+        return None
+    fact = state.fact_of(payload, "input", purpose=purpose)
+    item = lifecycle.add_fact(call_id, fact)
+    lifecycle.refresh(item, clock)
+    return call_id, fact, item
 
 
 def recording(payload: Mapping[str, Any], query: Mapping[str, Any], clock: Clock = time.time) -> None:

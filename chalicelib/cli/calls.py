@@ -1,7 +1,10 @@
-"""`calltrack calls tail`: follow an account's calls as they happen.
+"""`calltrack calls tail`: follow an account's calls as they happen; `calltrack calls spam`:
+a person's verdict on one call (docs/intelligence.md).
 
     calltrack calls tail --account acme                # last hour, then follow (Ctrl-C stops)
     calltrack calls tail --account acme --lookback 1440 --polls 1   # last day, once
+    calltrack calls spam CALL_ID --account acme --block   # spam; refuse the caller from now on
+    calltrack calls spam CALL_ID --account acme --not     # not spam (overrides every reason)
 
 Polls the calls API every --interval seconds and prints a line for each new call and
 each call whose status changed (a ringing call that was answered, then completed).
@@ -12,6 +15,7 @@ import argparse
 import sys
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, TextIO
+from urllib.parse import quote
 
 from chalicelib.cli.api_client import Api, account_of, add_account_option, api_of, path, run
 
@@ -29,6 +33,13 @@ def register(sub: Any) -> None:
     tail.add_argument("--interval", type=float, default=3, help="seconds between polls (default 3)")
     tail.add_argument("--polls", type=int, default=None, help="stop after this many polls (default: follow forever)")
     tail.set_defaults(func=tail_calls)
+    mark = actions.add_parser("spam", help="mark a call spam (or, with --not, not spam)")
+    add_account_option(mark)
+    mark.add_argument("call_id")
+    verdict = mark.add_mutually_exclusive_group()
+    verdict.add_argument("--not", dest="not_spam", action="store_true", help="the call is not spam")
+    verdict.add_argument("--block", action="store_true", help="also put the caller on the block list")
+    mark.set_defaults(func=mark_spam)
 
 
 def fetch(api: Api, account: str, since: float) -> Iterator[Dict[str, Any]]:
@@ -50,7 +61,9 @@ def line(call: Dict[str, Any]) -> str:
     timing = f"wait {wait if wait is not None else '-'}s talk {talk if talk is not None else '-'}s"
     return (f"{started}  {call.get('status') or '?':<22} {call.get('caller') or 'unknown':>16} → "
             f"{call.get('tracking_number') or '?':<16} {src:<24} {timing}"
-            + (f"  [{', '.join(classes)}]" if classes else "") + f"  {call.get('call_id')}")
+            + (f"  [{', '.join(classes)}]" if classes else "")
+            + (f"  SPAM ({', '.join(call.get('spam_reasons') or [])})" if call.get("spam") else "")
+            + f"  {call.get('call_id')}")
 
 
 def follow(api: Api, account: str, lookback_s: float, interval: float, polls: Optional[int],
@@ -75,6 +88,15 @@ def follow(api: Api, account: str, lookback_s: float, interval: float, polls: Op
         out.flush()
         n += 1
     return len(seen)
+
+
+@run
+def mark_spam(args: argparse.Namespace) -> int:
+    body = {"spam": not args.not_spam, **({"block_caller": True} if args.block else {})}
+    call = api_of(args).request("PUT", path(account_of(args), f"/calls/{quote(args.call_id, safe='')}/spam"),
+                                body=body)
+    sys.stdout.write(line(call) + "\n")
+    return 0
 
 
 @run

@@ -125,7 +125,7 @@ def handle(event: Mapping[str, Any], transport: Transport = urllib_transport) ->
     service's HTTP status, None when nothing was sent."""
     call = event.get("detail") or {}
     section = account_of(call.get("account_id")).config.get(SECTION) or {}
-    if not section.get("enabled") or call.get("status") == "in_progress":
+    if not section.get("enabled") or call.get("status") == "in_progress" or call.get("spam"):
         return None
     if section.get("statuses") and call.get("status") not in section["statuses"]:
         return None

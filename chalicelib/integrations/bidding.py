@@ -171,6 +171,12 @@ def handle(event: Mapping[str, Any], get_call: Optional[GetCall] = None, clock: 
         raise RetryableError(f"call {call_id} of {account_id} not readable yet") from err
     if call.get("status") == "in_progress":
         return {}
+    if call.get("spam"):
+        # Spam is no conversion (calls/spam.py): one recorded before the call was found to be
+        # spam leaves the exports and the feed.
+        gone = sum(conversions.forget_call(account_id, call_id, p) for p, s in sections.items() if s.get("enabled"))
+        count("ConversionsOfSpamForgotten", gone)
+        return {"forgotten": gone} if gone else {}
     outcome: Dict[str, int] = {}
     for platform, section in sections.items():
         for row in conversion_rows(call, platform, section, account.settings.default_value, account.settings.currency):

@@ -99,6 +99,16 @@ def upsert(row: Dict[str, Any], retention_days: int, clock: Clock = time.time) -
     return "revised" if current else "created"
 
 
+def forget_call(account_id: str, call_id: str, platform: str) -> int:
+    """Delete the call's conversions for one platform (keys `<platform>#<call_id>#…`); how many."""
+    gone = 0
+    for item in Conversion.query(account_id, Conversion.key.startswith(f"{platform}#{call_id}#"),
+                                 consistent_read=True):
+        item.delete()
+        gone += 1
+    return gone
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) or isinstance(b, (int, float)):
         return a is not None and b is not None and abs(float(a) - float(b)) < 1e-9

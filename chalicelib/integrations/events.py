@@ -2,8 +2,8 @@
 
 Contract (issue 5): `publish(detail_type, detail)` and `publish_many([(detail_type, detail), ...])`.
 Every entry has source `calltrack`, goes to the bus `config.event_bus_name()`, and its detail is
-validated against `schemas/<detail-type-slug>.v1.json` (e.g. `Call Completed` →
-`call-completed.v1.json`) before anything is sent: an invalid detail raises
+validated against `schemas/<detail-type-slug>.v<N>.json`, N the version published now
+(`LATEST_VERSIONS`; e.g. `Call Completed` → `call-completed.v2.json`) before anything is sent: an invalid detail raises
 `errors.ValidationFailed` (a programming error, never swallowed).
 
 PutEvents takes at most 10 entries per call; an answer may report some entries failed while
@@ -23,7 +23,7 @@ import re
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:  # jsonschema is imported on the first validation, not at cold start
     from jsonschema import Draft202012Validator
@@ -54,6 +54,13 @@ DETAIL_TYPES = (
     "Call Analyzed",
 )
 SCHEMA_DIR = Path(__file__).with_name("schemas")
+# Detail types published in a newer version than 1 (the bus carries the newest; the older
+# schemas stay in the repository, and webhook subscriptions can still ask for them).
+LATEST_VERSIONS = {"Call Completed": 2}
+
+
+def latest(detail_type: str) -> int:
+    return LATEST_VERSIONS.get(detail_type, SCHEMA_VERSION)
 
 
 class PublishFailed(CalltrackError):
@@ -71,20 +78,23 @@ def slug(detail_type: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", detail_type.lower()).strip("-")
 
 
-def schema_path(detail_type: str, version: int = SCHEMA_VERSION) -> Path:
-    return SCHEMA_DIR / f"{slug(detail_type)}.v{version}.json"
+def schema_path(detail_type: str, version: Optional[int] = None) -> Path:
+    return SCHEMA_DIR / f"{slug(detail_type)}.v{version or latest(detail_type)}.json"
 
 
 @lru_cache(maxsize=None)
-def schema(detail_type: str, version: int = SCHEMA_VERSION) -> Dict[str, Any]:
+def schema(detail_type: str, version: Optional[int] = None) -> Dict[str, Any]:
+    """The detail type's schema: the version published now, or an older one asked for."""
     if detail_type not in DETAIL_TYPES:
         raise ValidationFailed(f"unknown detail type {detail_type!r}; known: {', '.join(DETAIL_TYPES)}")
+    if version is not None and not 1 <= version <= latest(detail_type):
+        raise ValidationFailed(f"{detail_type}: no schema version {version}")
     return json.loads(schema_path(detail_type, version).read_text())
 
 
 @lru_cache(maxsize=None)
-def _validator(detail_type: str) -> Draft202012Validator:
-    doc = schema(detail_type)
+def _validator(detail_type: str, version: int) -> Draft202012Validator:
+    doc = schema(detail_type, version)
     from jsonschema import Draft202012Validator
 
     Draft202012Validator.check_schema(doc)
@@ -92,10 +102,14 @@ def _validator(detail_type: str) -> Draft202012Validator:
 
 
 def validate_detail(detail_type: str, detail: Mapping[str, Any]) -> None:
-    """Raise ValidationFailed naming the most relevant problem of `detail`."""
+    """Raise ValidationFailed naming the most relevant problem of `detail` (validated
+    against the version it names, else the one published now)."""
     from jsonschema.exceptions import best_match
 
-    error = best_match(_validator(detail_type).iter_errors(detail))
+    version = detail.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        version = latest(detail_type)
+    error = best_match(_validator(detail_type, version).iter_errors(detail))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "detail"
         raise ValidationFailed(f"{detail_type}: {where}: {error.message}")
@@ -104,7 +118,7 @@ def validate_detail(detail_type: str, detail: Mapping[str, Any]) -> None:
 def entry(detail_type: str, detail: Mapping[str, Any]) -> Dict[str, Any]:
     """The PutEvents entry for one validated detail (`schema_version` added when absent)."""
     if "schema_version" not in detail:
-        detail = {**detail, "schema_version": SCHEMA_VERSION}
+        detail = {**detail, "schema_version": latest(detail_type)}
     validate_detail(detail_type, detail)
     body = json.dumps(detail, separators=(",", ":"), default=str)
     if len(body.encode()) > MAX_ENTRY_BYTES:

@@ -355,6 +355,9 @@ def handle(event: Dict[str, Any], clock: Callable[[], float] = time.time) -> Non
         return qualified_lead(detail, cfg, account.settings.default_value, clock)
     if event.get("detail-type") != "Call Completed" or detail.get("status") == "in_progress":
         return
+    if detail.get("spam"):
+        count("Ga4SpamSkipped")          # spam never reaches GA (calls/spam.py)
+        return
     value = call_value(detail, account.settings.default_value)
     payload = build_payload({**detail, "value": value}, cfg.get("currency"))
     validate_payload(payload, caller=detail.get("caller"), now=clock())

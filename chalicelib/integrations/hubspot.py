@@ -77,6 +77,7 @@ HUBSPOT_SCHEMA: Dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "enabled": {"type": "boolean"},
+        "include_spam": {"type": "boolean"},      # spam calls too (default: left out)
         "token": {"type": "string", "minLength": 8, "maxLength": 512,
                   "description": "Private app access token (stored in the account's configuration, never in git)"},
         "token_ssm_parameter": {"type": "string", "pattern": "^/calltrack/[A-Za-z0-9_.\\-/]{1,200}$",
@@ -510,6 +511,9 @@ def handle(event: Mapping[str, Any], get_call: Optional[GetCall] = None, transpo
         call = (get_call or default_get_call)(account_id, call_id)
     except NotFound as err:
         raise RetryableError(f"call {call_id} of {account_id} not readable yet") from err
+    if call.get("spam") and not section.get("include_spam"):
+        count("HubSpotSpamSkipped")      # spam stays out of the CRM (calls/spam.py)
+        return None
     cfg = HubSpotConfig.from_section(section, token)
     try:
         outcome = sync_call(call, cfg, HubSpotApi(token, cfg.base_url, transport), clock)

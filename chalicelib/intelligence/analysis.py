@@ -107,7 +107,7 @@ def _said(segments: Sequence[Mapping[str, Any]]) -> List[rules.Utterance]:
 def analyze(call_id: str, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
     """Analyse the call's announced transcript; returns the analysis (None: no such call)."""
     from chalicelib.accounts import get_account
-    from chalicelib.calls import lifecycle, store
+    from chalicelib.calls import lifecycle, spam, store
     from chalicelib.reports.filters import zone
 
     try:
@@ -144,11 +144,12 @@ def analyze(call_id: str, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
 
     said = transcripts.utterances(clean)
     chosen, whose = rules_of(account)
-    outcome = rules.evaluate(chosen, said, facts_of(store.to_api(item), zone(account.settings.timezone), said),
-                             float(item.value) if item.value is not None else None)
+    facts = facts_of(store.to_api(item), zone(account.settings.timezone), said)
+    outcome = rules.evaluate(chosen, said, facts, float(item.value) if item.value is not None else None)
     analysis = {**outcome.as_dict(), "transcript_url": note["url"], "engine": engine, "rules": whose,
                 "redacted": redacted, "caller_sentiment": transcripts.sentiment(clean, "caller"), "analyzed_at": now}
-    lifecycle.keep_analysis(call_id, analysis, note["url"])
+    lifecycle.keep_analysis(call_id, analysis, note["url"],
+                            spam.transcript_reasons(outcome.lead, facts, spam.settings_of(account.config)))
     return analysis
 
 

@@ -20,6 +20,7 @@ recordings = lazy("chalicelib.reports.recordings")
 service = lazy("chalicelib.reports.service")
 tags = lazy("chalicelib.reports.tags")
 intelligence = lazy("chalicelib.intelligence.analysis")
+spam = lazy("chalicelib.calls.spam")
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parent / "dashboard_static"
@@ -62,6 +63,15 @@ def put_call_tags(account_id: str, call_id: str) -> dict:
     _authorised(account_id)
     body = web.json_body(bp.current_request, schemas.TAGS_REQUEST)
     return tags.tag_call(account_id, _call_id(call_id), body)
+
+
+@bp.route("/v1/accounts/{account_id}/calls/{call_id}/spam", methods=["PUT"])
+def put_call_spam(account_id: str, call_id: str) -> dict:
+    """A person's verdict: spam (optionally blocking the caller) or not spam (docs/intelligence.md)."""
+    _authorised(account_id)
+    _no_parameters()
+    body = web.json_body(bp.current_request, spam.MARK_SCHEMA)
+    return spam.mark(account_id, _call_id(call_id), body)
 
 
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/recording", methods=["GET"])

@@ -28,6 +28,8 @@ SOURCE_FIELDS: Dict[str, str] = {
     "tracking_number": "number", "country": "country", "device": "device", "browser": "browser", "os": "os",
 }
 CALL_ONLY_FIELDS = ("agent", "department")
+# Spam calls (calls/spam.py) leave reports unless asked for: with the rest, or alone.
+SPAM_MODES = ("exclude", "include", "only")
 DEFAULT_DAYS = 30
 MAX_RANGE_DAYS = 400
 
@@ -45,6 +47,7 @@ class Filters:
     classes: FrozenSet[str] = frozenset()
     tags: FrozenSet[str] = frozenset()             # "category" or "category:value"
     fields: Tuple[Tuple[str, FrozenSet[str]], ...] = field(default_factory=tuple)
+    spam: str = "exclude"                          # exclude | include | only (calls/spam.py)
 
     @property
     def session_fields(self) -> Tuple[Tuple[str, FrozenSet[str]], ...]:
@@ -54,6 +57,8 @@ class Filters:
     def call_matches(self, call: Mapping[str, Any]) -> bool:
         t = epoch(call.get("started_at"))
         if t is None or not (self.since <= t < self.until):
+            return False
+        if (self.spam == "exclude" and call.get("spam")) or (self.spam == "only" and not call.get("spam")):
             return False
         if self.directions and call.get("direction") not in self.directions:
             return False
@@ -207,6 +212,9 @@ def parse(params: Optional[Mapping[str, str]], now: float, tz_name: str = "UTC")
     outcome = (params.get("outcome") or "").strip().lower() or None
     if outcome not in (None, "answered", "missed"):
         raise BadRequest("outcome: use answered or missed")
+    spam = (params.get("spam") or "").strip().lower() or "exclude"
+    if spam not in SPAM_MODES:
+        raise BadRequest(f"spam: use {', '.join(SPAM_MODES)}")
     fields = tuple((k, frozenset(normalise(k, v) for v in _csv(params, k)))
                    for k in (*SOURCE_FIELDS, *CALL_ONLY_FIELDS) if _csv(params, k))
     return Filters(
@@ -214,5 +222,5 @@ def parse(params: Optional[Mapping[str, str]], now: float, tz_name: str = "UTC")
         statuses=_csv(params, "status", STATUSES), outcome=outcome,
         within_working_hours=_bool(params, "within_working_hours"),
         min_wait=_number(params, "min_wait"), min_talk=_number(params, "min_talk"),
-        classes=_csv(params, "class", CLASSES), tags=_csv(params, "tag"), fields=fields,
+        classes=_csv(params, "class", CLASSES), tags=_csv(params, "tag"), fields=fields, spam=spam,
     )

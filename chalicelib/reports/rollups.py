@@ -14,6 +14,9 @@ nothing personal (no caller, no IP). A day's facts make that day's *cubes*:
   low-cardinality fields, not with traffic;
 - `calls`: the day's call facts, for call filters (status, `min_wait`, tag, class…): the
   calls are read and filtered, the sessions still come from the combo cubes;
+
+Spam calls (calls/spam.py) are left out of every cube and kept, marked `spam`, among the
+`calls` facts: a report that asks for them (`spam=include|only`) reads those.
 - `wide`: the day's sessions counted by every attribution field at once (plus the quarter
   hour they started in), for what nothing else answers (a filter on keyword, landing page
   or another high-cardinality field, a series over a non-time grouping, a range not on
@@ -91,6 +94,8 @@ def call_fact(call: Mapping[str, Any]) -> Optional[Fact]:
             if t.get("category")]
     if tags:
         fact["tags"] = tags
+    if call.get("spam"):
+        fact["spam"] = True
     return fact
 
 
@@ -99,7 +104,10 @@ def day_of(ts: float, tz: ZoneInfo) -> str:
 
 
 def day_cubes(sessions: Sequence[Fact], calls: Sequence[Fact], tz: ZoneInfo) -> Dict[str, Any]:
-    """Every cube of one day's facts: {cube: cells} for `CUBES` and `COMBOS`, WIDE and CALLS."""
+    """Every cube of one day's facts: {cube: cells} for `CUBES` and `COMBOS`, WIDE and CALLS
+    (spam calls in CALLS only)."""
+    every = calls
+    calls = [c for c in calls if not c.get("spam")]
     cubes: Dict[str, Any] = {}
     for cube in CUBES:
         buckets: Dict[str, Bucket] = defaultdict(Bucket)
@@ -117,7 +125,7 @@ def day_cubes(sessions: Sequence[Fact], calls: Sequence[Fact], tz: ZoneInfo) -> 
         (*(s.get(d) for d in SESSION_DIMS), int(s["started_at"] // QUARTER_SECONDS * QUARTER_SECONDS))
         for s in sessions)
     cubes[WIDE] = {"sessions": [[*key, n] for key, n in sorted(joint.items(), key=repr)]}
-    cubes[CALLS] = {"calls": sorted(calls, key=lambda c: c["started_at"])}
+    cubes[CALLS] = {"calls": sorted(every, key=lambda c: c["started_at"])}
     return cubes
 
 
@@ -150,7 +158,8 @@ def call_filtered(filters: Filters) -> bool:
     """Whether the report holds calls to more than their attribution (status, wait, tag, agent…)."""
     return bool(filters.directions or filters.statuses or filters.outcome or filters.classes or filters.tags
                 or filters.within_working_hours is not None or filters.min_wait is not None
-                or filters.min_talk is not None or any(k not in SOURCE_FIELDS for k, _ in filters.fields))
+                or filters.min_talk is not None or any(k not in SOURCE_FIELDS for k, _ in filters.fields)
+                or filters.spam != "exclude")
 
 
 def combo_answers(filters: Filters, group: str, series: Optional[str]) -> bool:
@@ -311,7 +320,7 @@ def simple(filters: Filters, group: str, series: Optional[str]) -> bool:
     """No filter but the range, and a series only over days or weeks: single cubes answer."""
     unfiltered = not (filters.directions or filters.statuses or filters.outcome or filters.classes
                       or filters.tags or filters.fields or filters.within_working_hours is not None
-                      or filters.min_wait is not None or filters.min_talk is not None)
+                      or filters.min_wait is not None or filters.min_talk is not None or filters.spam != "exclude")
     return unfiltered and (series is None or group in ("day", "week"))
 
 

@@ -140,3 +140,39 @@ def test_a_value_set_after_the_call_reaches_ga4_as_an_update_not_a_second_conver
     assert [(e[0]["params"]["value"], e[0]["params"]["call_value"], e[0]["params"]["currency"]) for e in updates] == [
         (250.0, 250.0, "EUR"), (50.0, 300.0, "EUR")]                # GA sums the updates: 300 in all
     assert all(r.json()["client_id"] == first.json()["client_id"] for r in ga.requests)
+
+
+def test_spam_stays_out_of_ga4_and_the_crm_unless_a_subscription_asks(client, account, bus, stubs,
+                                                                      monkeypatch):  # noqa: F811
+    """A blocked caller's call reaches no GA4 and no default CRM subscription; a subscription
+    that asks for spam and for version 1 gets it, as version 1."""
+    from tests.integration.test_spam import hang_up, refused_call
+
+    ga, crm = stubs
+    robot = "+14155550166"
+    acc = account(api_key="spam-" + str(time.time()), settings={"working_hours": ALWAYS_OPEN},
+                  extra_config={
+                      "ga4": {"measurement_id": "G-FLOW1234", "api_secret": "flow-secret", "endpoint": ga.url},
+                      "spam": {"block_list": [robot]},
+                      "webhooks": [{"id": "crm", "url": crm.url, "secret": SECRET, "events": ["call_completed"]},
+                                   {"id": "crm-all", "url": crm.url, "secret": SECRET, "events": ["call_completed"],
+                                    "filters": {"spam": "include"}, "schema_version": 1}]})
+    session = lease(client, acc.account_id, "http://localhost/boilers?utm_source=google&utm_medium=cpc")
+    now = datetime.now(timezone.utc).timestamp() - 600
+    clock = {"now": now}
+    monkeypatch.setattr(calls_api, "clock", lambda: clock["now"])
+    blocked, (leg, ncco) = refused_call(client, session["number"], robot, now, clock)
+    assert [a["action"] for a in ncco] == ["talk"]
+    hang_up(client, leg, now, 2)
+    clock["now"] = now + 60
+    person = call(client, session["number"], CALLER, now + 60, talk=45)
+    drain("ga4", "webhooks")
+
+    assert [r.json()["events"][0]["params"]["call_status"] for r in ga.requests] == ["answered"]   # the person's
+    got = sorted((r.json()["subscription_id"], r.json()["data"]["call_id"]) for r in crm.requests)
+    assert got == sorted([("crm", person), ("crm-all", person), ("crm-all", blocked)])
+    for r in crm.requests:
+        doc = r.json()
+        expected = 1 if doc["subscription_id"] == "crm-all" else 2
+        assert doc["schema_version"] == doc["data"]["schema_version"] == expected
+        assert ("spam" in doc["data"]) is (expected == 2)

@@ -37,7 +37,8 @@ GROUPS = ["source", "campaign", "landing_page", "tracking_number", "status", "ta
           "device", "agent"]
 FILTERS = [{}, {"source": "google"}, {"status": "answered"}, {"min_wait": "9"}, {"tag": "sale"},
            {"class": "target"}, {"source": "google,bing", "device": "mobile"}, {"within_working_hours": "false"},
-           {"landing_page": "https://acme.example/boilers"}]
+           {"landing_page": "https://acme.example/boilers"}, {"spam": "include"}, {"spam": "only", "source": "google"},
+           {"spam": "include", "status": "answered"}]
 TZ = "America/Los_Angeles"
 
 
@@ -122,9 +123,10 @@ def test_rollup_report_equals_raw_recomputation_through_duplicated_and_reordered
     streams.catch_up()
     assert _assert_same(acc.account_id, _cases(rng)) > 40
 
-    # Calls change after they settle: reclassified, tagged, a new value, a late webhook's status.
+    # Calls change after they settle: reclassified, tagged, a new value, a late webhook's status,
+    # found to be spam (and one of those cleared by a person).
     changed = rng.sample(calls, 25)
-    for c in changed:
+    for i, c in enumerate(changed):
         item = Call.get(c["call_id"])
         rec = dict(item.rec)
         rec["classification"] = {**rec["classification"], "repeated": True, "unique": False}
@@ -133,6 +135,10 @@ def test_rollup_report_equals_raw_recomputation_through_duplicated_and_reordered
         item.status = rec["status"]
         item.tags = [{"category": "quote", "value": "leak"}]
         item.value = 42.5
+        if i % 3 == 0:
+            item.spam_flags = {"burst"} if i % 2 else {"rules", "silent"}
+        if i == 3:
+            item.spam_verdict = "not_spam"
         item.save()
     deleted = calls[0]
     Call(deleted["call_id"]).delete()

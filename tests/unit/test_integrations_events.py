@@ -48,10 +48,28 @@ def test_entries_carry_source_bus_and_json_detail():
 
 
 def test_schema_version_is_added_when_absent():
+    """The version published now: 2 for Call Completed, 1 for the others."""
     fake = FakeEvents()
     detail = {k: v for k, v in CALL.items() if k != "schema_version"}
     events.publish("Call Completed", detail, fake)
-    assert json.loads(fake.calls[0][0]["Detail"])["schema_version"] == 1
+    tagged = {k: v for k, v in events.schema("Call Tagged")["examples"][0].items() if k != "schema_version"}
+    events.publish("Call Tagged", tagged, fake)
+    assert [json.loads(c[0]["Detail"])["schema_version"] for c in fake.calls] == [2, 1]
+
+
+def test_a_detail_is_validated_against_the_version_it_names():
+    """Version 1 of Call Completed still validates as version 1, and is not version 2."""
+    from chalicelib.calls.outbox import COMPLETED_V2_KEYS, completed_v1
+
+    v1 = completed_v1(CALL)
+    assert v1["schema_version"] == 1 and not set(COMPLETED_V2_KEYS) & set(v1)
+    events.validate_detail("Call Completed", v1)
+    assert set(events.schema("Call Completed", 1)["properties"]) | set(COMPLETED_V2_KEYS) == \
+        set(events.schema("Call Completed")["properties"])
+    with pytest.raises(ValidationFailed, match="spam"):
+        events.validate_detail("Call Completed", {**v1, "schema_version": 2})
+    with pytest.raises(ValidationFailed, match="no schema version 3"):
+        events.schema("Call Completed", 3)
 
 
 def test_invalid_detail_raises_before_anything_is_sent():
