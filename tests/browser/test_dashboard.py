@@ -181,6 +181,24 @@ def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_serve
     assert row.find_element(By.CSS_SELECTOR, "td.tags").text == "Sale"
     assert row.find_element(By.CSS_SELECTOR, "td.value").text == "150"
 
+    # A person's verdict: spam. The row says so; the default list leaves it out, "spam only" shows it alone.
+    row.find_element(By.CSS_SELECTOR, "button.spam").click()
+    deadline = time.time() + 10
+    while "spam" not in row.find_elements(By.TAG_NAME, "td")[2].text and time.time() < deadline:
+        time.sleep(0.05)
+    assert row.find_elements(By.TAG_NAME, "td")[2].text.endswith("· spam (operator)")
+    assert row.find_element(By.CSS_SELECTOR, "button.spam").text == "Not spam"
+    Select(d.find_element(By.ID, "f-spam")).select_by_value("only")
+    d.find_element(By.ID, "apply").click()
+    wait_ready(d, loads=4)
+    listed = d.execute_script("return [...document.querySelectorAll('#calls-table tbody tr')].map(r => r.dataset.callId)")
+    assert listed == [acc["recorded"]]
+    Select(d.find_element(By.ID, "f-spam")).select_by_value("")
+    d.find_element(By.ID, "apply").click()
+    wait_ready(d, loads=5)
+    listed = d.execute_script("return [...document.querySelectorAll('#calls-table tbody tr')].map(r => r.dataset.callId)")
+    assert acc["recorded"] not in listed and listed
+
     # Settings: a longer greeting, saved through the admin API.
     d.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="settings"]').click()
     wait_ready(d)

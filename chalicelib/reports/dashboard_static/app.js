@@ -232,7 +232,7 @@
     (calls || []).forEach(function (c) {
       var tr = document.createElement("tr");
       tr.dataset.callId = c.call_id;
-      var cells = [new Date(c.started_at).toLocaleString(), c.direction, c.status,
+      var cells = [new Date(c.started_at).toLocaleString(), c.direction, statusText(c),
         (c.source || "–") + " / " + (c.medium || "–"), (c.campaign || "–") + (c.keyword ? " / " + c.keyword : ""),
         c.landing_page || "–", c.tracking_number, c.caller || "(hidden)", c.wait_seconds, c.talk_seconds, classes(c)];
       cells.forEach(function (v, i) { tr.appendChild(el("td", fmt(v), i === 8 || i === 9 ? "num" : "")); });
@@ -252,11 +252,29 @@
       tag.type = "button";
       tag.addEventListener("click", function () { openTagDialog(c); });
       actions.appendChild(tag);
+      var verdict = el("button", c.spam ? "Not spam" : "Spam", "spam");
+      verdict.type = "button";
+      verdict.addEventListener("click", function () { markSpam(c, tr, verdict); });
+      actions.appendChild(verdict);
       tr.appendChild(actions);
       body.appendChild(tr);
     });
     $("calls-more").textContent = total > (calls || []).length
       ? "Showing the newest " + calls.length + " of " + total + " calls; narrow the filters to see others." : "";
+  }
+
+  function statusText(c) {
+    return c.status + (c.spam ? " · spam (" + (c.spam_reasons || []).join(", ") + ")" : "");
+  }
+
+  // A person's verdict (docs/intelligence.md): spam leaves the reports; "Not spam" overrides every reason.
+  function markSpam(c, tr, button) {
+    api("/calls/" + encodeURIComponent(c.call_id) + "/spam", { method: "PUT", body: { spam: !c.spam } })
+      .then(function (updated) {
+        Object.assign(c, { spam: updated.spam, spam_reasons: updated.spam_reasons });
+        tr.cells[2].textContent = statusText(c);
+        button.textContent = c.spam ? "Not spam" : "Spam";
+      }).catch(function (err) { $("status-line").textContent = "Not saved: " + err.message; });
   }
 
   function playRecording(c) {
