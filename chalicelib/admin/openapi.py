@@ -120,7 +120,7 @@ BOOL = {"type": "string", "enum": ["true", "false"]}
 SECONDS = {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"}
 REPORT_GROUPS = ["source", "medium", "campaign", "keyword", "content", "landing_page", "method", "tracking_number",
                  "country", "device", "browser", "os", "referrer", "status", "tag", "agent", "direction",
-                 "department", "day", "week", "hour"]
+                 "department", "lead", "score_band", "day", "week", "hour"]
 REPORT_QUERY = (
     ("group_by", {"type": "string", "enum": REPORT_GROUPS}, "Group rows by (default source)"),
     ("series", {"type": "string", "enum": REPORT_GROUPS}, "A second dimension, e.g. day, for charts"),
@@ -136,6 +136,8 @@ REPORT_QUERY = (
     ("tag", LIST, "Tag categories or category:value"),
     ("source", LIST, "Any source field filters likewise: medium, campaign, keyword, country, device, ..."),
     ("medium", LIST, "Medium"), ("campaign", LIST, "Campaign"), ("country", LIST, "Country (ISO 3166 alpha-2)"),
+    ("lead", LIST, "The conversation rules' labels: qualified, converted, not_lead, spam, (none)"),
+    ("score_band", LIST, "Lead score bands: 0-24, 25-49, 50-74, 75-100, (none)"),
     ("spam", {"type": "string", "enum": ["exclude", "include", "only"]},
      "Spam calls: left out (default), counted with the rest, or alone"),
     ("include", {"type": "string", "enum": ["calls"]}, "Also list the matching calls (drill-down)"),

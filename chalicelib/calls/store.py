@@ -1,7 +1,7 @@
 """Reading and annotating calls: the contract other domains build on.
 
 `get_call`, `query_calls` and `set_tags` answer the API representation of a call
-(`CALL_KEYS` and `SPAM_KEYS`, every key present, null when unknown). Reports and integrations read
+(`CALL_KEYS`, `SPAM_KEYS` and `ANALYSIS_KEYS`, every key present, null when unknown). Reports and integrations read
 calls only through here.
 """
 from __future__ import annotations
@@ -28,8 +28,10 @@ CALL_KEYS = (
     "click_ids", "ga_client_id", "ga_session_id", "device", "browser", "os", "country", "attribution_confidence",
     "classification", "classification_final", "tags", "value", "currency", "suspected_false_conversion",
 )
-# Kept beside the record, not derived from Vonage's facts (calls/spam.py).
+# Kept beside the record, not derived from Vonage's facts: spam (calls/spam.py) and the
+# conversation rules' label and score once the transcript was analysed (intelligence).
 SPAM_KEYS = ("spam", "spam_reasons", "spam_verdict")
+ANALYSIS_KEYS = ("lead", "lead_score")
 CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -42,7 +44,7 @@ def iso(ts: Optional[float]) -> Optional[str]:
 
 def to_api(item: Call) -> Dict[str, Any]:
     """The API representation: the derived record plus the annotations stored beside it."""
-    out: Dict[str, Any] = {key: None for key in (*CALL_KEYS, *SPAM_KEYS)}
+    out: Dict[str, Any] = {key: None for key in (*CALL_KEYS, *SPAM_KEYS, *ANALYSIS_KEYS)}
     out.update({k: v for k, v in (item.rec or {}).items() if k in out})
     out["call_id"] = item.call_id
     out["account_id"] = item.account_id
@@ -51,6 +53,8 @@ def to_api(item: Call) -> Dict[str, Any]:
         out["value"] = float(item.value)
     reasons = spam.reasons_of(item.spam_flags, item.spam_verdict)
     out.update(spam=bool(reasons), spam_reasons=reasons, spam_verdict=item.spam_verdict)
+    if item.analysis and item.analysis_url:
+        out.update(lead=item.analysis.get("lead"), lead_score=int(item.analysis.get("score") or 0))
     return out
 
 

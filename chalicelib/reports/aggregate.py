@@ -18,7 +18,7 @@ from chalicelib.reports.filters import MISSED_STATUSES, SOURCE_FIELDS, Filters, 
 
 NONE = "(none)"
 TIME_GROUPS = ("day", "week", "hour")
-CALL_GROUPS = ("status", "tag", "agent", "direction", "department")
+CALL_GROUPS = ("status", "tag", "agent", "direction", "department", "lead", "score_band")
 GROUPS = (*SOURCE_FIELDS, *CALL_GROUPS, *TIME_GROUPS)
 # Dimensions a session has too: only these rows can count sessions and conversion.
 SESSION_GROUPS = frozenset((*SOURCE_FIELDS, *TIME_GROUPS))

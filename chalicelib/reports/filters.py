@@ -27,7 +27,17 @@ SOURCE_FIELDS: Dict[str, str] = {
     "content": "content", "landing_page": "landing_page", "referrer": "referrer", "method": "method",
     "tracking_number": "number", "country": "country", "device": "device", "browser": "browser", "os": "os",
 }
-CALL_ONLY_FIELDS = ("agent", "department")
+# `lead` and `score_band`: the conversation rules' label and score (SCORE_BANDS), once analysed.
+CALL_ONLY_FIELDS = ("agent", "department", "lead", "score_band")
+SCORE_BANDS = ((0, 24), (25, 49), (50, 74), (75, 100))
+
+
+def score_band(score: Any) -> Optional[str]:
+    """A lead score's band as reports group it: `0-24`, `25-49`, `50-74`, `75-100`."""
+    if score is None:
+        return None
+    value = int(score)
+    return next(f"{low}-{high}" for low, high in SCORE_BANDS if value <= high)
 # Spam calls (calls/spam.py) leave reports unless asked for: with the rest, or alone.
 SPAM_MODES = ("exclude", "include", "only")
 DEFAULT_DAYS = 30

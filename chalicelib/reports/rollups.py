@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.reports.aggregate import (
     CALL_GROUPS, NONE, SESSION_GROUPS, Bucket, aggregate, finish, keys_of, local_day,
 )
-from chalicelib.reports.filters import SOURCE_FIELDS, Filters, epoch, normalise, page_of
+from chalicelib.reports.filters import SOURCE_FIELDS, Filters, epoch, normalise, page_of, score_band
 
 SESSION_DIMS = tuple(SOURCE_FIELDS)
 CUBES = ("total", *SESSION_DIMS, *CALL_GROUPS, "hour")
@@ -48,7 +48,7 @@ WIDE = "wide"
 CALLS = "calls"
 QUARTER_SECONDS = 900
 CALL_FACT_KEYS = ("direction", "status", "within_working_hours", "wait_seconds", "talk_seconds", "value",
-                  "session_id", "agent", "department", *SESSION_DIMS)
+                  "session_id", "agent", "department", "lead", *SESSION_DIMS)
 EVERYTHING = Filters(since=float("-inf"), until=float("inf"))
 
 Fact = Dict[str, Any]
@@ -96,6 +96,9 @@ def call_fact(call: Mapping[str, Any]) -> Optional[Fact]:
         fact["tags"] = tags
     if call.get("spam"):
         fact["spam"] = True
+    band = score_band(call.get("lead_score"))
+    if band:
+        fact["score_band"] = band
     return fact
 
 

@@ -28,7 +28,7 @@ def test_get_query_and_tag(moto_endpoint, account):
     _put("someone-else", 1500.0)
 
     call = store.get_call(acc.account_id, second)
-    assert set(call) == set(store.CALL_KEYS) | set(store.SPAM_KEYS)
+    assert set(call) == set(store.CALL_KEYS) | set(store.SPAM_KEYS) | set(store.ANALYSIS_KEYS)
     assert call["source"] == "bing" and call["tags"] == []
 
     ids = [c["call_id"] for c in store.query_calls(acc.account_id, 0, 5000)]

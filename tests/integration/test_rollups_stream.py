@@ -34,11 +34,11 @@ def test_smoke_stream_reaches_rollups(account):
 # --- roll-up report == raw recomputation --------------------------------------------
 
 GROUPS = ["source", "campaign", "landing_page", "tracking_number", "status", "tag", "day", "week", "hour",
-          "device", "agent"]
+          "device", "agent", "lead", "score_band"]
 FILTERS = [{}, {"source": "google"}, {"status": "answered"}, {"min_wait": "9"}, {"tag": "sale"},
            {"class": "target"}, {"source": "google,bing", "device": "mobile"}, {"within_working_hours": "false"},
            {"landing_page": "https://acme.example/boilers"}, {"spam": "include"}, {"spam": "only", "source": "google"},
-           {"spam": "include", "status": "answered"}]
+           {"spam": "include", "status": "answered"}, {"lead": "qualified"}, {"score_band": "75-100,50-74"}]
 TZ = "America/Los_Angeles"
 
 
@@ -139,6 +139,9 @@ def test_rollup_report_equals_raw_recomputation_through_duplicated_and_reordered
             item.spam_flags = {"burst"} if i % 2 else {"rules", "silent"}
         if i == 3:
             item.spam_verdict = "not_spam"
+        if i % 4 == 1:   # the conversation rules' outcome arrives
+            item.analysis = {"score": rng.choice([10, 55, 80, 100]), "lead": rng.choice(["qualified", None, "not_lead"])}
+            item.analysis_url = "https://api.nexmo.com/v1/files/" + uuid.uuid4().hex
         item.save()
     deleted = calls[0]
     Call(deleted["call_id"]).delete()

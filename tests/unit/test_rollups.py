@@ -124,3 +124,29 @@ def test_what_combo_cubes_cannot_answer_goes_to_the_wide_rows():
     assert not answers({"source": "google"}, "campaign", "status")   # a series over a non-time grouping
     assert answers({"source": "google", "status": "missed"}, "campaign", "status")  # the calls carry it
     assert answers({"agent": "ann"}, "day")
+
+
+def test_calls_group_and_filter_by_the_rules_label_and_score_band():
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.reports import filters as flt
+    from chalicelib.reports.aggregate import aggregate
+
+    assert [flt.score_band(s) for s in (0, 24, 25, 49, 50, 74, 75, 100, None)] == [
+        "0-24", "0-24", "25-49", "25-49", "50-74", "50-74", "75-100", "75-100", None]
+    t0 = 1_780_000_000.0
+    calls = [{"started_at": t0, "status": "answered", "lead": "qualified", "lead_score": 80},
+             {"started_at": t0 + 1, "status": "answered", "lead": "qualified", "lead_score": 60},
+             {"started_at": t0 + 2, "status": "missed", "lead": None, "lead_score": None}]
+    facts = [rollups.call_fact(c) for c in calls]
+    assert [f.get("score_band") for f in facts] == ["75-100", "50-74", None]
+    f = flt.parse({}, t0 + 60)
+    rows = {r["key"]: r["calls"] for r in aggregate(facts, [], f, "score_band", ZoneInfo("UTC"))["rows"]}
+    assert rows == {"75-100": 1, "50-74": 1, "(none)": 1}
+    rows = {r["key"]: r["calls"] for r in aggregate(facts, [], f, "lead", ZoneInfo("UTC"))["rows"]}
+    assert rows == {"qualified": 2, "(none)": 1}
+    only = flt.parse({"score_band": "75-100", "lead": "qualified"}, t0 + 60)
+    assert [c["started_at"] for c in facts if only.call_matches(c)] == [t0]
+    assert rollups.call_filtered(only)
+    cubes = rollups.day_cubes([], facts, ZoneInfo("UTC"))
+    assert set(cubes["lead"]) == {"qualified", "(none)"} and set(cubes["score_band"]) == {"75-100", "50-74", "(none)"}
