@@ -32,6 +32,7 @@ CALL_KEYS = (
 # conversation rules' label and score once the transcript was analysed (intelligence).
 SPAM_KEYS = ("spam", "spam_reasons", "spam_verdict")
 ANALYSIS_KEYS = ("lead", "lead_score")
+RULES = "rules"   # the `by` of a tag the conversation rules gave
 CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -55,6 +56,11 @@ def to_api(item: Call) -> Dict[str, Any]:
     out.update(spam=bool(reasons), spam_reasons=reasons, spam_verdict=item.spam_verdict)
     if item.analysis and item.analysis_url:
         out.update(lead=item.analysis.get("lead"), lead_score=int(item.analysis.get("score") or 0))
+        # The rules' tags join the call's own (`by: rules`), once per category a person or the
+        # keypad did not give already; a PUT of manual tags leaves them (reports/tags.py).
+        have = {str(t.get("category") or "").lower() for t in out["tags"]}
+        out["tags"] += [{"category": name, "value": None, "by": RULES} for name in item.analysis.get("tags") or []
+                        if isinstance(name, str) and name.lower() not in have]
     return out
 
 

@@ -2,7 +2,8 @@
 
 Tags set here carry `"by": "manual"`. A PUT replaces the call's manual tags only: the
 tags the agent keyed in on the post-call voice menu (any tag not marked manual) stay
-beside them.
+beside them, and the conversation rules' tags (`"by": "rules"`) keep coming from the
+call's analysis.
 """
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ def checked(tags: Sequence[Mapping[str, Any]], categories: Sequence[Mapping[str,
 
 
 def merged(existing: Sequence[Mapping[str, Any]], manual: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The agent's keypad tags (anything not manual) stay; manual ones are replaced."""
-    return [dict(t) for t in existing if t.get("by") != MANUAL] + manual
+    """The agent's keypad tags stay; manual ones are replaced; the rules' tags are not
+    stored with them (they come from the call's analysis, calls/store.py)."""
+    return [dict(t) for t in existing if t.get("by") not in (MANUAL, store.RULES)] + manual
 
 
 def default_value(manual: Sequence[Mapping[str, Any]], categories: Sequence[Mapping[str, Any]]) -> Optional[float]:

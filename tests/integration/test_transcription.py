@@ -183,6 +183,16 @@ def test_the_accounts_own_rules_and_redaction_settings_apply(client, account, fi
         "converted", 70, ["heating"], 250.0, "account")
     text = " ".join(s["text"] for s in analysis.transcript_of(item.account_id, conv))
     assert "650 555 0178" in text and "[card]" in text
+    # The call carries the label and score, and the rules' tag beside its own tags.
+    from chalicelib.calls import store
+    from chalicelib.reports import tags as manual_tags
+
+    call = store.get_call(item.account_id, conv)
+    assert (call["lead"], call["lead_score"]) == ("converted", 70)
+    assert call["tags"] == [{"category": "heating", "value": None, "by": "rules"}]
+    assert manual_tags.merged(call["tags"], []) == []          # a manual PUT never stores them
+    Call(conv).update(actions=[Call.tags.set([{"category": "Heating", "value": "boiler", "by": "manual"}])])
+    assert store.get_call(item.account_id, conv)["tags"] == [{"category": "Heating", "value": "boiler", "by": "manual"}]
 
 
 def test_from_the_announcement_to_call_analyzed_through_stream_bus_and_consumer(client, account, files):
