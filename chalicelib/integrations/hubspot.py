@@ -1,4 +1,4 @@
-"""The reference CRM adapter: HubSpot (CRM v3 API), fed by `Call Completed`.
+"""The reference CRM adapter: HubSpot (CRM v3 API), fed by `Call Completed` and `Call Analyzed`.
 
 For every completed call with a caller id:
 - the contact is found by phone (`POST /crm/v3/objects/contacts/search`) or created by
@@ -17,6 +17,12 @@ For every completed call with a caller id:
 
 Deals carry `calltrack_call_id`, so a redelivered event finds its deal instead of creating a
 second one. The caller's number is read with `calls.store.get_call`: events carry it hashed.
+
+When the call's transcript has been scored (`Call Analyzed`, docs/intelligence.md), the
+call's deal gets the lead score and label (`calltrack_lead_score`, `calltrack_lead`) and a
+note with the summary lines: score, label, the rules that fired and the caller's sentiment,
+never the transcript. A call without a deal of its own (a note on an open deal, a missed
+call) gets the note on its contact and open deal. Spam stays out unless `include_spam`.
 """
 from __future__ import annotations
 
@@ -67,6 +73,8 @@ DEAL_FIELDS: Dict[str, Tuple[str, str]] = {
     "calltrack_ga_client_id": ("GA client id (Calltrack)", "ga_client_id"),
     "calltrack_session_id": ("Visitor session (Calltrack)", "session_id"),
     "calltrack_tracking_number": ("Tracking number (Calltrack)", "tracking_number"),
+    "calltrack_lead_score": ("Lead score 0-100 (Calltrack)", "lead_score"),
+    "calltrack_lead": ("Lead label (Calltrack)", "lead"),
 }
 for _click in CLICK_IDS:
     DEAL_FIELDS[f"calltrack_{_click}"] = (f"{_click} (Calltrack)", f"click_ids.{_click}")
@@ -273,6 +281,24 @@ def summary_lines(call: Mapping[str, Any]) -> List[str]:
     clicks = ", ".join(f"{k}={v}" for k, v in sorted((call.get("click_ids") or {}).items()) if v)
     if clicks:
         lines.append(f"Click ids: {clicks}")
+    if call.get("lead_score") is not None:
+        lines.append(f"Lead score: {call['lead_score']}/100" + (f" ({call['lead']})" if call.get("lead") else ""))
+    lines.append(f"Calltrack call {call.get('call_id')}")
+    return lines
+
+
+def analysis_lines(call: Mapping[str, Any], analyzed: Mapping[str, Any]) -> List[str]:
+    """The summary of a `Call Analyzed` for a rep: score, label, why (never the transcript)."""
+    lead = analyzed.get("lead")
+    lines = [f"Call scored {int(analyzed.get('score') or 0)}/100" + (f": {lead.replace('_', ' ')}" if lead else "")]
+    for fired in analyzed.get("rules_fired") or []:
+        points = fired.get("score")
+        lines.append(f"Rule: {fired.get('name') or fired.get('rule')}" + (f" ({points:+g})" if points else ""))
+    if analyzed.get("tags"):
+        lines.append(f"Tags: {', '.join(analyzed['tags'])}")
+    sentiment = analyzed.get("caller_sentiment")
+    if sentiment is not None:
+        lines.append(f"Caller sentiment: {float(sentiment):+.2f} (-1 negative … +1 positive)")
     lines.append(f"Calltrack call {call.get('call_id')}")
     return lines
 
@@ -419,6 +445,31 @@ def sync_call(call: Mapping[str, Any], cfg: HubSpotConfig, api: HubSpotApi, cloc
     return _missed(api, call, cfg, out, when, owner)
 
 
+def sync_analysis(call: Mapping[str, Any], analyzed: Mapping[str, Any], cfg: HubSpotConfig, api: HubSpotApi,
+                  clock: Clock = time.time) -> Outcome:
+    """The scored transcript on HubSpot: score and label on the call's deal, the summary as a
+    note on the deal (or on the contact and its open deal)."""
+    caller = call.get("caller")
+    if not caller:
+        return Outcome("skipped_no_caller")
+    out = Outcome("pending")
+    ensure_deal_properties(api)
+    deal = deal_of_call(api, str(call["call_id"]))
+    if deal:
+        api.update("deals", deal, {"calltrack_lead_score": str(int(analyzed.get("score") or 0)),
+                                   "calltrack_lead": analyzed.get("lead") or ""})
+    contact_id = out.contact_id = find_or_create_contact(api, caller, out)
+    out.deal_id = deal or open_deal_of(api, contact_id)
+    note = api.create("notes", {"hs_timestamp": hs_time(epoch(analyzed.get("analyzed_at")) or clock()),
+                                "hs_note_body": html_body(analysis_lines(call, analyzed)),
+                                "hubspot_owner_id": owner_for(call, cfg, api)},
+                      [association(i, t) for i, t in ((contact_id, NOTE_TO_CONTACT), (out.deal_id or "", NOTE_TO_DEAL))
+                       if i])
+    out.note_id = str(note["id"])
+    out.action = "analysis_on_deal" if deal else "analysis_note"
+    return out
+
+
 def _reached(api: HubSpotApi, call: Mapping[str, Any], cfg: HubSpotConfig, out: Outcome, when: float,
              owner: Optional[str]) -> Outcome:
     contact_id = out.contact_id or ""
@@ -497,8 +548,9 @@ def default_get_call(account_id: str, call_id: str) -> Dict[str, Any]:
 
 def handle(event: Mapping[str, Any], get_call: Optional[GetCall] = None, transport: Transport = urllib_transport,
            clock: Clock = time.time) -> Optional[Outcome]:
-    """Consumer entry point: an EventBridge `Call Completed` event (the whole event dict).
-    Vendor refusals become PermanentError (DLQ), outages RetryableError (retried, then DLQ)."""
+    """Consumer entry point: an EventBridge `Call Completed` or `Call Analyzed` event (the
+    whole event dict). Vendor refusals become PermanentError (DLQ), outages RetryableError
+    (retried, then DLQ)."""
     detail = event.get("detail") or {}
     account_id, call_id = detail.get("account_id"), detail.get("call_id")
     section = account_of(account_id).config.get(SECTION) or {}
@@ -515,8 +567,12 @@ def handle(event: Mapping[str, Any], get_call: Optional[GetCall] = None, transpo
         count("HubSpotSpamSkipped")      # spam stays out of the CRM (calls/spam.py)
         return None
     cfg = HubSpotConfig.from_section(section, token)
+    api = HubSpotApi(token, cfg.base_url, transport)
     try:
-        outcome = sync_call(call, cfg, HubSpotApi(token, cfg.base_url, transport), clock)
+        if event.get("detail-type") == "Call Analyzed":
+            outcome = sync_analysis(call, detail, cfg, api, clock)
+        else:
+            outcome = sync_call(call, cfg, api, clock)
     except DeliveryFailed as err:
         count("HubSpotFailed")
         raise consumer_error(err) from err

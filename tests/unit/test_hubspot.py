@@ -211,3 +211,51 @@ def test_network_errors_are_retryable():
     with pytest.raises(DeliveryFailed) as err:
         api.search("contacts", [])
     assert err.value.retryable
+
+
+ANALYZED = {"account_id": "acme", "call_id": "call-0001", "score": 72, "lead": "qualified", "tags": ["quote"],
+            "rules_fired": [{"rule": "asked-price", "name": "Asked for a price", "score": 20},
+                            {"rule": "booked", "name": "Booked a visit", "score": 40}],
+            "value": None, "caller_sentiment": 0.4, "analyzed_at": "2026-11-26T10:09:00Z",
+            "transcript_path": "/v1/accounts/acme/calls/call-0001/transcript", "schema_version": 1}
+
+
+def analyse(stub: HubSpotStub, call: dict, analyzed: dict) -> hubspot.Outcome:
+    config = hubspot.HubSpotConfig(token=TOKEN, base_url="https://api.hubapi.test", owners={"alice": "101"})
+    return hubspot.sync_analysis(call, analyzed, config, hubspot.HubSpotApi(TOKEN, config.base_url, stub.transport),
+                                 clock=lambda: 1_700_000_000.0)
+
+
+def test_the_scored_transcript_puts_the_score_on_the_deal_and_the_summary_in_a_note(stub):
+    made = run(stub, completed_call())
+    out = analyse(stub, completed_call(), ANALYZED)
+    assert (out.action, out.deal_id) == ("analysis_on_deal", made.deal_id)
+    [deal] = stub.all("deals")
+    assert (deal["properties"]["calltrack_lead_score"], deal["properties"]["calltrack_lead"]) == ("72", "qualified")
+    assert {"calltrack_lead_score", "calltrack_lead"} <= set(stub.custom_properties["deals"])
+    [note] = stub.all("notes")
+    body = note["properties"]["hs_note_body"]
+    assert body.split("<br>")[:3] == ["Call scored 72/100: qualified", "Rule: Asked for a price (+20)",
+                                      "Rule: Booked a visit (+40)"]
+    assert "Caller sentiment: +0.40" in body and "transcript" not in body.lower()
+    assert stub.associated("notes", note["id"], "deals") == [deal["id"]]
+    assert note["properties"]["hubspot_owner_id"] == "101"
+
+
+def test_a_scored_call_without_a_deal_of_its_own_notes_the_contact(stub):
+    run(stub, completed_call(status="missed", talk_seconds=0))
+    out = analyse(stub, completed_call(status="missed", talk_seconds=0), {**ANALYZED, "lead": None, "score": 0,
+                                                                          "rules_fired": []})
+    assert out.action == "analysis_note" and out.deal_id is None
+    [note] = stub.all("notes")
+    assert note["properties"]["hs_note_body"].startswith("Call scored 0/100<br>")
+    assert stub.associated("notes", note["id"], "contacts") == [out.contact_id]
+    assert analyse(stub, completed_call(caller=None), ANALYZED).action == "skipped_no_caller"
+
+
+def test_a_deal_made_after_the_score_carries_it():
+    lines = hubspot.summary_lines(completed_call(lead_score=64, lead="converted"))
+    assert "Lead score: 64/100 (converted)" in lines
+    props = hubspot.deal_properties(completed_call(lead_score=64, lead="converted"),
+                                    hubspot.HubSpotConfig(token=TOKEN), None)
+    assert (props["calltrack_lead_score"], props["calltrack_lead"]) == ("64", "converted")
