@@ -102,10 +102,38 @@ def scores(samples: Sequence[Sample], rules: Sequence[Dict[str, Any]]) -> Dict[s
             "misses": [(s.id, want, have) for s, (want, have, _) in zip(samples, got) if want != have]}
 
 
+def learned_examples(samples: Sequence[Sample]) -> List[Any]:
+    """The corpus as the learned score's examples: `qualified` calls positive, the rest not."""
+    from chalicelib.intelligence import learned, redaction
+    from chalicelib.intelligence.rules import Utterance
+
+    out = []
+    for s in samples:
+        said = [Utterance(u.speaker, u.start, u.end, redaction.redact(u.text, BUSINESS).text) for u in utterances(s)]
+        out.append(learned.Example(s.id, learned.features(said, {"status": s.status, "talk_seconds": s.talk_seconds}),
+                                   s.label == "qualified"))
+    return out
+
+
+def learned_scores() -> Dict[str, Any]:
+    """The learned score fitted on the first corpus (as an account's tagged calls would be)
+    and measured on the held-out corpus it never saw."""
+    from chalicelib.intelligence import learned
+
+    written, held = learned_examples(load()), learned_examples(load(HELD_OUT))
+    start = time.perf_counter()
+    model = learned.fit(written)
+    seconds = time.perf_counter() - start
+    return {"trained_on": len(written), "positive": sum(e.positive for e in written),
+            "held_out": learned.measure(model, held), "fit_seconds": round(seconds, 3),
+            "features": len(model["weights"])}
+
+
 def measure() -> Dict[str, Any]:
     out = {"written_with_the_rules": scores(load(), [])}
     if HELD_OUT.exists():
         out["held_out"] = scores(load(HELD_OUT), [])
+        out["learned"] = learned_scores()
     return out
 
 
@@ -125,6 +153,15 @@ def lines(result: Any) -> List[str]:
                  for k in ("qualified", "support", "wrong_number", "spam")]
         out.append(f"| {label} | {r['calls']} | " + " | ".join(cells) +
                    f" | {r['ms_per_call_p50']} / {r['ms_per_call_max']} |")
+    lr = result.get("learned")
+    if lr:
+        h = lr["held_out"]
+        out += ["", f"Learned score (chalicelib/intelligence/learned.py) fitted on the first corpus's "
+                    f"{lr['trained_on']} calls ({lr['positive']} qualified; {lr['features']} features, "
+                    f"{lr['fit_seconds']} s) and measured on the {h['calls']} held-out calls at score 50: "
+                    f"qualified precision {_pct(h['precision'])}, recall {_pct(h['recall'])} (n={h['positive']}: "
+                    f"{h['true_positive']} found, {h['false_positive']} wrongly qualified, "
+                    f"{h['false_negative']} missed)."]
     return out
 
 

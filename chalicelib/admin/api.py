@@ -9,6 +9,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import auth, web
 from chalicelib.admin import schemas
+from chalicelib.errors import BadRequest
 from chalicelib.lazy import lazy
 
 # Domain modules load on first use (chalicelib/lazy.py): a cold start pays for routes only.
@@ -18,6 +19,7 @@ keys = lazy("chalicelib.admin.keys")
 numbers = lazy("chalicelib.admin.numbers")
 purchases = lazy("chalicelib.admin.purchases")
 intelligence = lazy("chalicelib.intelligence.analysis")
+learning = lazy("chalicelib.intelligence.learning")
 
 bp = Blueprint(__name__)
 ACCOUNT = "/v1/accounts/{account_id}"
@@ -142,6 +144,33 @@ def call_rules_dry_run(account_id: str) -> dict:
     and score; nothing is changed (docs/intelligence.md)."""
     _authorised(account_id)
     return intelligence.dry_run(account_id, _body(intelligence.DRY_RUN_SCHEMA))
+
+
+@bp.route(ACCOUNT + "/learned-score/train", methods=["POST"])
+def train_learned_score(account_id: str) -> dict:
+    """Fit the account's learned lead score on a range's manually tagged calls (docs/intelligence.md)."""
+    _authorised(account_id)
+    return learning.train_account(account_id, _body(learning.TRAIN_SCHEMA))
+
+
+@bp.route(ACCOUNT + "/learned-score", methods=["GET"])
+def get_learned_score(account_id: str) -> dict:
+    _authorised(account_id)
+    _no_query()
+    return learning.view(account_id)
+
+
+@bp.route(ACCOUNT + "/learned-score", methods=["DELETE"])
+def delete_learned_score(account_id: str) -> dict:
+    _authorised(account_id)
+    _no_query()
+    learning.view(account_id)                   # 404 when there is none
+    return learning.delete(account_id)
+
+
+def _no_query() -> None:
+    if bp.current_request.query_params:
+        raise BadRequest(f"unknown parameter(s): {', '.join(sorted(bp.current_request.query_params))}")
 
 
 @bp.route(ACCOUNT + "/config/{section}", methods=["DELETE"])

@@ -233,6 +233,13 @@ OPERATIONS: List[Op] = [
     Op("POST", ACCOUNT + "/call-rules/dry-run", "Which of a range's calls conversation rules would tag, label "
        "and score (nothing is changed)", "configuration",
        body=_schema("chalicelib.intelligence.analysis", "DRY_RUN_SCHEMA"), response=ANY_OBJECT),
+    Op("POST", ACCOUNT + "/learned-score/train", "Fit the learned lead score on a range's manually tagged calls; "
+       "answers its held-out precision and recall", "configuration",
+       body=_schema("chalicelib.intelligence.learning", "TRAIN_SCHEMA"), response=ANY_OBJECT, errors=(400, 409)),
+    Op("GET", ACCOUNT + "/learned-score", "The learned lead score: what it learned from, its held-out precision "
+       "and recall, the words and facts that move it most", "configuration", response=ANY_OBJECT, errors=(404,)),
+    Op("DELETE", ACCOUNT + "/learned-score", "Forget the learned lead score", "configuration", response=ANY_OBJECT,
+       errors=(404,)),
     # Numbers and pools.
     Op("GET", ACCOUNT + "/numbers", "Every number of the account with its lease state", "numbers",
        response={"type": "object", "properties": {"numbers": {"type": "array", "items": NUMBER_VIEW}}}),

@@ -31,7 +31,7 @@ CALL_KEYS = (
 # Kept beside the record, not derived from Vonage's facts: spam (calls/spam.py) and the
 # conversation rules' label and score once the transcript was analysed (intelligence).
 SPAM_KEYS = ("spam", "spam_reasons", "spam_verdict")
-ANALYSIS_KEYS = ("lead", "lead_score")
+ANALYSIS_KEYS = ("lead", "lead_score", "learned_score")
 RULES = "rules"   # the `by` of a tag the conversation rules gave
 CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
 CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -55,7 +55,8 @@ def to_api(item: Call) -> Dict[str, Any]:
     reasons = spam.reasons_of(item.spam_flags, item.spam_verdict)
     out.update(spam=bool(reasons), spam_reasons=reasons, spam_verdict=item.spam_verdict)
     if item.analysis and item.analysis_url:
-        out.update(lead=item.analysis.get("lead"), lead_score=int(item.analysis.get("score") or 0))
+        out.update(lead=item.analysis.get("lead"), lead_score=int(item.analysis.get("score") or 0),
+                   learned_score=(item.analysis.get("learned") or {}).get("score"))
         # The rules' tags join the call's own (`by: rules`), once per category a person or the
         # keypad did not give already; a PUT of manual tags leaves them (reports/tags.py).
         have = {str(t.get("category") or "").lower() for t in out["tags"]}

@@ -148,6 +148,11 @@ def analyze(call_id: str, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
     outcome = rules.evaluate(chosen, said, facts, float(item.value) if item.value is not None else None)
     analysis = {**outcome.as_dict(), "transcript_url": note["url"], "engine": engine, "rules": whose,
                 "redacted": redacted, "caller_sentiment": transcripts.sentiment(clean, "caller"), "analyzed_at": now}
+    from chalicelib.intelligence import learning
+
+    learned_score = learning.scored(item.account_id, said, facts)
+    if learned_score is not None:
+        analysis["learned"] = learned_score        # the account's own model, beside the rules' score
     lifecycle.keep_analysis(call_id, analysis, note["url"],
                             spam.transcript_reasons(outcome.lead, facts, spam.settings_of(account.config)))
     return analysis
@@ -198,13 +203,30 @@ DRY_RUN_SCHEMA: Dict[str, Any] = {
 }
 
 
+def local_range(body: Mapping[str, Any], tz: ZoneInfo, max_days: int) -> Tuple[Any, Any, float, float]:
+    """A body's `from`/`to` dates: (first, last, since, until), whole days in the account's
+    timezone; ValidationFailed for a bad or too long range."""
+    from datetime import date, timedelta
+
+    from chalicelib.errors import ValidationFailed
+
+    try:
+        first, last = date.fromisoformat(body["from"]), date.fromisoformat(body["to"])
+    except ValueError as err:
+        raise ValidationFailed(f"from/to: {err}") from err
+    if first > last or (last - first).days >= max_days:
+        raise ValidationFailed(f"from must not be after to, and the range at most {max_days} days")
+    since = datetime.combine(first, datetime.min.time(), tz).timestamp()
+    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).timestamp() - 0.001
+    return first, last, since, until
+
+
 def dry_run(account_id: str, body: Mapping[str, Any], clock: Clock = time.time) -> Dict[str, Any]:
     """Which of a range's calls these rules (or the saved ones) would tag, label and score,
     without changing any call: one page of up to DRY_RUN_PAGE calls, newest first, and the
     `next` cursor of the rest. Reads the page's calls and their stored transcripts only
     (never sessions). A call without a transcript is judged on its facts (its phrase and
     regex conditions match nothing)."""
-    from datetime import date, timedelta
 
     from chalicelib.accounts import get_account
     from chalicelib.calls import store
@@ -213,19 +235,12 @@ def dry_run(account_id: str, body: Mapping[str, Any], clock: Clock = time.time) 
 
     account = get_account(account_id, clock)
     tz = zone(account.settings.timezone)
-    try:
-        first, last = date.fromisoformat(body["from"]), date.fromisoformat(body["to"])
-    except ValueError as err:
-        raise ValidationFailed(f"from/to: {err}") from err
-    if first > last or (last - first).days >= MAX_DRY_RUN_DAYS:
-        raise ValidationFailed(f"from must not be after to, and the range at most {MAX_DRY_RUN_DAYS} days")
+    first, last, since, until = local_range(body, tz, MAX_DRY_RUN_DAYS)
     chosen = body["rules"] if body.get("rules") is not None else rules_of(account)[0]
     try:
         rules.check(chosen)
     except rules.RuleError as err:
         raise ValidationFailed(f"rules: {err}") from err
-    since = datetime.combine(first, datetime.min.time(), tz).timestamp()
-    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz).timestamp() - 0.001
     calls, cursor = store.page_calls(account_id, since, until, limit=DRY_RUN_PAGE, cursor=body.get("next"))
     stored = {t.call_id: _said(_unpack(t)) for t in Transcript.batch_get([c["call_id"] for c in calls])
               if t.account_id == account_id}
