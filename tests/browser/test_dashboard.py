@@ -5,6 +5,7 @@ app come from the shared fixtures (tests/browser/conftest.py, tests/conftest.py)
 from __future__ import annotations
 
 import io
+import re
 import time
 import uuid
 import wave
@@ -230,6 +231,23 @@ def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_serve
     assert "not a number" in save_section('["not a number"]', "c-error")
     assert save_section('["+442079460959"]', "c-status") == "Saved." and text(d, "c-error") == ""
     assert Account.get(acc["account_id"]).config["page_numbers"] == ["+442079460959"]
+
+    # Conversation rules: tried on the last 30 days' calls from the editor, nothing saved.
+    assert not d.find_element(By.ID, "c-dry-run").is_displayed()
+    Select(d.find_element(By.ID, "c-section")).select_by_value("call_rules")
+    assert d.find_element(By.ID, "c-dry-run").is_displayed()
+    editor.clear()
+    editor.send_keys('[{"id": "long", "when": {"fact": "talk_seconds", "op": ">=", "value": 60}, '
+                     '"then": {"tags": ["long-call"]}}]')
+    d.find_element(By.ID, "c-dry-run").click()
+    deadline = time.time() + 20
+    while "Nothing was changed" not in text(d, "c-status") and time.time() < deadline:
+        assert not text(d, "c-error"), text(d, "c-error")
+        time.sleep(0.05)
+    status = text(d, "c-status")
+    assert re.match(r"^\d+ calls read \(0 with a transcript\), \d+ matched — long: \d+\. Nothing was changed\.$",
+                    status), status
+    assert int(status.split(" calls read")[0]) > 0 and "call_rules" not in Account.get(acc["account_id"]).config
     assert [e for e in d.get_log("browser") if e["level"] == "SEVERE" and e.get("source") != "network"] == []
 
 

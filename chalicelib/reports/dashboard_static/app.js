@@ -491,6 +491,34 @@
     $("c-value").value = value === null || value === undefined ? "" : JSON.stringify(value, null, 2);
     $("c-status").textContent = "";
     $("c-error").textContent = "";
+    $("c-dry-run").hidden = $("c-section").value !== "call_rules";
+  }
+
+  // Conversation rules tried on the last 30 days' calls, nothing changed (docs/intelligence.md).
+  function dryRun() {
+    var body = { from: isoDay(new Date(Date.now() - 29 * 86400000)), to: isoDay(new Date()) };
+    $("c-status").textContent = "Trying the rules…";
+    $("c-error").textContent = "";
+    if ($("c-value").value.trim() !== "") {
+      try { body.rules = JSON.parse($("c-value").value); } catch (e) {
+        $("c-status").textContent = "";
+        $("c-error").textContent = "Not valid JSON: " + e.message;
+        return;
+      }
+    }
+    var total = { read: 0, transcribed: 0, matched: 0, byRule: {} };
+    function page(n) {
+      return api("/call-rules/dry-run", { method: "POST", body: body }).then(function (r) {
+        total.read += r.calls_read; total.transcribed += r.with_transcript; total.matched += r.calls_matched;
+        Object.keys(r.by_rule).forEach(function (k) { total.byRule[k] = (total.byRule[k] || 0) + r.by_rule[k]; });
+        if (r.next && n < 20) { body.next = r.next; return page(n + 1); }
+      });
+    }
+    page(1).then(function () {
+      var rules = Object.keys(total.byRule).map(function (k) { return k + ": " + total.byRule[k]; }).join(", ");
+      $("c-status").textContent = total.read + " calls read (" + total.transcribed + " with a transcript), " +
+        total.matched + " matched" + (rules ? " — " + rules : "") + ". Nothing was changed.";
+    }).catch(function (err) { $("c-status").textContent = ""; $("c-error").textContent = err.message; });
   }
 
   function saveSection(ev) {
@@ -537,6 +565,7 @@
     $("settings-form").addEventListener("submit", saveSettings);
     $("section-form").addEventListener("submit", saveSection);
     $("c-section").addEventListener("change", showSection);
+    $("c-dry-run").addEventListener("click", dryRun);
     $("tag-category").addEventListener("change", fillLabels);
     $("tag-save").addEventListener("click", function () { saveTags(false); });
     $("tag-clear").addEventListener("click", function () { saveTags(true); });
