@@ -29,6 +29,7 @@ PUBLIC_CORS = CORSConfig(allow_origin="*", max_age=86400)
 VONAGE_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "application/octet-stream"]
 DEFAULT_WINDOW_SECONDS = 31 * 86400
 MAX_LIMIT = 200
+LIST_PARAMETERS = ("since", "until", "limit", "next", "status", "direction", "source", "classification", "spam")
 # "Now" for the webhooks; tests replace it to replay calls at chosen times.
 clock: Callable[[], float] = time.time
 
@@ -209,6 +210,9 @@ def list_calls(account_id: str) -> Dict[str, Any]:
     request = bp.current_request
     require_account(web.header(request, "authorization"), account_id)
     q = dict(request.query_params or {})
+    from chalicelib.reports.filters import refuse_unknown
+
+    refuse_unknown(q, LIST_PARAMETERS)
     until = timestamp(q.get("until"), "until", clock())
     since = timestamp(q.get("since"), "since", until - DEFAULT_WINDOW_SECONDS)
     if since > until:

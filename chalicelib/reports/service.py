@@ -17,6 +17,7 @@ from chalicelib.reports.aggregate import SESSION_GROUPS, check_group
 
 Clock = Callable[[], float]
 MAX_LISTED_CALLS = 1000
+REPORT_PARAMETERS = flt.FILTER_PARAMETERS | {"group_by", "series", "breakdowns", "include", "limit", "format"}
 
 
 class Reader:
@@ -83,6 +84,7 @@ def run_report(account_id: str, params: Optional[Mapping[str, str]], clock: Cloc
     further `breakdowns` and, with `include=calls`, the matching calls themselves
     (newest first, up to `limit`)."""
     params = params or {}
+    flt.refuse_unknown(params, REPORT_PARAMETERS)
     account = get_account(account_id, clock)
     tz = flt.zone(account.settings.timezone)
     now = clock()   # once: a range "up to now" is whole days only against the same now

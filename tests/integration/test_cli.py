@@ -175,6 +175,8 @@ def test_report_exports_csv_with_filters(api_server, seeded, tmp_path, capsys):
     assert any(line.split()[:2] == ["missed", "3"] for line in out.splitlines())
     assert cli(api_server, key, "report", "--account", account_id, "--filter", "nonsense") == 1
     assert "NAME=VALUE" in capsys.readouterr().err
+    assert cli(api_server, key, "report", "--account", account_id, "--filter", "sourse=google") == 1
+    assert "(did you mean 'source'?)" in capsys.readouterr().err
 
 
 def test_numbers_search_says_when_buying_is_switched_off(api_server, seeded, capsys):

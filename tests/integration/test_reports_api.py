@@ -115,6 +115,13 @@ def test_report_refuses_bad_filters_and_foreign_keys(client, acc, account):
     assert report(client, account_id, key, direction="up").status_code == 400
     assert report(client, account_id, key, group_by="planet").json_body["error"] == "bad_request"
     assert report(client, account_id, key, format="xml").status_code == 400
+    # A misspelled filter is named, with what it was probably meant to be, not dropped.
+    r = report(client, account_id, key, sourse="google")
+    assert r.status_code == 400 and "'sourse' (did you mean 'source'?)" in r.json_body["message"], r.body
+    r = report(client, account_id, key, source="google", frobnicate="1")
+    assert r.status_code == 400 and "'frobnicate'" in r.json_body["message"]
+    r = client.http.get(f"/v1/accounts/{account_id}/calls?statsu=missed", headers=auth(key))
+    assert r.status_code == 400 and "(did you mean 'status'?)" in r.json_body["message"]
     foreign = "t-" + uuid.uuid4().hex[:12]
     from chalicelib import demo
     demo.seed_account(foreign, pool=[], api_key="k-foreign-" + foreign)
