@@ -6,8 +6,9 @@ the pool an account needs.
     calltrack simulate --seeds 1-20                     # issue 7's targets, seed by seed
     calltrack advise --account demo --pool main --accuracy 0.99   # through the admin API
 
-`simulate` prints the table and the calibration table, and writes CSV + PNG (default
-bench/results/accuracy.csv and docs/img/accuracy.png). Traffic parameters (`--set`) are
+`simulate` prints the table and the calibration table; with `--csv` / `--plot` it also writes
+them to those paths (`--publish`: the committed bench/results/accuracy.csv and
+docs/img/accuracy.png; nothing tracked is overwritten unless asked). Traffic parameters (`--set`) are
 the fields of chalicelib.sim.traffic.TrafficModel; lease settings (`--setting`) those
 of chalicelib.settings.Settings.
 """
@@ -67,6 +68,9 @@ def simulate(args: argparse.Namespace) -> int:
     print()
     print(report.calibration_table(points))
     print(f"\n{len(points)} runs in {elapsed:.1f} s")
+    if args.publish:
+        args.csv = args.csv or str(ROOT / "bench" / "results" / "accuracy.csv")
+        args.plot = args.plot or str(ROOT / "docs" / "img" / "accuracy.png")
     if args.csv:
         report.write_csv(points, Path(args.csv))
         print(f"CSV: {args.csv}")
@@ -134,8 +138,10 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     sim.add_argument("--set", action="append", metavar="NAME=VALUE", help="traffic parameter (TrafficModel)")
     sim.add_argument("--setting", action="append", metavar="NAME=VALUE", help="lease setting (Settings)")
-    sim.add_argument("--csv", default=str(ROOT / "bench" / "results" / "accuracy.csv"))
-    sim.add_argument("--plot", default=str(ROOT / "docs" / "img" / "accuracy.png"))
+    sim.add_argument("--csv", default=None, help="write the table as CSV here")
+    sim.add_argument("--plot", default=None, help="write the plot (PNG) here")
+    sim.add_argument("--publish", action="store_true",
+                     help="write the committed bench/results/accuracy.csv and docs/img/accuracy.png")
     sim.set_defaults(func=simulate)
     adv = subparsers.add_parser("advise", help="smallest pool reaching an accuracy, from the account's sessions")
     add_account_option(adv)

@@ -61,3 +61,20 @@ def test_the_baseline_grace_is_a_choice_the_cli_exposes(tmp_path, capsys):
     thirty = capsys.readouterr().out
     naive = lambda text: [line for line in text.splitlines() if line.strip().startswith("30")][0].split("|")[-1]  # noqa: E731
     assert naive(none) != naive(thirty)          # a shorter window: fewer calls credited, right and wrong
+
+
+def test_a_plain_run_writes_no_tracked_file(tmp_path, capsys, monkeypatch):
+    """Without --csv / --plot / --publish nothing is written: the committed CSV and plot stay."""
+    from pathlib import Path
+
+    from chalicelib.cli import simulate
+    from chalicelib.sim import report
+
+    written = []
+    monkeypatch.setattr(report, "write_csv", lambda points, path: written.append(path))
+    monkeypatch.setattr(report, "plot", lambda points, rule, path, title: written.append(path))
+    assert main(["simulate", "--sizes", "30", "--days", "0.5", "--workers", "1"]) == 0
+    assert written == [] and "CSV:" not in capsys.readouterr().out
+    assert main(["simulate", "--sizes", "30", "--days", "0.5", "--workers", "1", "--publish"]) == 0
+    assert written == [simulate.ROOT / "bench" / "results" / "accuracy.csv", simulate.ROOT / "docs" / "img" / "accuracy.png"]
+    assert all(isinstance(p, Path) for p in written)
