@@ -5,12 +5,17 @@ The stock dev server listens with socketserver's default backlog of 5: fifty vis
 arriving together get connection resets before the app ever sees them. In AWS, API
 Gateway fronts the app and this does not arise.
 
+Access logs: a line per request fills the terminal of `make run` (the snippet heartbeats
+every minute per open tab), so only server errors are logged unless
+CALLTRACK_ACCESS_LOG=1.
+
 An unknown route answers `404 {"error": "not_found", "message": …}` like every other error
 of the API, as the gateway responses in infra/gateway.json make API Gateway answer
 (stock: `403 {"message": "Missing Authentication Token"}`).
 Usage: python scripts/chalice_local.py local --host 127.0.0.1 --port 8000 --stage local
 """
 import json
+import os
 import sys
 
 from chalice import local
@@ -36,6 +41,17 @@ def handle_request(self, method, path, headers, body):  # type: ignore[no-untype
 
 
 local.LocalGateway.handle_request = handle_request
+
+_log_request = local.ChaliceRequestHandler.log_request
+
+
+def log_request(self, code="-", size="-"):  # type: ignore[no-untyped-def]
+    status = getattr(code, "value", code)
+    if os.environ.get("CALLTRACK_ACCESS_LOG") == "1" or (isinstance(status, int) and status >= 500):
+        _log_request(self, code, size)
+
+
+local.ChaliceRequestHandler.log_request = log_request
 
 from chalice.cli import main  # noqa: E402  (after the patch)
 
