@@ -13,6 +13,18 @@ MODELS: List[Type[Model]] = []
 
 
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+CONDITION_FAILED = "ConditionalCheckFailedException"    # a write's condition did not hold
+CANCELLED_BY_CONDITION = "ConditionalCheckFailed"        # a transaction item's cancellation reason
+
+
+def condition_failed(err: BaseException) -> bool:
+    """Whether a PynamoDB write error is DynamoDB refusing the write's condition (not a
+    throttle or a timeout: a cause without a response has no code, and pynamodb's property
+    then raises instead of answering None)."""
+    try:
+        return getattr(err, "cause_response_code", None) == CONDITION_FAILED
+    except (AttributeError, KeyError, TypeError):
+        return False
 
 
 def meta(short_name: str, stream: bool = False) -> type:

@@ -12,6 +12,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib import accounts, config
 from chalicelib.auth import hash_key
+from chalicelib.db import condition_failed
 from chalicelib.dni.leases import pool_key
 from chalicelib.dni.models import Account, ApiKey, Number
 
@@ -45,7 +46,7 @@ def ensure_number(number: str, account_id: str, kind: str, pool_id: Optional[str
     try:
         item.save(condition=Number.number.does_not_exist())
     except PutError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(err):
             raise
 
 

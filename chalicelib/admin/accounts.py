@@ -13,11 +13,11 @@ from chalicelib import accounts as account_cache
 from chalicelib import config
 from chalicelib.admin import keys, numbers
 from chalicelib.auth import bearer
+from chalicelib.db import condition_failed
 from chalicelib.dni.models import Account
 from chalicelib.errors import Conflict, Unauthorized, UnknownAccount
 
 Clock = Callable[[], float]
-CONDITION_FAILED = "ConditionalCheckFailedException"
 MAX_ATTEMPTS = 3
 
 
@@ -45,7 +45,7 @@ def update(account_id: str, mutate: Callable[[Account], None]) -> Account:
         try:
             item.save(condition=Account.version == seen)
         except PutError as err:
-            if err.cause_response_code != CONDITION_FAILED:
+            if not condition_failed(err):
                 raise
             continue
         account_cache.invalidate(account_id)
@@ -74,7 +74,7 @@ def create(body: Mapping[str, Any], clock: Clock = time.time) -> Dict[str, Any]:
     try:
         item.save(condition=Account.account_id.does_not_exist())
     except PutError as err:
-        if err.cause_response_code != CONDITION_FAILED:
+        if not condition_failed(err):
             raise
         raise Conflict(f"account '{account_id}' already exists") from err
     numbers.add_number(account_id, {"number": body["default_number"], "kind": "default"})

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.auth import hash_key
+from chalicelib.db import condition_failed
 from chalicelib.dni.models import ApiKey
 from chalicelib.errors import Conflict, NotFound
 
@@ -32,7 +33,7 @@ def create(account_id: str, label: str, clock: Clock = time.time) -> Dict[str, A
     try:
         item.save(condition=ApiKey.key_hash.does_not_exist())
     except PutError as err:  # a 256-bit collision: never in practice, but never overwrite
-        if err.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(err):
             raise
         raise Conflict("could not create a unique key; try again") from err
     return {**view(item), "key": plaintext}
@@ -62,7 +63,7 @@ def _revoke(item: ApiKey) -> None:
     try:
         item.update(actions=[ApiKey.revoked.set(True)], condition=ApiKey.revoked == False)  # noqa: E712
     except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(err):
             raise
         raise Conflict("that API key is already revoked") from err
 

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from chalicelib import accounts as account_cache
+from chalicelib.db import condition_failed
 from chalicelib.dni.leases import pool_key, read_pool
 from chalicelib.dni.models import Account, Number
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
@@ -22,7 +23,6 @@ from chalicelib.geo import phone
 
 Clock = Callable[[], float]
 Progress = Callable[[int, int], None]
-CONDITION_FAILED = "ConditionalCheckFailedException"
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
@@ -82,7 +82,7 @@ def add_number(account_id: str, spec: Mapping[str, Any], exist_ok: bool = True,
         item.save(condition=Number.number.does_not_exist())
         return {**view(item, clock()), "created": True}
     except PutError as err:
-        if err.cause_response_code != CONDITION_FAILED:
+        if not condition_failed(err):
             raise
     existing = _get(number)
     if existing is None or existing.account_id != account_id:
@@ -148,7 +148,7 @@ def update_number(account_id: str, number: str, changes: Mapping[str, Any], cloc
     try:
         item.update(actions=actions, condition=Number.account_id == account_id)
     except UpdateError as err:  # removed meanwhile: never recreate a half item
-        if err.cause_response_code != CONDITION_FAILED:
+        if not condition_failed(err):
             raise
         raise NotFound(f"no number {number} in this account") from err
     return view(item, clock())
@@ -166,7 +166,7 @@ def remove_number(account_id: str, number: str, pool_id: Optional[str] = None, c
     try:
         item.delete(condition=(Number.account_id == account_id) & free)
     except DeleteError as err:
-        if err.cause_response_code != CONDITION_FAILED:
+        if not condition_failed(err):
             raise
         current = owned(account_id, number)
         raise Conflict(f"{number} is leased by a visitor until {_iso(float(current.lease_until))}; "

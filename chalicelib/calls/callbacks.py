@@ -17,8 +17,8 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import accounts
 from chalicelib.calls import attribution, lifecycle, ncco, record, routing, state
 from chalicelib.calls.models import Call
-from chalicelib.calls.store import CONDITION_FAILED
 from chalicelib.calls.vonage_client import VonageUnavailable, calls
+from chalicelib.db import condition_failed
 from chalicelib.dni import useragent
 from chalicelib.errors import Conflict, Forbidden
 from chalicelib.geo.phone import digits, to_e164
@@ -90,7 +90,7 @@ def claim_attempt(call_id: str, attempt: int) -> bool:
         Call(call_id).update(actions=[Call.attempts.set(attempt)], condition=condition)
         return True
     except UpdateError as err:
-        if err.cause_response_code == CONDITION_FAILED:
+        if condition_failed(err):
             return False
         raise
 

@@ -19,8 +19,8 @@ from pynamodb.expressions.condition import size
 
 from chalicelib.calls import classify, publishing, record, spam, state
 from chalicelib.calls.models import UNSETTLED, Call, CallerHistory
-from chalicelib.calls.store import CONDITION_FAILED, iso
-from chalicelib.db import ttl
+from chalicelib.calls.store import iso
+from chalicelib.db import condition_failed, ttl
 from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
@@ -78,7 +78,7 @@ def announce_transcript(call_id: str, note: Mapping[str, Any]) -> bool:
         count("TranscriptsAnnounced")
         return True
     except UpdateError as err:
-        if err.cause_response_code != CONDITION_FAILED:
+        if not condition_failed(err):
             raise
     try:
         return bool(Call.get(call_id, consistent_read=True).account_id)   # announced before: done
@@ -99,7 +99,7 @@ def keep_analysis(call_id: str, analysis: Mapping[str, Any], transcript_url: str
                              condition=Call.analysis_url.does_not_exist() | (Call.analysis_url != transcript_url))
         return True
     except UpdateError as err:
-        if err.cause_response_code != CONDITION_FAILED:
+        if not condition_failed(err):
             raise
         return False
 
@@ -117,7 +117,7 @@ def mark_once(call_id: str, mark: str) -> bool:
         Call(call_id).update(actions=[Call.marks.add({mark})], condition=~Call.marks.contains(mark))
         return True
     except UpdateError as err:
-        if err.cause_response_code == CONDITION_FAILED:
+        if condition_failed(err):
             return False
         raise
 
@@ -198,7 +198,7 @@ def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: O
         item.update(actions=actions, condition=unchanged)
         return True
     except UpdateError as err:
-        if err.cause_response_code == CONDITION_FAILED:
+        if condition_failed(err):
             return False
         raise
 
@@ -299,7 +299,7 @@ def _reclassify(ctx: Mapping[str, Any], changed: Dict[str, Dict[str, bool]], lat
             other.update(actions=actions, condition=Call.rec_sig == other.rec_sig if other.rec_sig
                          else Call.rec_sig.does_not_exist())
         except UpdateError as err:
-            if err.cause_response_code != CONDITION_FAILED:
+            if not condition_failed(err):
                 raise
             continue   # a webhook rewrote it meanwhile: that writer classified it from the history
         count("CallsReclassified")   # the new `completed_sig` announces it (partners learn the new classes now)

@@ -78,7 +78,7 @@ def verify(authorization: Optional[str], raw_body: bytes, secret: Optional[str] 
 def first_use(jti: str, until: float) -> bool:
     """Remember `jti` until `until`; False if it was already there."""
     from chalicelib.calls.models import SeenToken
-    from chalicelib.calls.store import CONDITION_FAILED
+    from chalicelib.db import condition_failed
     from chalicelib.db import ttl
 
     from chalicelib.calls import outage
@@ -88,7 +88,7 @@ def first_use(jti: str, until: float) -> bool:
             SeenToken(jti, expires=ttl(until)).save(condition=SeenToken.jti.does_not_exist())
             return True
         except PutError as err:
-            if err.cause_response_code == CONDITION_FAILED:
+            if condition_failed(err):
                 return False
             raise
 

@@ -199,7 +199,7 @@ def flag(call_id: str, reasons: Sequence[str]) -> bool:
     """Add reasons to a stored call (a set ADD: repeating it changes nothing). False when the
     call is not stored."""
     from chalicelib.calls.models import Call
-    from chalicelib.calls.store import CONDITION_FAILED
+    from chalicelib.db import condition_failed
 
     if not reasons:
         return True
@@ -207,7 +207,7 @@ def flag(call_id: str, reasons: Sequence[str]) -> bool:
         Call(call_id).update(actions=[Call.spam_flags.add(set(reasons))], condition=Call.account_id.exists())
         return True
     except UpdateError as err:
-        if err.cause_response_code == CONDITION_FAILED:
+        if condition_failed(err):
             return False
         raise
 

@@ -16,6 +16,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.calls import spam
 from chalicelib.calls.models import Call
+from chalicelib.db import condition_failed
 from chalicelib.errors import BadRequest, NotFound
 
 Clock = Callable[[], float]
@@ -34,7 +35,6 @@ SPAM_KEYS = ("spam", "spam_reasons", "spam_verdict")
 ANALYSIS_KEYS = ("lead", "lead_score", "learned_score")
 RULES = "rules"   # the `by` of a tag the conversation rules gave
 CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
-CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def iso(ts: Optional[float]) -> Optional[str]:
@@ -177,7 +177,7 @@ def annotate(account_id: str, call_id: str, actions: List[Any]) -> Call:
     try:
         item.update(actions=actions, condition=(Call.account_id == account_id) & Call.rec.exists())
     except UpdateError as err:
-        if err.cause_response_code == CONDITION_FAILED:
+        if condition_failed(err):
             raise NotFound(f"no call '{call_id}'") from err
         raise
     return item

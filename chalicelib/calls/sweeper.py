@@ -23,9 +23,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.calls import lifecycle, state, vonage_client
-from chalicelib.calls.vonage_client import VonageUnavailable
 from chalicelib.calls.models import UNSETTLED, Call
-from chalicelib.calls.store import CONDITION_FAILED
+from chalicelib.calls.vonage_client import VonageUnavailable
+from chalicelib.db import condition_failed
 from chalicelib.observability import count, logger
 
 Clock = Callable[[], float]
@@ -87,7 +87,7 @@ def settle_if_overdue(item: Call, now: float, clock: Clock = time.time,
         try:
             Call(item.call_id).update(actions=[Call.unsettled.remove()], condition=Call.completed_sig.exists())
         except UpdateError as err:
-            if err.cause_response_code != CONDITION_FAILED:
+            if not condition_failed(err):
                 raise
         return "refreshed"
     fact = state.overdue(item.ctx, item.evs or (), now)

@@ -22,13 +22,12 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.db import ttl
+from chalicelib.db import CANCELLED_BY_CONDITION, condition_failed, ttl
 from chalicelib.dni.models import Counter, Lease, Number, Session
 from chalicelib.dni.pool import PoolNumber
 from chalicelib.errors import CalltrackError, LeaseConflict, LeaseGone
 
 MAX_PAGES = 50
-CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 class RateLimited(CalltrackError):
@@ -130,7 +129,7 @@ class _translated:
         if not isinstance(exc, TransactWriteError):
             return False
         reasons = exc.cancellation_reasons or []
-        failed = {self.kinds[i] for i, r in enumerate(reasons) if r is not None and r.code == CONDITION_FAILED
+        failed = {self.kinds[i] for i, r in enumerate(reasons) if r is not None and r.code == CANCELLED_BY_CONDITION
                   and i < len(self.kinds)}
         if "rate" in failed and "number" not in failed:
             raise RateLimited("too many new sessions from this address") from exc
@@ -167,13 +166,13 @@ def extend(number: str, session_id: str, now: float, lease_until: float,
                         condition=held & roomy)
             return item
         except UpdateError as err:
-            if err.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(err):
                 raise
         # Either the lease is gone or the page list is full: try once without the page.
     try:
         item.update(actions=actions, condition=held)
     except UpdateError as err:
-        if err.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(err):
             raise LeaseGone("the lease of this session has ended; start a new session") from err
         raise
     return item
@@ -246,7 +245,7 @@ def note_call(item: Number, session_id: str, at: float, confidence: float,
         Number(item.number).update(actions=actions, condition=condition)
         return True
     except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(err):
             raise
         if not retry:
             return False

@@ -40,8 +40,7 @@ class InFlight(RetryableError):
 
 
 def _is_conditional(err: Exception) -> bool:
-    cause = getattr(err, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
+    return db.condition_failed(err)
 
 
 def claim(key: str, clock: Callable[[], float] = time.time, claim_seconds: float = CLAIM_SECONDS) -> Optional[int]:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.db import ttl
+from chalicelib.db import condition_failed, ttl
 from chalicelib.reports import rollups
 from chalicelib.reports.filters import zone
 from chalicelib.reports.models import Rollup, RollupFact
@@ -35,7 +35,6 @@ from chalicelib.reports.models import Rollup, RollupFact
 Clock = Callable[[], float]
 CHUNK_BYTES = 300_000          # compressed payload per item (DynamoDB's item limit is 400 KB)
 KEEP_DAYS = 800                # roll-ups outlive raw retention (they hold no personal data)
-CONDITION_FAILED = "ConditionalCheckFailedException"
 TOMBSTONE = "-"                # the fact of an item removed (or moved to another day)
 ALL = "all"                    # every single cube of a day in one item, for summing months
 MONTHLY = (*rollups.CUBES, *rollups.COMBOS)
@@ -171,7 +170,7 @@ def _write(account_id: str, period: str, payloads: Mapping[str, Any], gen: int, 
             try:
                 item.save(condition=newer_first)
             except PutError as err:
-                if err.cause_response_code == CONDITION_FAILED:
+                if condition_failed(err):
                     return False
                 raise
     return True
