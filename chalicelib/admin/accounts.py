@@ -16,6 +16,7 @@ from chalicelib.auth import bearer
 from chalicelib.db import condition_failed
 from chalicelib.dni.models import Account
 from chalicelib.errors import Conflict, Unauthorized, UnknownAccount
+from chalicelib.times import iso
 
 Clock = Callable[[], float]
 MAX_ATTEMPTS = 3
@@ -59,9 +60,7 @@ def profile(item: Account) -> Dict[str, Any]:
 
 
 def _iso(ts: Optional[float]) -> Optional[str]:
-    if not ts:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(ts)))
+    return iso(ts or None)          # 0: never set
 
 
 def create(body: Mapping[str, Any], clock: Clock = time.time) -> Dict[str, Any]:

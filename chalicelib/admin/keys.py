@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -12,13 +12,14 @@ from chalicelib.auth import hash_key
 from chalicelib.db import condition_failed
 from chalicelib.dni.models import ApiKey
 from chalicelib.errors import Conflict, NotFound
+from chalicelib.times import iso
 
 Clock = Callable[[], float]
 PREFIX = "ct_"
 
 
-def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(ts or 0)))
+def _iso(ts: float) -> Optional[str]:
+    return iso(ts or None)          # unknown (0 or missing): null, not 1970
 
 
 def view(item: ApiKey) -> Dict[str, Any]:

@@ -20,6 +20,7 @@ from chalicelib.dni.leases import pool_key, read_pool
 from chalicelib.dni.models import Account, Number
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.geo import phone
+from chalicelib.times import iso
 
 Clock = Callable[[], float]
 Progress = Callable[[int, int], None]
@@ -37,7 +38,7 @@ def parse_path_number(raw: str) -> str:
 
 
 def _iso(ts: float) -> Optional[str]:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(ts))) if ts else None
+    return iso(ts or None)          # 0: never set
 
 
 def leased(item: Number, now: float) -> bool:

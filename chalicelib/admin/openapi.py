@@ -75,7 +75,8 @@ ACCOUNT_VIEW = {"type": "object", "required": ["account_id", "name", "domains", 
                 "properties": {"account_id": STRING, "name": STRING, "domains": {"type": "array", "items": STRING},
                                "default_number": STRING, "created_at": {"type": ["string", "null"]}}}
 KEY_VIEW = {"type": "object", "required": ["key_id", "label", "created_at", "revoked"],
-            "properties": {"key_id": STRING, "label": STRING, "created_at": STRING, "revoked": {"type": "boolean"},
+            "properties": {"key_id": STRING, "label": STRING, "created_at": {"type": ["string", "null"]},
+                           "revoked": {"type": "boolean"},
                            "key": {"type": "string", "description": "Plaintext: only in the create/rotate answer"},
                            "replaces": STRING}}
 NUMBER_VIEW = {"type": "object", "required": ["number", "kind", "enabled", "leased"],

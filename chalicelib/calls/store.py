@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -18,6 +17,7 @@ from chalicelib.calls import spam
 from chalicelib.calls.models import Call
 from chalicelib.db import condition_failed
 from chalicelib.errors import BadRequest, NotFound
+from chalicelib.times import iso  # noqa: F401  (store.iso: what calls and reports write times with)
 
 Clock = Callable[[], float]
 
@@ -35,12 +35,6 @@ SPAM_KEYS = ("spam", "spam_reasons", "spam_verdict")
 ANALYSIS_KEYS = ("lead", "lead_score", "learned_score")
 RULES = "rules"   # the `by` of a tag the conversation rules gave
 CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
-
-
-def iso(ts: Optional[float]) -> Optional[str]:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def to_api(item: Call) -> Dict[str, Any]:

@@ -11,7 +11,6 @@ import random
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from chalicelib.accounts import AccountView, get_account
@@ -21,6 +20,7 @@ from chalicelib.dni.models import Session
 from chalicelib.errors import LeaseConflict, LeaseGone, UnknownSession
 from chalicelib.geo import countries, phone
 from chalicelib.observability import count, logger
+from chalicelib.times import iso
 
 Clock = Callable[[], float]
 MAX_CLAIM_ATTEMPTS = 8
@@ -92,10 +92,6 @@ class Assignment:
             "expires_at": iso(self.expires_at), "heartbeat_seconds": self.heartbeat_seconds,
             "replace": self.replace,
         }
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def replaceable(account: AccountView) -> List[str]:

@@ -24,6 +24,7 @@ from chalicelib.integrations.transport import (
     DeliveryFailed, Transport, consumer_error, send_json, urllib_transport,
 )
 from chalicelib.observability import count, logger
+from chalicelib.times import epoch
 
 SECTION = "analytics"
 Clock = Callable[[], float]
@@ -115,9 +116,8 @@ def request_for(call: Mapping[str, Any], section: Mapping[str, Any]) -> Optional
 
 
 def _epoch(iso: Optional[str]) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() if iso else time.time()
+    at = epoch(iso)
+    return at if at is not None else time.time()
 
 
 def handle(event: Mapping[str, Any], transport: Transport = urllib_transport) -> Optional[int]:

@@ -23,6 +23,7 @@ from chalicelib import aws
 from chalicelib.errors import NotFound
 from chalicelib.integrations.errors import PermanentError, RetryableError, account_of
 from chalicelib.observability import count, logger
+from chalicelib.times import epoch, iso
 
 Clock = Callable[[], float]
 GetCall = Callable[[str, str], Dict[str, Any]]
@@ -75,14 +76,6 @@ RECORD_SCHEMA: Dict[str, Any] = {
     "required": [name for name, _, _ in COLUMNS],
     "properties": {name: schema for name, _, schema in COLUMNS},
 }
-
-
-def iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def epoch(text: Optional[str]) -> Optional[float]:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() if text else None
 
 
 def record(call: Mapping[str, Any], pii_plain: bool, now: float) -> Dict[str, Any]:

@@ -30,6 +30,7 @@ from chalicelib.errors import BadRequest, NotFound
 from chalicelib.integrations import conversions
 from chalicelib.integrations.errors import RetryableError, account_of
 from chalicelib.observability import count, logger
+from chalicelib.times import epoch
 
 Clock = Callable[[], float]
 GetCall = Callable[[str, str], Dict[str, Any]]
@@ -84,12 +85,6 @@ DEFAULT_ACTIONS = [{"name": "Calltrack target call", "when": "target"}]
 
 
 # --- which calls are conversions (pure) ---------------------------------------------
-
-def epoch(iso: Optional[str]) -> Optional[float]:
-    if not iso:
-        return None
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
 
 def qualifies(call: Mapping[str, Any], action: Mapping[str, Any], include_suspected_false: bool = False) -> bool:
     if call.get("suspected_false_conversion") and not include_suspected_false:

@@ -26,7 +26,6 @@ import hashlib
 import json
 import re
 import time
-from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -35,6 +34,7 @@ from chalicelib.errors import BadGateway, Conflict, UnknownAccount
 from chalicelib.integrations import idempotency, outbound, parameters
 from chalicelib.integrations.errors import PermanentError, RetryableError
 from chalicelib.observability import count, logger
+from chalicelib.times import epoch
 
 DEFAULT_ENDPOINT = "https://www.google-analytics.com"
 COLLECT_PATH = "/mp/collect"
@@ -484,12 +484,4 @@ def _number(value: Any) -> Optional[float]:
 
 
 def _epoch(iso: Optional[str]) -> Optional[float]:
-    if not iso:
-        return None
-    try:
-        stamp = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
-    return stamp.timestamp()
+    return epoch(iso)

@@ -32,14 +32,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from chalicelib.geo.phone import display
 from chalicelib.errors import NotFound
+from chalicelib.geo.phone import display
 from chalicelib.integrations import parameters
 from chalicelib.integrations.errors import PermanentError, RetryableError, account_of
 from chalicelib.integrations.transport import (
     DeliveryFailed, Transport, consumer_error, send_json, urllib_transport,
 )
 from chalicelib.observability import count, logger
+from chalicelib.times import epoch
 
 API_BASE = "https://api.hubapi.com"
 SECTION = "hubspot"
@@ -246,12 +247,6 @@ def field_of(call: Mapping[str, Any], path: str) -> Optional[str]:
     for part in path.split("."):
         value = value.get(part) if isinstance(value, Mapping) else None
     return None if value in (None, "") else str(value)
-
-
-def epoch(iso: Optional[str]) -> Optional[float]:
-    if not iso:
-        return None
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def hs_time(seconds: float) -> str:

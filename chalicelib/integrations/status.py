@@ -11,6 +11,7 @@ from chalicelib import accounts
 from chalicelib.errors import UnknownAccount
 from chalicelib.integrations.models import IntegrationStatus
 from chalicelib.observability import logger
+from chalicelib.times import iso
 
 # The configuration sections that switch each consumer on for an account.
 SECTIONS = {"ga4": ("ga4",), "webhooks": ("webhooks",), "hubspot": ("hubspot",),
@@ -62,6 +63,4 @@ def of_account(account_id: str) -> List[Dict[str, Any]]:
 
 
 def _iso(epoch: Optional[float]) -> Optional[str]:
-    if epoch is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(epoch)))
+    return iso(epoch)

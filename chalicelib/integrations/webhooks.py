@@ -37,6 +37,7 @@ from chalicelib.integrations import idempotency, outbound, parameters
 from chalicelib.integrations.errors import PermanentError, RetryableError
 from chalicelib.integrations.models import WebhookDelivery
 from chalicelib.observability import count, logger
+from chalicelib.times import iso_ms
 
 MOMENTS = {
     "Call Started": "call_started",
@@ -290,4 +291,4 @@ def _cursor_key(cursor: str) -> str:
 
 
 def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+    return iso_ms(epoch)

@@ -7,11 +7,12 @@ A call passes when it matches every filter given. Within one filter a comma list
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, time as dtime, timedelta
 from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.errors import BadRequest
+from chalicelib.times import epoch
 
 DIRECTIONS = frozenset({"inbound", "outbound", "callback"})
 STATUSES = frozenset({
@@ -126,21 +127,6 @@ def page_of(url: Any) -> Any:
 
 def _field_matches(name: str, value: Any, wanted: FrozenSet[str]) -> bool:
     return normalise(name, value) in wanted
-
-
-def epoch(value: Any) -> Optional[float]:
-    """ISO 8601 (calls) or epoch seconds (sessions) → epoch seconds."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
 
 
 def zone(name: Optional[str]) -> ZoneInfo:
