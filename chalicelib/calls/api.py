@@ -5,7 +5,6 @@ import contextvars
 import functools
 import json
 import time
-from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 from typing import Any, Callable, Dict, Optional
 
@@ -199,10 +198,12 @@ def timestamp(raw: Optional[str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         pass
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
-    except ValueError as err:
-        raise BadRequest(f"{name}: expected ISO 8601 or epoch seconds, got '{raw}'") from err
+    from chalicelib.times import epoch
+
+    at = epoch(raw)               # a time without an offset is UTC, whatever the server's zone
+    if at is None:
+        raise BadRequest(f"{name}: expected ISO 8601 or epoch seconds, got '{raw}'")
+    return at
 
 
 @bp.route("/v1/accounts/{account_id}/calls", methods=["GET"])

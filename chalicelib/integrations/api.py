@@ -95,8 +95,7 @@ def sample_call(account_id: str, now: float) -> Dict[str, Any]:
     """The documented example call, as if it had just ended (GA4 drops events > 72 h old)."""
     from chalicelib.integrations import events
 
-    def iso(at: float) -> str:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+    from chalicelib.times import iso
 
     return {**events.schema("Call Completed")["examples"][0], "account_id": account_id, "call_id": "sample",
             "started_at": iso(now - 120), "answered_at": iso(now - 112), "ended_at": iso(now - 20)}

@@ -30,7 +30,7 @@ from chalicelib.errors import BadRequest, NotFound
 from chalicelib.integrations import conversions
 from chalicelib.integrations.errors import RetryableError, account_of
 from chalicelib.observability import count, logger
-from chalicelib.times import epoch
+from chalicelib.times import epoch, iso
 
 Clock = Callable[[], float]
 GetCall = Callable[[str, str], Dict[str, Any]]
@@ -275,11 +275,10 @@ MAX_WINDOW_SECONDS = 90 * 86400     # click ids older than 90 days cannot be imp
 
 def window(since: Optional[str], until: Optional[str], now: float, default_days: int = 30) -> Tuple[float, float]:
     def parse(text: str, what: str) -> float:
-        try:
-            return float(text) if text.replace(".", "", 1).isdigit() else datetime.fromisoformat(
-                text.replace("Z", "+00:00")).timestamp()
-        except ValueError as err:
-            raise BadRequest(f"{what} must be an ISO 8601 time or epoch seconds") from err
+        at = float(text) if text.replace(".", "", 1).isdigit() else epoch(text)   # no offset: UTC
+        if at is None:
+            raise BadRequest(f"{what} must be an ISO 8601 time or epoch seconds")
+        return at
 
     end = parse(until, "until") if until else now
     start = parse(since, "since") if since else end - default_days * 86400
@@ -318,7 +317,6 @@ def export(account_id: str, platform: str, kind: str, since: Optional[str], unti
 
 def feed_item(c: Mapping[str, Any], caller: Optional[str] = None) -> Dict[str, Any]:
     """One conversion as bid tools read it (ISO times; caller only for `pii_policy: plain`)."""
-    iso = lambda s: datetime.fromtimestamp(s, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")  # noqa: E731
     item = {
         "id": f"{c['key']}#r{c['revision']}", "platform": c["platform"], "kind": c["kind"],
         "conversion_name": c["conversion_name"], "call_id": c["call_id"],

@@ -59,8 +59,10 @@ def facts_of(call: Mapping[str, Any], tz: ZoneInfo, said: Sequence[rules.Utteran
     """The facts rules compare (rules.FACTS), from the call's API record (`calls.store.to_api`)
     and what was said. Without a transcript the transcript's own facts are unknown, not
     "silent"."""
-    started = call.get("started_at")
-    local = datetime.fromisoformat(started.replace("Z", "+00:00")).astimezone(tz) if started else None
+    from chalicelib.times import epoch
+
+    started = epoch(call.get("started_at"))
+    local = datetime.fromtimestamp(started, tz) if started is not None else None
     classes = call.get("classification") or {}
     facts = {
         **{k: call.get(k) for k in ("status", "talk_seconds", "wait_seconds", "duration_seconds", "source", "medium",

@@ -39,3 +39,12 @@ def test_missing_and_unreadable_times_are_none_not_1970():
     from chalicelib.dni.models import ApiKey
 
     assert keys.view(ApiKey("h", account_id="a", label="x", created_at=None))["created_at"] is None
+
+
+def test_the_api_and_the_exports_read_a_naive_time_as_utc(local_zone):
+    from chalicelib.calls import api as calls_api
+
+    assert calls_api.timestamp("2026-11-26T10:00:00", "since", 0.0) == T
+    assert bidding.window("2026-11-26T10:00:00", "2026-11-26T12:00:00Z", T + 86400)[0] == T
+    with pytest.raises(Exception, match="since: expected ISO 8601"):
+        calls_api.timestamp("last tuesday", "since", 0.0)
