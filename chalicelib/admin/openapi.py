@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-from chalicelib import sections
+from chalicelib import sections, vocabulary
 from chalicelib.admin import schemas
 from chalicelib.dni import schemas as dni_schemas
 from chalicelib.settings import SETTINGS_SCHEMA
@@ -193,7 +193,7 @@ OPERATIONS: List[Op] = [
               ("next", STRING, "The `next` cursor of the previous page"),
               ("status", STRING, "Final status"), ("direction", {"type": "string", "enum": ["inbound", "outbound", "callback"]}, "Direction"),
               ("source", STRING, "Source"),
-              ("classification", {"type": "string", "enum": ["unique", "target", "repeated", "first_target", "unique_target"]}, "Class"),
+              ("classification", {"type": "string", "enum": list(vocabulary.CLASSES)}, "Class"),
               ("spam", {"type": "string", "enum": ["include", "exclude", "only"]},
                "Spam calls: listed and marked (default), left out, or alone")),
        response={"type": "object", "required": ["calls", "next"],

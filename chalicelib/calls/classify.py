@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
-CLASS_NAMES = ("unique", "target", "repeated", "first_target", "unique_target")
+from chalicelib.vocabulary import CLASSES
+
+CLASS_NAMES = CLASSES
 
 
 @dataclass(frozen=True)

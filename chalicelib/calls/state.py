@@ -16,6 +16,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from chalicelib import vocabulary
+
 STATUSES = frozenset({"started", "ringing", "answered", "busy", "cancelled", "unanswered", "disconnected",
                       "rejected", "failed", "timeout", "machine", "human", "completed"})
 TERMINAL = frozenset({"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout"})
@@ -46,9 +48,7 @@ SETTLE_MARGIN_SECONDS = 10 * 60
 # Steps of our NCCOs that a `notify` action reports (docs/calls.md): `voicemail` — the caller
 # reached the voicemail recording; `bridged` — the whisper ended, the agent is joined to the caller.
 STEPS = frozenset({"voicemail", "bridged"})
-FINAL_STATUSES = ("answered", "missed", "busy", "voicemail", "ivr_no_input", "ivr_abandoned",
-                  "abandoned_in_greeting", "failed", "rejected", "callback_agent_no_answer",
-                  "callback_client_no_answer")
+FINAL_STATUSES = vocabulary.FINAL_STATUSES
 Fact = Dict[str, Any]
 
 

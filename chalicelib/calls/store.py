@@ -18,6 +18,7 @@ from chalicelib.calls.models import Call
 from chalicelib.db import condition_failed
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.times import iso  # noqa: F401  (store.iso: what calls and reports write times with)
+from chalicelib.vocabulary import CLASSES
 
 Clock = Callable[[], float]
 
@@ -34,7 +35,6 @@ CALL_KEYS = (
 SPAM_KEYS = ("spam", "spam_reasons", "spam_verdict")
 ANALYSIS_KEYS = ("lead", "lead_score", "learned_score")
 RULES = "rules"   # the `by` of a tag the conversation rules gave
-CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
 
 
 def to_api(item: Call) -> Dict[str, Any]:

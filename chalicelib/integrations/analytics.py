@@ -25,6 +25,7 @@ from chalicelib.integrations.transport import (
 )
 from chalicelib.observability import count, logger
 from chalicelib.times import epoch
+from chalicelib.vocabulary import CLASSES
 
 SECTION = "analytics"
 Clock = Callable[[], float]
@@ -38,7 +39,6 @@ PROPERTY_FIELDS = ("call_id", "status", "direction", "talk_seconds", "wait_secon
                    "within_working_hours", "source", "medium", "campaign", "keyword", "content", "landing_page",
                    "tracking_number", "department", "method", "device", "browser", "os", "country",
                    "attribution_confidence", "value", "currency", "started_at", "ended_at")
-CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
 
 ANALYTICS_SCHEMA: Dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["enabled", "format"],

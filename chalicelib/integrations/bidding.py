@@ -31,6 +31,7 @@ from chalicelib.integrations import conversions
 from chalicelib.integrations.errors import RetryableError, account_of
 from chalicelib.observability import count, logger
 from chalicelib.times import epoch, iso
+from chalicelib.vocabulary import CLASSES
 
 Clock = Callable[[], float]
 GetCall = Callable[[str, str], Dict[str, Any]]
@@ -39,7 +40,6 @@ GOOGLE, MICROSOFT = "google_ads", "microsoft_ads"
 PLATFORMS = (GOOGLE, MICROSOFT)
 CLICK_ID_OF = {GOOGLE: "gclid", MICROSOFT: "msclkid"}
 TOO_RECENT_CALL_SECONDS = 12 * 3600
-CLASSES = ("unique", "target", "repeated", "first_target", "unique_target")
 WHEN = CLASSES + ("answered", "tagged")
 
 GOOGLE_CLICK_COLUMNS = ["Google Click ID", "Conversion Name", "Conversion Time", "Conversion Value",

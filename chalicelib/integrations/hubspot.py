@@ -41,6 +41,7 @@ from chalicelib.integrations.transport import (
 )
 from chalicelib.observability import count, logger
 from chalicelib.times import epoch
+from chalicelib.vocabulary import CALL_BACK_OWED
 
 API_BASE = "https://api.hubapi.com"
 SECTION = "hubspot"
@@ -57,8 +58,7 @@ TASK_TO_COMPANY = 192
 TASK_TO_DEAL = 216
 
 REACHED = frozenset({"answered"})
-MISSED = frozenset({"missed", "busy", "voicemail", "ivr_no_input", "ivr_abandoned", "abandoned_in_greeting",
-                    "callback_agent_no_answer", "callback_client_no_answer"})
+MISSED = CALL_BACK_OWED
 CLICK_IDS = ("gclid", "gbraid", "wbraid", "msclkid", "fbclid", "ttclid")
 
 # Deal properties this adapter writes beyond HubSpot's defaults: name → (label, call field).

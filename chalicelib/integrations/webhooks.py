@@ -38,6 +38,7 @@ from chalicelib.integrations.errors import PermanentError, RetryableError
 from chalicelib.integrations.models import WebhookDelivery
 from chalicelib.observability import count, logger
 from chalicelib.times import iso_ms
+from chalicelib.vocabulary import FINAL_STATUSES
 
 MOMENTS = {
     "Call Started": "call_started",
@@ -51,8 +52,7 @@ SIGNATURE_HEADER = "X-Calltrack-Signature"
 TIMESTAMP_HEADER = "X-Calltrack-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 LOG_DAYS = 30
-STATUSES = ["answered", "missed", "busy", "voicemail", "ivr_no_input", "ivr_abandoned", "abandoned_in_greeting",
-            "failed", "rejected", "callback_agent_no_answer", "callback_client_no_answer"]
+STATUSES = list(FINAL_STATUSES)
 
 SUBSCRIPTION_SCHEMA: Dict[str, Any] = {
     "type": "object",

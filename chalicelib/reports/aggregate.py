@@ -22,6 +22,8 @@ CALL_GROUPS = ("status", "tag", "agent", "direction", "department", "lead", "sco
 GROUPS = (*SOURCE_FIELDS, *CALL_GROUPS, *TIME_GROUPS)
 # Dimensions a session has too: only these rows can count sessions and conversion.
 SESSION_GROUPS = frozenset((*SOURCE_FIELDS, *TIME_GROUPS))
+# The classes (chalicelib/vocabulary.py) in the order roll-up vectors store them: stored
+# cells depend on it, so it is spelled out rather than taken from the vocabulary's order.
 CLASS_KEYS = ("unique", "target", "first_target", "unique_target", "repeated")
 METRICS = ("calls", "answered", "missed", "missed_pct", *CLASS_KEYS, "avg_wait", "avg_talk", "value",
            "sessions", "converted_sessions", "conversion_pct")

@@ -11,17 +11,14 @@ from datetime import date, datetime, time as dtime, timedelta
 from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib import vocabulary
 from chalicelib.errors import BadRequest
 from chalicelib.times import epoch
 
 DIRECTIONS = frozenset({"inbound", "outbound", "callback"})
-STATUSES = frozenset({
-    "answered", "missed", "busy", "voicemail", "ivr_no_input", "ivr_abandoned", "abandoned_in_greeting",
-    "failed", "rejected", "callback_agent_no_answer", "callback_client_no_answer", "in_progress",
-})
-# Every final status in which nobody talked to the caller: what a naive report calls "missed".
-MISSED_STATUSES = STATUSES - {"answered", "in_progress"}
-CLASSES = frozenset({"unique", "target", "first_target", "unique_target", "repeated"})
+STATUSES = frozenset(vocabulary.STATUSES)
+MISSED_STATUSES = vocabulary.MISSED_STATUSES
+CLASSES = frozenset(vocabulary.CLASSES)
 # Attribution fields a call shares with its session (report key → Session attribute).
 SOURCE_FIELDS: Dict[str, str] = {
     "source": "source", "medium": "medium", "campaign": "campaign", "keyword": "keyword",
