@@ -171,7 +171,7 @@ class Day:
 
 
 def _classify(calls: List[Dict[str, Any]], target: int = 30, cycle_days: int = 7) -> None:
-    """The product's classification rules over the generated month (DESIGN.md)."""
+    """The product's classification rules over the generated month (docs/architecture.md)."""
     seen: Dict[str, bool] = {}
     last_target: Dict[str, float] = {}
     reached: Dict[str, bool] = {}

@@ -15,7 +15,7 @@ DEFAULT_WORKING_HOURS: Dict[str, List[str]] = {
 
 @dataclass(frozen=True)
 class Settings:
-    # Classification (DESIGN.md): talk seconds that make a target call; sales cycle.
+    # Classification (docs/architecture.md, "Concepts"): talk seconds that make a target call; sales cycle.
     target_seconds: int = 30
     sales_cycle_days: int = 7
     # Working hours in the account's timezone; a day absent is closed.

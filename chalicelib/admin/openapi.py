@@ -147,7 +147,7 @@ REPORT_QUERY = (
 )
 
 OPERATIONS: List[Op] = [
-    # The snippet (issue 2).
+    # The snippet (docs/snippet.md).
     Op("POST", "/v1/sessions", "Lease a tracking number for a visit", "sessions", auth="none",
        body=dni_schemas.SESSION_REQUEST, body_types=PUBLIC_TYPES, response=LEASE_VIEW, errors=(400, 404)),
     Op("POST", "/v1/sessions/{session_id}/heartbeat", "Keep the visit's number", "sessions", auth="none",
@@ -155,7 +155,7 @@ OPERATIONS: List[Op] = [
     Op("POST", "/v1/callbacks", "Callback widget: call the business, then the visitor", "calls", auth="none",
        body=_schema("chalicelib.calls.callbacks", "REQUEST_SCHEMA"), body_types=PUBLIC_TYPES, status=202,
        errors=(400, 404)),
-    # Vonage Voice API webhooks (issue 3), as Vonage sends them; signed JWT when configured.
+    # Vonage Voice API webhooks (docs/vonage.md), as Vonage sends them; signed JWT when configured.
     Op("GET", "/vonage/answer", "Answer URL: the call's NCCO", "vonage", auth="vonage", query=VONAGE_QUERY,
        response=NCCO, also=(204,)),
     Op("POST", "/vonage/answer", "Answer URL: the call's NCCO", "vonage", auth="vonage", body=VONAGE_BODY,
@@ -185,7 +185,7 @@ OPERATIONS: List[Op] = [
        query=VONAGE_QUERY + WHISPER_QUERY, response=NCCO, also=(204,)),
     Op("POST", "/vonage/whisper", "Whisper to the agent: the call's source", "vonage", auth="vonage",
        body=VONAGE_BODY, body_types=VONAGE_TYPES, query=WHISPER_QUERY, response=NCCO, also=(204,)),
-    # Calls (issue 3).
+    # Calls (docs/calls.md).
     Op("GET", ACCOUNT + "/calls", "Calls, newest first, paginated", "calls",
        query=(("since", DATE, "ISO 8601 or epoch seconds (default: 31 days before until)"),
               ("until", DATE, "ISO 8601 or epoch seconds (default: now)"),
@@ -270,7 +270,7 @@ OPERATIONS: List[Op] = [
     Op("POST", ACCOUNT + "/vonage/numbers", "Buy a number from Vonage, link it to the Calltrack application and "
        "add it to a pool or as a static number (CALLTRACK_NUMBER_PURCHASES)", "numbers", body=schemas.BUY_NUMBER,
        status=201, response=NUMBER_VIEW, errors=(400, 404, 409, 502)),
-    # Reports, tags, recordings, pool health, dashboard (issue 6, reports).
+    # Reports, tags, recordings, pool health, dashboard (docs/reports.md).
     Op("GET", ACCOUNT + "/reports", "Calls and sessions grouped, with drill-down filters; CSV with format=csv",
        "reports", query=REPORT_QUERY),
     Op("PUT", ACCOUNT + "/calls/{call_id}/tags", "Manual tags and value of a call", "reports",
@@ -299,7 +299,7 @@ OPERATIONS: List[Op] = [
        response_type="text/html", errors=(404,)),
     Op("GET", "/dashboard/{name}", "A dashboard asset", "dashboard", auth="none", response={"type": "string"},
        response_type="text/plain", errors=(404,)),
-    # Integrations (issue 5).
+    # Integrations (docs/integrations.md).
     Op("GET", ACCOUNT + "/integrations", "Each configured integration: last success, last error and why",
        "integrations"),
     Op("POST", ACCOUNT + "/integrations/ga4/validate", "GA4's validation server on what a call would send",

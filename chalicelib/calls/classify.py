@@ -1,4 +1,4 @@
-"""Call classes (DESIGN.md), from a caller's whole history with one account.
+"""Call classes (docs/architecture.md, "Concepts"), from a caller's whole history with one account.
 
 - unique: the caller's first call ever (any length, missed too);
 - target: talk ≥ target length and no *target* call from the caller within the sales

@@ -3,7 +3,7 @@ the pool an account needs.
 
     calltrack simulate                                  # 2..100 numbers, 28 days, both policies
     calltrack simulate --sizes 10,30,60 --days 14 --set late_median_s=3600 --setting grace_seconds=3600
-    calltrack simulate --seeds 1-20                     # issue 7's targets, seed by seed
+    calltrack simulate --seeds 1-20                     # the accuracy targets (docs/accuracy.md), seed by seed
     calltrack advise --account demo --pool main --accuracy 0.99   # through the admin API
 
 `simulate` prints the table and the calibration table; with `--csv` / `--plot` it also writes
@@ -134,7 +134,7 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--baseline-grace", type=float, default=engine_grace_minutes(), metavar="MINUTES",
                      help="the naive baseline's attribution window after its 15-minute lease (default 30)")
     sim.add_argument("--seeds", default=None, metavar="A-B",
-                     help="check issue 7's targets on each seed of a range instead (no table, CSV or plot)")
+                     help="check the accuracy targets (docs/accuracy.md) on each seed of a range instead (no table, CSV or plot)")
     sim.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     sim.add_argument("--set", action="append", metavar="NAME=VALUE", help="traffic parameter (TrafficModel)")
     sim.add_argument("--setting", action="append", metavar="NAME=VALUE", help="lease setting (Settings)")

@@ -1,6 +1,6 @@
 """Tracking rules: which number (static) or pool (dynamic) a visit gets.
 
-Precedence (DESIGN.md): landing-page parameter > specific referrer > referrer group >
+Precedence (docs/leases.md): landing-page parameter > specific referrer > referrer group >
 static source > the account's pool. Within one kind, the account's order decides.
 A country with a geo rule of its own overrides source rules: a German visitor must
 see a German number, whatever the ad that brought them.

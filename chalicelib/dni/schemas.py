@@ -1,4 +1,4 @@
-"""JSON Schemas of the snippet's public endpoints (DESIGN.md, public contract)."""
+"""JSON Schemas of the snippet's public endpoints (the public contract: openapi.yaml, docs/snippet.md)."""
 from __future__ import annotations
 
 from typing import Any, Dict

@@ -1,6 +1,6 @@
 """Publishing Calltrack events to the custom EventBridge bus.
 
-Contract (issue 5): `publish(detail_type, detail)` and `publish_many([(detail_type, detail), ...])`.
+Contract (docs/events.md): `publish(detail_type, detail)` and `publish_many([(detail_type, detail), ...])`.
 Every entry has source `calltrack`, goes to the bus `config.event_bus_name()`, and its detail is
 validated against `schemas/<detail-type-slug>.v<N>.json`, N the version published now
 (`LATEST_VERSIONS`; e.g. `Call Completed` → `call-completed.v2.json`) before anything is sent: an invalid detail raises

@@ -536,7 +536,7 @@ def token_of(section: Mapping[str, Any]) -> Optional[str]:
 
 
 def default_get_call(account_id: str, call_id: str) -> Dict[str, Any]:
-    from chalicelib.calls import store  # the calls domain (issue 3); imported late on purpose
+    from chalicelib.calls import store  # the calls domain; imported late on purpose
 
     return store.get_call(account_id, call_id)
 

@@ -8,7 +8,7 @@ does), over `MemoryStore`, which mirrors `chalicelib/dni/leases.py`. The event
 order mirrors the snippet: lease on page load, a heartbeat every `heartbeat_seconds`
 while the page is open, resume with the session id on return, lease again on a 410.
 
-`NaivePolicy` is the baseline of issue 7: a random free number, a fixed 15-minute
+`NaivePolicy` is the baseline (docs/accuracy.md): a random free number, a fixed 15-minute
 lease, no heartbeat, no cool-down; a call goes to whoever held the number then, or to
 its last holder within 30 minutes after that lease ended.
 """
