@@ -1,4 +1,4 @@
-"""Completed calls shaped like `calls.store.get_call` answers (the contract of issue 3)."""
+"""Completed calls shaped like `calls.store.get_call` answers (the calls contract, docs/calls.md)."""
 from __future__ import annotations
 
 import hashlib
