@@ -80,7 +80,8 @@ def test_a_stalled_database_still_connects_the_caller_within_vonages_wait_and_th
     record = read_call(client, acc.account_id, conv, KEY)
     assert (record["status"], record["talk_seconds"], record["tracking_number"]) == ("answered", 36, session["number"])
     assert record["session_id"] == session["session_id"] and record["source"] == "google"
-    assert record["classification"] is not None
+    # The caller's first call, 36 s of talk: classified like any call, not left unclassified.
+    assert record["classification"] == {"unique": True, "target": True, "repeated": False, "first_target": True, "unique_target": True}
 
 
 def test_a_cold_container_connects_to_the_configured_fallback_line_and_never_says_not_in_service(
@@ -253,7 +254,8 @@ def test_an_answer_that_overran_and_wrote_its_plan_late_does_not_leave_the_call_
     item = Call.get(conv)
     assert item.ctx["plan"]["degraded"] is True and item.ctx["plan"]["record"] is False
     record = store.get_call(acc.account_id, conv)
-    assert (record["status"], record["talk_seconds"]) == ("answered", 36) and record["classification"] is not None
+    assert (record["status"], record["talk_seconds"]) == ("answered", 36)
+    assert record["classification"] == {"unique": True, "target": True, "repeated": False, "first_target": True, "unique_target": True}
 
 
 def test_a_get_fallback_for_the_answer_url_answers_the_call(client, account, monkeypatch):

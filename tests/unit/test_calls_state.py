@@ -148,7 +148,9 @@ def test_real_times_and_durations_are_read():
 def test_garbage_durations_are_dropped(raw):
     fact = state.fact_of({"uuid": "u", "status": "completed", "direction": "inbound", "duration": raw,
                           "timestamp": "2026-11-26T10:00:00Z"})
-    assert fact is None or fact.get("d") is None
+    # The leg's status still counts; only the unusable duration is dropped.
+    assert (fact["k"], fact["s"], fact["t"]) == ("leg", "completed", 1795687200.0)
+    assert fact["d"] is None
 
 
 def test_a_disconnected_event_without_direction_is_no_leg_of_ours():
