@@ -182,6 +182,16 @@ def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_serve
     assert row.find_element(By.CSS_SELECTOR, "td.tags").text == "Sale"
     assert row.find_element(By.CSS_SELECTOR, "td.value").text == "150"
 
+    # On the Calls tab, Export CSV exports the calls themselves, not the source rows.
+    d.execute_script("""window.__exported = null; const real = URL.createObjectURL;
+        URL.createObjectURL = (blob) => { blob.text().then(t => { window.__exported = t; }); return real(blob); };""")
+    d.find_element(By.ID, "export-csv").click()
+    deadline = time.time() + 10
+    while not d.execute_script("return window.__exported") and time.time() < deadline:
+        time.sleep(0.05)
+    exported = d.execute_script("return window.__exported").splitlines()
+    assert "call_id" in exported[0] and any(acc["recorded"] in line for line in exported[1:]), exported[:2]
+
     # A person's verdict: spam. The row says so; the default list leaves it out, "spam only" shows it alone.
     row.find_element(By.CSS_SELECTOR, "button.spam").click()
     deadline = time.time() + 10

@@ -347,14 +347,17 @@
     }).catch(function (err) { $("tag-error").textContent = err.message; });
   }
 
+  // On the Calls tab the export is the calls themselves (newest 1,000), elsewhere the rows.
   function exportCsv() {
     var params = filterParams();
+    var calls = state.tab === "calls";
     params.set("group_by", $("f-group").value);
     params.set("format", "csv");
+    if (calls) { params.set("include", "calls"); params.set("limit", "1000"); }
     api("/reports?" + params.toString(), { raw: true }).then(function (r) { return r.blob(); }).then(function (blob) {
       var a = el("a");
       a.href = URL.createObjectURL(blob);
-      a.download = "calltrack-" + state.account + "-" + $("f-group").value + ".csv";
+      a.download = "calltrack-" + state.account + "-" + (calls ? "calls" : $("f-group").value) + ".csv";
       document.body.appendChild(a);
       a.click();
       a.remove();
