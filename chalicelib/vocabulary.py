@@ -5,7 +5,7 @@ known to the state machine and unknown to reports, webhooks' filters or HubSpot.
 """
 from __future__ import annotations
 
-from typing import Literal, Tuple, get_args
+from typing import Literal, Optional, Tuple, get_args
 
 CallClass = Literal["unique", "target", "repeated", "first_target", "unique_target"]
 CLASSES: Tuple[str, ...] = get_args(CallClass)
@@ -20,3 +20,13 @@ STATUSES: Tuple[str, ...] = (*FINAL_STATUSES, "in_progress")
 MISSED_STATUSES = frozenset(FINAL_STATUSES) - {"answered"}
 # The caller asked to be reached and was not: the business owes them a call back (CRM tasks).
 CALL_BACK_OWED = MISSED_STATUSES - {"failed", "rejected"}
+# Lead scores (0-100) as reports group them.
+SCORE_BANDS = ((0, 24), (25, 49), (50, 74), (75, 100))
+
+
+def score_band(score: Optional[float]) -> Optional[str]:
+    """A lead score's band: `0-24`, `25-49`, `50-74`, `75-100` (None: not scored)."""
+    if score is None:
+        return None
+    value = int(score)
+    return next((f"{low}-{high}" for low, high in SCORE_BANDS if value <= high), "75-100")

@@ -195,21 +195,45 @@ def reasons_of(flags: Optional[Iterable[str]], verdict: Optional[str] = None) ->
     return [r for r in REASONS if r in have]
 
 
-def flag(call_id: str, reasons: Sequence[str]) -> bool:
-    """Add reasons to a stored call (a set ADD: repeating it changes nothing). False when the
-    call is not stored."""
+def flag(call_id: str, reasons: Sequence[str], clock: Clock = time.time) -> bool:
+    """Add reasons to a stored call found to be spam after it settled (a burst's earlier
+    calls). A set ADD, so repeating it changes nothing; the new `tagged` stamp makes the calls
+    stream announce `Call Tagged`, so the consumers that keep a call's conversions (Ads
+    exports, BI) take it out. False when the call is not stored or has the reason already
+    (so a burst's fourth call does not announce the first three again)."""
     from chalicelib.calls.models import Call
     from chalicelib.db import condition_failed
 
     if not reasons:
         return True
     try:
-        Call(call_id).update(actions=[Call.spam_flags.add(set(reasons))], condition=Call.account_id.exists())
+        Call(call_id).update(actions=[Call.spam_flags.add(set(reasons)),
+                                      Call.tagged.set({"at": round(clock(), 3), "by": "spam"})],
+                             condition=Call.account_id.exists() & ~Call.spam_flags.contains(sorted(reasons)[0]))
         return True
     except UpdateError as err:
         if condition_failed(err):
             return False
         raise
+
+
+def _announce_again(item: Any, verdict: str) -> None:
+    """A settled call whose verdict changed is announced again (`Call Completed` with the new
+    `spam`): a call cleared of spam reaches GA4, the CRM and webhooks now; one marked spam
+    tells partners on the bus. A new fingerprint, the record's own plus the verdict, makes
+    the calls stream announce it (a later retried webhook restores the record's fingerprint
+    with the same content, which consumers recognise and drop)."""
+    from chalicelib.calls.models import Call
+    from chalicelib.db import condition_failed
+
+    if not item.completed_sig or not item.rec_sig:
+        return          # not settled yet: its first announcement carries the verdict
+    try:
+        Call(item.call_id).update(actions=[Call.completed_sig.set(f"{item.rec_sig}:{verdict}")],
+                                  condition=Call.completed_sig == item.completed_sig)
+    except UpdateError as err:
+        if not condition_failed(err):
+            raise
 
 
 MARK_SCHEMA: Dict[str, Any] = {
@@ -232,8 +256,10 @@ def mark(account_id: str, call_id: str, body: Mapping[str, Any], clock: Clock = 
     spam = bool(body["spam"])
     if body.get("block_caller") and not spam:
         raise ValidationFailed("block_caller: only with spam true")
-    item = store.annotate(account_id, call_id, [Call.spam_verdict.set("spam" if spam else "not_spam"),
+    verdict = "spam" if spam else "not_spam"
+    item = store.annotate(account_id, call_id, [Call.spam_verdict.set(verdict),
                                                  Call.tagged.set({"at": round(clock(), 3), "by": by})])
+    _announce_again(item, verdict)
     caller_hash = (item.ctx or {}).get("caller_hash")
     if body.get("block_caller"):
         if not caller_hash:

@@ -18,7 +18,7 @@ from chalicelib.calls.models import Call
 from chalicelib.db import condition_failed
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.times import iso  # noqa: F401  (store.iso: what calls and reports write times with)
-from chalicelib.vocabulary import CLASSES
+from chalicelib.vocabulary import CLASSES, score_band
 
 Clock = Callable[[], float]
 
@@ -33,7 +33,7 @@ CALL_KEYS = (
 # Kept beside the record, not derived from Vonage's facts: spam (calls/spam.py) and the
 # conversation rules' label and score once the transcript was analysed (intelligence).
 SPAM_KEYS = ("spam", "spam_reasons", "spam_verdict")
-ANALYSIS_KEYS = ("lead", "lead_score", "learned_score")
+ANALYSIS_KEYS = ("lead", "lead_score", "score_band", "learned_score")
 RULES = "rules"   # the `by` of a tag the conversation rules gave
 
 
@@ -49,7 +49,8 @@ def to_api(item: Call) -> Dict[str, Any]:
     reasons = spam.reasons_of(item.spam_flags, item.spam_verdict)
     out.update(spam=bool(reasons), spam_reasons=reasons, spam_verdict=item.spam_verdict)
     if item.analysis and item.analysis_url:
-        out.update(lead=item.analysis.get("lead"), lead_score=int(item.analysis.get("score") or 0),
+        score = int(item.analysis.get("score") or 0)
+        out.update(lead=item.analysis.get("lead"), lead_score=score, score_band=score_band(score),
                    learned_score=(item.analysis.get("learned") or {}).get("score"))
         # The rules' tags join the call's own (`by: rules`), once per category a person or the
         # keypad did not give already; a PUT of manual tags leaves them (reports/tags.py).

@@ -131,7 +131,8 @@ def _challenge_input(payload: Mapping[str, Any], query: Mapping[str, Any], links
 def degraded_plan(plan: Mapping[str, Any], destination: Optional[str]) -> Dict[str, Any]:
     """The plan a call answered during an outage actually ran: straight to the line."""
     return {**plan, "action": "connect", "greeting": None, "ivr": None, "whisper": False, "record": False,
-            "tagging": False, "steps": False, "degraded": True, "destination": destination or plan.get("destination")}
+            "tagging": False, "steps": False, "degraded": True, "challenge": None, "blocked_ncco": None,
+            "destination": destination or plan.get("destination")}
 
 
 def open_degraded(call_id: str, query: Mapping[str, Any], destination: Optional[str], item: Call) -> Optional[Call]:
@@ -142,8 +143,12 @@ def open_degraded(call_id: str, query: Mapping[str, Any], destination: Optional[
     if item.ctx is not None:
         if (item.ctx.get("plan") or {}).get("degraded"):
             return item
-        item.update(actions=[Call.ctx.set({**item.ctx, "plan": degraded_plan(item.ctx.get("plan") or {},
-                                                                              destination)})])
+        actions = [Call.ctx.set({**item.ctx, "plan": degraded_plan(item.ctx.get("plan") or {}, destination)})]
+        if (item.ctx.get("plan") or {}).get("action") == "blocked":
+            # The block list was never played: the caller was put through, so the call is no
+            # blocked call (calls/spam.py).
+            actions.append(Call.spam_flags.delete({"blocked"}))
+        item.update(actions=actions)
         return item
     tracking = phone_or_none(query.get("tracking"))
     try:

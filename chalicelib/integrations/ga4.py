@@ -405,6 +405,9 @@ def qualified_lead(analyzed: Mapping[str, Any], cfg: Mapping[str, Any], nominal:
         call = store.get_call(str(analyzed["account_id"]), str(analyzed.get("call_id")))
     except NotFound:
         return
+    if call.get("spam"):
+        count("Ga4SpamSkipped")          # spam never reaches GA (calls/spam.py)
+        return
     started = _epoch(call.get("started_at"))
     if started is None or clock() - started > MAX_AGE_SECONDS:
         count("Ga4QualifiedTooLate")       # GA refuses events this old: nothing to send
@@ -447,6 +450,8 @@ def value_update(tagged: Mapping[str, Any], cfg: Mapping[str, Any], nominal: flo
         call = store.get_call(str(tagged["account_id"]), str(tagged.get("call_id")))
     except NotFound:
         return
+    if call.get("spam"):
+        return      # spam: GA got no phone_call for it (or, found late, gets nothing more)
     key = _value_key(tagged)
     sent = idempotency.value_of(key)
     started = _epoch(call.get("started_at"))

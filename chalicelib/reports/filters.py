@@ -27,15 +27,8 @@ SOURCE_FIELDS: Dict[str, str] = {
 }
 # `lead` and `score_band`: the conversation rules' label and score (SCORE_BANDS), once analysed.
 CALL_ONLY_FIELDS = ("agent", "department", "lead", "score_band")
-SCORE_BANDS = ((0, 24), (25, 49), (50, 74), (75, 100))
-
-
-def score_band(score: Any) -> Optional[str]:
-    """A lead score's band as reports group it: `0-24`, `25-49`, `50-74`, `75-100`."""
-    if score is None:
-        return None
-    value = int(score)
-    return next(f"{low}-{high}" for low, high in SCORE_BANDS if value <= high)
+SCORE_BANDS = vocabulary.SCORE_BANDS
+score_band = vocabulary.score_band
 # Spam calls (calls/spam.py) leave reports unless asked for: with the rest, or alone.
 SPAM_MODES = ("exclude", "include", "only")
 DEFAULT_DAYS = 30

@@ -193,3 +193,25 @@ def test_the_spam_section_is_validated(client, spammed):
         r = client.http.put(f"/v1/accounts/{account_id}/config/spam", headers=headers,
                             body=json.dumps({"value": bad}))
         assert r.status_code == 400, (bad, r.body)
+
+
+def test_late_findings_are_announced_a_burst_by_call_tagged_a_verdict_by_call_completed(client, spammed):
+    account_id, numbers, clock = spammed({})
+    tagged, completed = event_queue(account_id, "Call Tagged"), event_queue(account_id, "Call Completed")
+    at = clock["now"]
+    calls = []
+    for i, number in enumerate([numbers[0], numbers[1], numbers[0], numbers[1]]):
+        conv, (inbound, _) = refused_call(client, number, ROBOT, at + i * 300, clock)
+        hang_up(client, inbound, at + i * 300, 4)
+        calls.append(conv)
+    # The two calls that settled before the burst showed are announced once each, as spam.
+    late = received(tagged)
+    assert sorted(d["call_id"] for d in late) == sorted(calls[:2]) and {d["tagged_by"] for d in late} == {"spam"}
+    first = sorted(received(completed), key=lambda d: d["started_at"])
+    assert [d["spam"] for d in first] == [False, False, True, True]      # the third found it, the fourth too
+    # A person clears the first call: it is announced again, no longer spam.
+    r = client.http.put(f"/v1/accounts/{account_id}/calls/{calls[0]}/spam",
+                        headers={**AUTH, "Content-Type": "application/json"}, body='{"spam": false}')
+    assert r.status_code == 200 and r.json_body["spam"] is False
+    [again] = received(completed)
+    assert (again["call_id"], again["spam"], again["spam_verdict"]) == (calls[0], False, "not_spam")

@@ -141,3 +141,15 @@ def test_webhook_subscriptions_leave_spam_out_unless_asked_and_can_pin_version_1
     assert webhooks.matches(only, "call_completed", spammy) and not webhooks.matches(only, "call_completed", clean)
     detail = {"call_id": "c", **{k: None for k in COMPLETED_V2_KEYS}, "schema_version": 2}
     assert completed_v1(detail) == {"call_id": "c", "schema_version": 1}
+
+
+def test_a_listed_call_filters_by_score_band_like_its_fact():
+    from chalicelib.calls.models import Call
+    from chalicelib.calls.store import to_api
+
+    item = Call("c-1", account_id="a", rec={"started_at": "2026-05-28T10:00:00Z", "status": "answered"},
+                analysis={"score": 80, "lead": "qualified", "tags": []}, analysis_url="https://x/1")
+    call = to_api(item)
+    assert (call["lead"], call["lead_score"], call["score_band"]) == ("qualified", 80, "75-100")
+    f = flt.parse({"score_band": "75-100", "lead": "qualified"}, flt.epoch("2026-05-29T00:00:00Z"))
+    assert f.call_matches(call) and f.call_matches(rollups.call_fact(call))
