@@ -3,7 +3,7 @@ place where domain errors become `{"error", "message"}` answers."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional
 
 if TYPE_CHECKING:  # jsonschema is imported on the first validation, not at cold start
     from jsonschema import Draft202012Validator
@@ -12,7 +12,7 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib import config
-from chalicelib.errors import CalltrackError, InvalidJson, PayloadTooLarge, ValidationFailed
+from chalicelib.errors import BadRequest, CalltrackError, InvalidJson, PayloadTooLarge, ValidationFailed
 from chalicelib.observability import logger
 
 MAX_BODY_BYTES = 16 * 1024
@@ -117,6 +117,22 @@ def json_body(request: Request, schema: Optional[Mapping[str, Any]] = None, max_
         except (ValueError, UnicodeDecodeError) as err:
             raise InvalidJson(f"body is not valid JSON: {err}") from err
     return validate(document, schema) if schema is not None else document
+
+
+def refuse_unknown(params: Optional[Mapping[str, Any]], known: Iterable[str] = ()) -> None:
+    """Rule of the API: a query parameter a route does not know is a 400 naming it (and what
+    it was probably meant to be), never silently dropped: `?sourse=google` would otherwise
+    report every source. `known` empty: the route takes none."""
+    from difflib import get_close_matches
+
+    allowed = sorted(set(known))
+    unknown = sorted(set(params or {}) - set(allowed))
+    if not unknown:
+        return
+    hints = [f"'{u}'" + (f" (did you mean '{m[0]}'?)" if (m := get_close_matches(u, allowed, 1)) else "")
+             for u in unknown]
+    raise BadRequest(f"unknown parameter(s): {', '.join(hints)}; "
+                     + (f"known: {', '.join(allowed)}" if allowed else "this request takes none"))
 
 
 def header(request: Request, name: str) -> Optional[str]:

@@ -9,7 +9,6 @@ from chalice import Blueprint, Response
 
 from chalicelib import auth, web
 from chalicelib.admin import schemas
-from chalicelib.errors import BadRequest
 from chalicelib.lazy import lazy
 
 # Domain modules load on first use (chalicelib/lazy.py): a cold start pays for routes only.
@@ -169,8 +168,7 @@ def delete_learned_score(account_id: str) -> dict:
 
 
 def _no_query() -> None:
-    if bp.current_request.query_params:
-        raise BadRequest(f"unknown parameter(s): {', '.join(sorted(bp.current_request.query_params))}")
+    web.refuse_unknown(bp.current_request.query_params)
 
 
 @bp.route(ACCOUNT + "/config/{section}", methods=["DELETE"])

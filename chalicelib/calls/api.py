@@ -211,9 +211,7 @@ def list_calls(account_id: str) -> Dict[str, Any]:
     request = bp.current_request
     require_account(web.header(request, "authorization"), account_id)
     q = dict(request.query_params or {})
-    from chalicelib.reports.filters import refuse_unknown
-
-    refuse_unknown(q, LIST_PARAMETERS)
+    web.refuse_unknown(q, LIST_PARAMETERS)
     until = timestamp(q.get("until"), "until", clock())
     since = timestamp(q.get("since"), "since", until - DEFAULT_WINDOW_SECONDS)
     if since > until:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict
 
 from chalice import Blueprint
 
-from chalicelib import auth
+from chalicelib import auth, web
 from chalicelib.errors import BadRequest
 from chalicelib.integrations import registry
 from chalicelib.lazy import lazy
@@ -42,9 +42,7 @@ def webhook_deliveries(account_id: str, subscription_id: str) -> dict:
     request = bp.current_request
     auth.require_account((request.headers or {}).get("authorization"), account_id)
     params = dict(request.query_params or {})
-    unknown = sorted(set(params) - {"limit", "next", "outcome"})
-    if unknown:
-        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}; known: limit, next, outcome")
+    web.refuse_unknown(params, ("limit", "next", "outcome"))
     raw_limit = params.get("limit", "50")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise BadRequest("limit must be an integer from 1 to 100")
@@ -60,8 +58,7 @@ def integration_status(account_id: str) -> dict:
     """Each configured integration's last success and last error (with its reason)."""
     request = bp.current_request
     auth.require_account((request.headers or {}).get("authorization"), account_id)
-    if request.query_params:
-        raise BadRequest(f"unknown parameter(s): {', '.join(sorted(request.query_params))}")
+    web.refuse_unknown(request.query_params)
     return {"integrations": status.of_account(account_id)}
 
 

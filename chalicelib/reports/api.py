@@ -46,6 +46,7 @@ def _call_id(call_id: str) -> str:
 def get_report(account_id: str) -> Response:
     _authorised(account_id)
     params = bp.current_request.query_params or {}
+    web.refuse_unknown(params, service.REPORT_PARAMETERS)
     report = service.run_report(account_id, params)
     fmt = params.get("format") or "json"
     if fmt == "json":
@@ -98,8 +99,7 @@ def get_call_recording_link(account_id: str, call_id: str) -> Response:
 
 
 def _no_parameters() -> None:
-    if bp.current_request.query_params:
-        raise BadRequest(f"unknown parameter(s): {', '.join(sorted(bp.current_request.query_params))}")
+    web.refuse_unknown(bp.current_request.query_params)
 
 
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/transcript", methods=["GET"])
@@ -114,6 +114,7 @@ def get_call_transcript(account_id: str, call_id: str) -> dict:
 def get_pool_health(account_id: str) -> dict:
     _authorised(account_id)
     params = bp.current_request.query_params or {}
+    web.refuse_unknown(params, ("days", "pool"))
     raw_days = params.get("days") or str(pools.DEFAULT_WINDOW_DAYS)
     try:
         days = float(raw_days)

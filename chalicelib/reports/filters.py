@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime, timedelta
-from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib import vocabulary
@@ -187,19 +187,6 @@ def default_since(until: float, tz: ZoneInfo) -> float:
 
 FILTER_PARAMETERS = frozenset({"from", "to", "direction", "status", "outcome", "within_working_hours", "min_wait",
                                "min_talk", "class", "tag", "spam", *SOURCE_FIELDS, *CALL_ONLY_FIELDS})
-
-
-def refuse_unknown(params: Mapping[str, str], known: Iterable[str]) -> None:
-    """A misspelled parameter is a 400 naming it (and what it was probably meant to be), not
-    a filter silently dropped: `?sourse=google` would otherwise report every source."""
-    from difflib import get_close_matches
-
-    allowed = sorted(set(known))
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        hints = [f"'{u}'" + (f" (did you mean '{m[0]}'?)" if (m := get_close_matches(u, allowed, 1)) else "")
-                 for u in unknown]
-        raise BadRequest(f"unknown parameter(s): {', '.join(hints)}; known: {', '.join(allowed)}")
 
 
 def parse(params: Optional[Mapping[str, str]], now: float, tz_name: str = "UTC") -> Filters:
