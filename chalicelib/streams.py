@@ -130,7 +130,8 @@ def outbox(table: str, records: Iterable[Mapping[str, Any]]) -> List[Tuple[str, 
         out: List[Tuple[str, Dict[str, Any]]] = []
         for record in records:
             ddb = record.get("dynamodb") or {}
-            out.extend(calls_outbox.from_images(ddb.get("NewImage"), ddb.get("OldImage"), _written_at(record)))
+            out.extend(calls_outbox.from_images(ddb.get("NewImage"), ddb.get("OldImage"), _written_at(record),
+                                                follow_up=True))
         return out
     from chalicelib.dni.models import Session
     from chalicelib.dni.sessions import started_detail

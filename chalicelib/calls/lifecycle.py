@@ -148,10 +148,8 @@ def refresh(item: Call, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
             if others is not None:
                 # After this call's settling write: a later call settling now sees it settled.
                 _reclassify(item.ctx, *others)
-            for other in burst:
-                # The burst's earlier calls settled before it was one (a set ADD: repeats add nothing).
-                if other != item.call_id:
-                    spam.flag(other, ["burst"])
+            # (The burst's earlier calls are flagged off the webhook, from the calls stream:
+            # calls/spam.py `follow_burst`.)
             return outcome
         item.refresh(consistent_read=True)
     logger.warning("call record not written after retries", extra={"call_id": item.call_id})

@@ -166,9 +166,16 @@ def tagged_detail(item: Call) -> Dict[str, Any]:
 
 
 def from_images(new_image: Optional[Mapping[str, Any]], old_image: Optional[Mapping[str, Any]],
-                written_at: float) -> List[Event]:
-    """`events_of` for one stream record's images (DynamoDB JSON)."""
+                written_at: float, follow_up: bool = False) -> List[Event]:
+    """`events_of` for one stream record's images (DynamoDB JSON). `follow_up`: also do the
+    writes a change asks for off the webhook (a burst's earlier calls flagged: calls/spam.py;
+    idempotent, so a retried batch repeats nothing)."""
     if not new_image:
         return []
     old = Call.from_raw_data(dict(old_image)) if old_image else None
-    return events_of(old, Call.from_raw_data(dict(new_image)), written_at)
+    new = Call.from_raw_data(dict(new_image))
+    if follow_up:
+        from chalicelib.calls.spam import follow_burst
+
+        follow_burst(old, new)
+    return events_of(old, new, written_at)

@@ -13,7 +13,8 @@ so retries and the order writers run in change nothing:
   start to end) from one caller within `burst.window_minutes`, to at least
   `burst.min_numbers` tracking numbers: what robodialers and number-scraping bots do. Found
   when a call settles, from the caller's history item the settling already updates (no
-  extra request); every call of the burst is flagged, the earlier ones too.
+  extra request); the burst's earlier calls are flagged from the calls stream
+  (`follow_burst`), so the settling webhook waits on nothing more.
 - `silent`: answered, at least `silence_seconds` of talk, and the caller's channel of the
   transcript has no words (a dead line or a machine listening).
 - `rules`: the account's conversation rules labelled the call `spam`.
@@ -234,6 +235,26 @@ def _announce_again(item: Any, verdict: str) -> None:
     except UpdateError as err:
         if not condition_failed(err):
             raise
+
+
+def follow_burst(old: Any, new: Any) -> int:
+    """A call that just gained the reason `burst` (found when it settled) flags the earlier
+    calls of its burst, which settled before it was one. Run from the calls stream, not the
+    settling webhook (Vonage waits on that): one GetItem of the caller's history and one
+    conditional UpdateItem per earlier call, only when a burst was found. How many it flagged."""
+    from chalicelib.calls.models import CallerHistory
+
+    had = set(old.spam_flags or ()) if old is not None else set()
+    ctx = new.ctx or {}
+    if "burst" not in set(new.spam_flags or ()) or "burst" in had or not ctx.get("caller_hash"):
+        return 0
+    try:
+        history = CallerHistory.get(f"{new.account_id}#{ctx['caller_hash']}")
+    except CallerHistory.DoesNotExist:
+        return 0
+    cfg = ctx.get("spam_settings") or DEFAULTS
+    return sum(1 for other in burst_of(history.shorts or (), new.call_id, cfg)
+               if other != new.call_id and flag(other, ["burst"]))
 
 
 MARK_SCHEMA: Dict[str, Any] = {
