@@ -160,7 +160,7 @@ def challenge_input(payload: Mapping[str, Any], call_id: Optional[str], links: n
     digits_keyed, _ = state.keyed_digits(payload)
     if remembered:
         tracking, plan = remembered
-        if digits_keyed != (plan.get("challenge") or {}).get("digit"):
+        if not state.challenge_passed(plan, digits_keyed):
             from chalicelib.calls.spam import CHALLENGE_FAILED_TEXT
 
             return [ncco.talk(CHALLENGE_FAILED_TEXT, plan["language"])]

@@ -415,9 +415,15 @@ def refusal(plan: Mapping[str, Any], facts: List[Fact]) -> Optional[str]:
     if not check:
         return None
     inputs = [f for f in facts if f["k"] == "input" and f.get("p") == "challenge"]
-    if any(f.get("d") == check.get("digit") for f in inputs):
+    if any(challenge_passed(plan, f.get("d")) for f in inputs):
         return None
     return "challenge" if inputs else "unchecked"
+
+
+def challenge_passed(plan: Mapping[str, Any], digits: Optional[str]) -> bool:
+    """Whether the keys pressed pass the plan's press-a-key check (a plan without one: yes)."""
+    check = plan.get("challenge")
+    return not check or (digits is not None and digits == check.get("digit"))
 
 
 def _inbound_status(ctx: Mapping[str, Any], plan: Mapping[str, Any], callers: List[Leg], agents: List[Leg],

@@ -121,7 +121,7 @@ def _challenge_input(payload: Mapping[str, Any], query: Mapping[str, Any], links
     plan = ctx.get("plan")
     if not plan:
         return ncco.unknown_number()
-    if fact["d"] != (plan.get("challenge") or {}).get("digit"):
+    if not state.challenge_passed(plan, fact["d"]):
         count("CallsFailedChallenge")
         return [ncco.talk(spam.CHALLENGE_FAILED_TEXT, plan["language"])]
     return ncco.answer(plan, links, call_id, ctx["tracking_number"], (ctx.get("attribution") or {}).get("source"),

@@ -219,3 +219,25 @@ def test_late_findings_are_announced_a_burst_by_call_tagged_a_verdict_by_call_co
     assert r.status_code == 200 and r.json_body["spam"] is False
     [again] = received(completed)
     assert (again["call_id"], again["spam"], again["spam_verdict"]) == (calls[0], False, "not_spam")
+
+
+def test_with_the_database_stalled_the_key_is_judged_from_the_remembered_plan(client, spammed):
+    """The press-a-key check must not drop callers when DynamoDB stalls: the container's
+    remembered plan judges the key, within Vonage's wait."""
+    from tests.outages import stalled
+
+    account_id, numbers, clock = spammed({"challenge": {"numbers": ["*"], "digit": "3"}})
+    at = clock["now"]
+    results = {}
+    for who, key in (("person", "3"), ("robot", "9")):
+        conv, (inbound, ncco) = refused_call(client, numbers[0], PERSON if who == "person" else ROBOT,
+                                             at, clock)
+        assert ncco[-1]["action"] == "input"
+        with stalled():
+            started = time.monotonic()
+            results[who] = send(client, "/vonage/challenge", {"call": conv}, {
+                "uuid": inbound["uuid"], "conversation_uuid": conv, "timestamp": iso(at + 4),
+                "dtmf": {"digits": key, "timed_out": False}}).json_body
+            assert time.monotonic() - started < 5.0
+    assert results["person"][-1]["action"] == "connect"
+    assert [a["action"] for a in results["robot"]] == ["talk"]
