@@ -163,7 +163,6 @@ def get_learned_score(account_id: str) -> dict:
 def delete_learned_score(account_id: str) -> dict:
     _authorised(account_id)
     _no_query()
-    learning.view(account_id)                   # 404 when there is none
     return learning.delete(account_id)
 
 

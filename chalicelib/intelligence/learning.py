@@ -122,7 +122,18 @@ def view(account_id: str) -> Dict[str, Any]:
 
 
 def delete(account_id: str) -> Dict[str, Any]:
-    LearnedModel(account_id).delete()
+    """Forget the account's model (NotFound when there is none): one conditional DeleteItem."""
+    from pynamodb.exceptions import DeleteError
+
+    from chalicelib.db import condition_failed
+    from chalicelib.errors import NotFound
+
+    try:
+        LearnedModel(account_id).delete(condition=LearnedModel.account_id.exists())
+    except DeleteError as err:
+        if condition_failed(err):
+            raise NotFound("no learned score to forget") from err
+        raise
     _cache.pop(account_id, None)
     return {"account_id": account_id, "deleted": True}
 

@@ -84,6 +84,8 @@ def test_trained_on_tagged_calls_shown_with_held_out_figures_and_used_on_new_cal
 
     r = client.http.delete(f"/v1/accounts/{acc.account_id}/learned-score", headers=AUTH)
     assert r.status_code == 200 and learning.scored(acc.account_id, [], {}) is None
+    r = client.http.delete(f"/v1/accounts/{acc.account_id}/learned-score", headers=AUTH)
+    assert r.status_code == 404 and set(r.json_body) == {"error", "message"}
 
 
 def test_too_little_to_learn_from_and_bad_requests_are_refused_in_words(client, account):
