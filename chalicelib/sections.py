@@ -21,6 +21,17 @@ COOKIE_DOMAIN_SCHEMA: Dict[str, Any] = {
 DEFAULT_POOL_SCHEMA: Dict[str, Any] = {"type": ["string", "null"], "pattern": "^[a-z0-9_-]{1,32}$"}
 
 
+def with_defaults(raw: Any, defaults: Dict[str, Any]) -> Dict[str, Any]:
+    """A section's value with every default filled in, nested objects merged one level
+    deep (what is missing falls back, so adding a setting never needs a migration)."""
+    raw = dict(raw or {})
+    out: Dict[str, Any] = {}
+    for key, default in defaults.items():
+        value = raw.get(key, default)
+        out[key] = {**default, **value} if isinstance(default, dict) and isinstance(value, dict) else value
+    return out
+
+
 @lru_cache(maxsize=1)
 def _sections() -> Dict[str, Dict[str, Any]]:
     # Imported when a section is first read or written, not on every cold start: the

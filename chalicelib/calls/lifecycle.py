@@ -258,6 +258,14 @@ def earlier_open(ctx: Mapping[str, Any], settling: Optional[str] = None) -> bool
     return False
 
 
+def caller_shorts(account_id: str, caller_hash: str) -> Set[str]:
+    """The caller's very short calls as their history keeps them (calls/spam.py): one GetItem."""
+    try:
+        return set(CallerHistory.get(f"{account_id}#{caller_hash}").shorts or ())
+    except CallerHistory.DoesNotExist:
+        return set()
+
+
 def _forget_expired(history: CallerHistory, horizon: float) -> None:
     """Calls older than the account's retention leave the caller's history too (privacy:
     the history would otherwise outlive the calls it describes)."""

@@ -104,11 +104,10 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def routing_of(config: Mapping[str, Any]) -> Dict[str, Any]:
     """The account's routing with every default filled in (nested sections merged)."""
-    raw = dict(config.get("routing") or {})
-    merged: Dict[str, Any] = {}
-    for key, default in DEFAULTS.items():
-        value = raw.get(key, default)
-        merged[key] = {**default, **value} if isinstance(default, dict) and isinstance(value, dict) else value
+    from chalicelib.sections import with_defaults
+
+    raw = config.get("routing") or {}
+    merged = with_defaults(raw, DEFAULTS)
     merged["destination"] = raw.get("destination")
     return merged
 

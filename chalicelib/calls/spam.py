@@ -32,8 +32,6 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib.geo.phone import digits
 
 Clock = Callable[[], float]
@@ -96,12 +94,9 @@ CHALLENGE_FAILED_TEXT = "Sorry, we could not connect your call. Goodbye."
 
 def settings_of(config: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """The account's `spam` section with every default filled in (nested sections merged)."""
-    raw = dict((config or {}).get("spam") or {})
-    out: Dict[str, Any] = {}
-    for key, default in DEFAULTS.items():
-        value = raw.get(key, default)
-        out[key] = {**default, **value} if isinstance(default, dict) and isinstance(value, dict) else value
-    return out
+    from chalicelib.sections import with_defaults
+
+    return with_defaults((config or {}).get("spam"), DEFAULTS)
 
 
 # --- before the call ---------------------------------------------------------------------
@@ -202,20 +197,9 @@ def flag(call_id: str, reasons: Sequence[str], clock: Clock = time.time) -> bool
     stream announce `Call Tagged`, so the consumers that keep a call's conversions (Ads
     exports, BI) take it out. False when the call is not stored or has the reason already
     (so a burst's fourth call does not announce the first three again)."""
-    from chalicelib.calls.models import Call
-    from chalicelib.db import condition_failed
+    from chalicelib.calls import store
 
-    if not reasons:
-        return True
-    try:
-        Call(call_id).update(actions=[Call.spam_flags.add(set(reasons)),
-                                      Call.tagged.set({"at": round(clock(), 3), "by": "spam"})],
-                             condition=Call.account_id.exists() & ~Call.spam_flags.contains(sorted(reasons)[0]))
-        return True
-    except UpdateError as err:
-        if condition_failed(err):
-            return False
-        raise
+    return not reasons or store.add_spam_reasons(call_id, reasons, {"at": round(clock(), 3), "by": "spam"})
 
 
 def _announce_again(item: Any, verdict: str) -> None:
@@ -224,17 +208,10 @@ def _announce_again(item: Any, verdict: str) -> None:
     tells partners on the bus. A new fingerprint, the record's own plus the verdict, makes
     the calls stream announce it (a later retried webhook restores the record's fingerprint
     with the same content, which consumers recognise and drop)."""
-    from chalicelib.calls.models import Call
-    from chalicelib.db import condition_failed
+    from chalicelib.calls import store
 
-    if not item.completed_sig or not item.rec_sig:
-        return          # not settled yet: its first announcement carries the verdict
-    try:
-        Call(item.call_id).update(actions=[Call.completed_sig.set(f"{item.rec_sig}:{verdict}")],
-                                  condition=Call.completed_sig == item.completed_sig)
-    except UpdateError as err:
-        if not condition_failed(err):
-            raise
+    if item.completed_sig and item.rec_sig:      # not settled yet: its first announcement carries the verdict
+        store.announce_again(item, f"{item.rec_sig}:{verdict}")
 
 
 def follow_burst(old: Any, new: Any) -> int:
@@ -242,18 +219,14 @@ def follow_burst(old: Any, new: Any) -> int:
     calls of its burst, which settled before it was one. Run from the calls stream, not the
     settling webhook (Vonage waits on that): one GetItem of the caller's history and one
     conditional UpdateItem per earlier call, only when a burst was found. How many it flagged."""
-    from chalicelib.calls.models import CallerHistory
+    from chalicelib.calls.lifecycle import caller_shorts
 
     had = set(old.spam_flags or ()) if old is not None else set()
     ctx = new.ctx or {}
     if "burst" not in set(new.spam_flags or ()) or "burst" in had or not ctx.get("caller_hash"):
         return 0
-    try:
-        history = CallerHistory.get(f"{new.account_id}#{ctx['caller_hash']}")
-    except CallerHistory.DoesNotExist:
-        return 0
     cfg = ctx.get("spam_settings") or DEFAULTS
-    return sum(1 for other in burst_of(history.shorts or (), new.call_id, cfg)
+    return sum(1 for other in burst_of(caller_shorts(new.account_id, ctx["caller_hash"]), new.call_id, cfg)
                if other != new.call_id and flag(other, ["burst"]))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -163,6 +163,32 @@ def set_tags(account_id: str, call_id: str, tags: List[Dict[str, Any]], value: O
     if value is not None:
         actions.append(Call.value.set(value))
     return to_api(annotate(account_id, call_id, actions))
+
+
+def add_spam_reasons(call_id: str, reasons: Iterable[str], stamp: Dict[str, Any]) -> bool:
+    """Spam reasons found after the call settled, with a `tagged` stamp (so the calls stream
+    announces `Call Tagged`); False when the call is not stored or has the first reason
+    already (nothing is announced twice)."""
+    names = sorted(set(reasons))
+    try:
+        Call(call_id).update(actions=[Call.spam_flags.add(set(names)), Call.tagged.set(dict(stamp))],
+                             condition=Call.account_id.exists() & ~Call.spam_flags.contains(names[0]))
+        return True
+    except UpdateError as err:
+        if condition_failed(err):
+            return False
+        raise
+
+
+def announce_again(item: Call, fingerprint: str) -> None:
+    """Make the calls stream announce a settled call again (`Call Completed`): a new
+    announced fingerprint, written only if nobody announced it meanwhile."""
+    try:
+        Call(item.call_id).update(actions=[Call.completed_sig.set(fingerprint)],
+                                  condition=Call.completed_sig == item.completed_sig)
+    except UpdateError as err:
+        if not condition_failed(err):
+            raise
 
 
 def annotate(account_id: str, call_id: str, actions: List[Any]) -> Call:
