@@ -123,6 +123,10 @@ def test_a_number_under_attack_asks_for_a_key_before_connecting(client, spammed)
         "uuid": inbound["uuid"], "conversation_uuid": conv, "timestamp": iso(at + 4),
         "dtmf": {"digits": "5", "timed_out": False}}).json_body
     assert pressed[-1]["action"] == "connect" and pressed[-1]["endpoint"][0]["number"] == "14155550199"
+    again = send(client, "/vonage/challenge", query, {                      # Vonage retries the webhook
+        "uuid": inbound["uuid"], "conversation_uuid": conv, "timestamp": iso(at + 4),
+        "dtmf": {"digits": "5", "timed_out": False}}).json_body
+    assert again == pressed
 
     # A robot presses the wrong key (or none): goodbye, and the call is spam.
     robot, (robot_leg, _) = refused_call(client, numbers[0], ROBOT, at + 30, clock)
