@@ -2,7 +2,7 @@
 this file wires middleware and registers them."""
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib import web
+from chalicelib import auth, web
 from chalicelib.admin.api import bp as admin_api
 from chalicelib.calls.api import bp as calls_api
 from chalicelib.calls.schedule import bp as calls_sweeper
@@ -11,6 +11,7 @@ from chalicelib.dni.api import bp as dni_api
 from chalicelib.integrations.api import bp as integrations_api
 from chalicelib.integrations.exports_api import bp as exports_api
 from chalicelib.observability import logger, metrics
+from chalicelib.people.api import bp as people_api
 from chalicelib.reports.api import bp as reports_api
 from chalicelib.streams import bp as streams
 
@@ -18,6 +19,7 @@ app = Chalice(app_name="calltrack")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(web.error_middleware, "http")
+app.register_middleware(auth.middleware, "http")   # inside the error middleware: its refusals are shaped
 
 app.register_blueprint(dni_api)
 app.register_blueprint(calls_api)
@@ -27,4 +29,5 @@ app.register_blueprint(reports_api)
 app.register_blueprint(integrations_api)
 app.register_blueprint(exports_api)
 app.register_blueprint(advisor_api)
+app.register_blueprint(people_api)
 app.register_blueprint(streams)

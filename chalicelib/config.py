@@ -202,3 +202,18 @@ LOCAL_RECORDINGS_BUCKET = "calltrack-recordings-local"
 def recordings_bucket() -> Optional[str]:
     """The bucket named by the setting, the local one, or None (derived from the AWS account)."""
     return os.environ.get(RECORDINGS_BUCKET) or (LOCAL_RECORDINGS_BUCKET if is_local() else None)
+
+
+# People who sign in: the Cognito user pool and the dashboard's app client (infra/users.json
+# sets both on the API function). Locally, when unset, the pool named USER_POOL_NAME is used.
+USER_POOL_ID = "CALLTRACK_USER_POOL_ID"
+USER_POOL_CLIENT_ID = "CALLTRACK_USER_POOL_CLIENT_ID"
+USER_POOL_NAME = "calltrack-users"
+
+
+def user_pool_id() -> Optional[str]:
+    return os.environ.get(USER_POOL_ID) or None
+
+
+def user_pool_client_id() -> Optional[str]:
+    return os.environ.get(USER_POOL_CLIENT_ID) or None

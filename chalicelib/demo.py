@@ -73,3 +73,34 @@ def seed_account(account_id: str = DEMO_ACCOUNT, domains: Iterable[str] = ("loca
         ApiKey(hash_key(key), account_id=account_id, label="seed", created_at=time.time()).save()
     accounts.invalidate(account_id)
     return account
+
+
+# People of the demo account, one per role (`make run` prints them). Local stage only.
+DEMO_PASSWORD = "calltrack-demo-1"
+DEMO_AGENT_NUMBER = "+14155550181"          # demo_traffic's first agent
+DEMO_USERS = (("admin@demo.calltrack.local", "admin", None),
+              ("marketer@demo.calltrack.local", "marketer", None),
+              ("agent@demo.calltrack.local", "agent", DEMO_AGENT_NUMBER),
+              ("viewer@demo.calltrack.local", "read_only", None))
+
+
+def seed_users(account_id: str = DEMO_ACCOUNT, users: Iterable[tuple] = DEMO_USERS,
+               password: str = DEMO_PASSWORD) -> List[Dict[str, Any]]:
+    """The user pool (as infra/users.json declares it) and one person per role, signed in
+    with `password` (idempotent: an existing member keeps their role)."""
+    from chalicelib.auth import Principal
+    from chalicelib.errors import Conflict
+    from chalicelib.people import directory, users as people
+
+    if not config.is_local():
+        raise RuntimeError("demo users are for the local stage only")
+    directory.bootstrap()
+    seeded = []
+    for email, role, agent in users:
+        body = {"email": email, "role": role, **({"agent": agent} if agent else {})}
+        try:
+            seeded.append(people.add(account_id, body, Principal(account_id, "admin", "key", "seed", "seed"),
+                                     password=password))
+        except Conflict:
+            seeded.append(body)
+    return seeded

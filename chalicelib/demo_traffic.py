@@ -33,7 +33,7 @@ DEMO_TAG_CATEGORIES = [
     {"name": "Support", "code": "3"},
     {"name": "Spam", "code": "9"},
 ]
-AGENTS = ("anna", "ben", "chloe")
+AGENTS = ("+14155550181", "+14155550182", "+14155550183")   # the numbers the agents answer on
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ def call_item(record: Mapping[str, Any], keep_days: int = 400) -> Call:
     classes = {k for k, v in (rec.get("classification") or {}).items() if v} or None
     return Call(rec["call_id"], account_id=rec["account_id"], started_at=started, direction=rec["direction"],
                 rec={k: v for k, v in rec.items() if k not in ("tags", "value")}, status=rec["status"],
-                source=rec.get("source"), classes=classes, tags=list(rec.get("tags") or []),
+                source=rec.get("source"), agent=rec.get("agent"), classes=classes, tags=list(rec.get("tags") or []),
                 value=rec.get("value"), expires=ttl(started + keep_days * 86400))
 
 

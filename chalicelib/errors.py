@@ -69,6 +69,12 @@ class Conflict(CalltrackError):
     code = "conflict"
 
 
+class TooManyRequests(CalltrackError):
+    """The caller asked too often (sign-in attempts, new sessions from one address)."""
+    status = 429
+    code = "rate_limited"
+
+
 class LeaseGone(CalltrackError):
     """The session's lease expired or the number changed hands: lease again."""
     status = 410

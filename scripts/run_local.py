@@ -61,6 +61,8 @@ def prepare() -> None:
     print(f"  tables: {len(created)} created, {len(db.MODELS) - len(created)} already there")
     demo.seed_account()
     print("  demo account 'demo' seeded (admin key: $DEMO_API_KEY, default demo-secret-key)")
+    demo.seed_users()
+    print(f"  demo users seeded: one per role, password {demo.DEMO_PASSWORD}")
     optional_step("chalicelib.integrations.bus", "bootstrap", "  event bus, rules and consumer queues ready")
     optional_step("chalicelib.reports.archive", "bootstrap", "  recordings bucket ready")
     optional_step("chalicelib.demo_traffic", "seed_month", "  a month of demo sessions and calls seeded")
@@ -128,12 +130,16 @@ def main() -> None:
 
 
 def banner() -> None:
+    from chalicelib.demo import DEMO_PASSWORD
+
     api = f"http://{HOST}:{PORT}"
     demo = f"http://{HOST}:{DEMO_PORT}/demo/" + ("" if PORT == 8000 else f"?api={api}")
     print(f"""
 Calltrack is running.
   demo page (number swap + attribution): {demo}
-  dashboard (sign in with demo-secret-key): {api}/dashboard
+  dashboard:                              {api}/dashboard
+    sign in as admin@demo.calltrack.local, marketer@…, agent@… or viewer@… (read-only),
+    password {DEMO_PASSWORD}; or account "demo" with the API key demo-secret-key
   API:                                    {api}
 Try a lease:
   curl -s -X POST {api}/v1/sessions -H 'Content-Type: text/plain' -H 'User-Agent: Mozilla/5.0 Chrome/126' \\

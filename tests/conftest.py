@@ -75,6 +75,7 @@ def moto_endpoint() -> Iterator[str]:
 
     archive.bootstrap()  # the recordings bucket, as infra/recordings.json declares it
     demo.seed_account()
+    demo.seed_users()    # the user pool (infra/users.json) and a demo person per role
     yield endpoint
     server.stop()
 

@@ -24,7 +24,7 @@ bp = Blueprint(__name__)
 ACCOUNT = "/v1/accounts/{account_id}"
 
 
-def _authorised(account_id: str) -> str:
+def _authorised(account_id: str) -> auth.Principal:
     return auth.require_account(web.header(bp.current_request, "authorization"), account_id)
 
 

@@ -40,6 +40,7 @@ PATH_PARAMS: Dict[str, Dict[str, Any]] = {
     "call_id": {"type": "string", "minLength": 1, "maxLength": 100},
     "name": {"type": "string", "minLength": 1, "maxLength": 100},
     "subscription_id": {"type": "string", "minLength": 1, "maxLength": 64},
+    "user_id": {"type": "string", "minLength": 1, "maxLength": 128, "description": "The person's Cognito sub"},
 }
 
 
@@ -145,6 +146,13 @@ REPORT_QUERY = (
     ("limit", {"type": "string", "pattern": "^[0-9]{1,4}$"}, "Calls listed with include=calls (1-1000)"),
     ("format", {"type": "string", "enum": ["json", "csv"]}, "csv: a CSV export of the rows or calls"),
 )
+
+SIGNED_IN = {"type": "object", "properties": {
+    "access_token": {**STRING, "description": "Send as `Authorization: Bearer …` (one hour)"},
+    "id_token": STRING, "refresh_token": STRING, "expires_in": {"type": "integer"},
+    "accounts": {"type": "array", "items": {"type": "object", "properties": {"account_id": STRING, "role": STRING}}},
+    "challenge": {**STRING, "description": "Instead of tokens: what to answer at /v1/auth/challenge"},
+    "session": STRING}}
 
 OPERATIONS: List[Op] = [
     # The snippet (docs/snippet.md).
@@ -319,12 +327,39 @@ OPERATIONS: List[Op] = [
        query=(("after", STRING, "Cursor: the last id seen"),
               ("limit", {"type": "string", "pattern": "^[0-9]{1,3}$"}, "1-500 (default 100)"),
               ("platform", {"type": "string", "enum": ["google_ads", "microsoft_ads"]}, "One platform only"))),
+    # People: sign-in, users and roles, the audit log (docs/admin.md).
+    Op("POST", "/v1/auth/sign-in", "Sign in with email and password: tokens and the accounts you may open, or the "
+       "next challenge (a new password, an MFA code)", "people", auth="none",
+       body=_schema("chalicelib.people.api", "SIGN_IN"), response=SIGNED_IN, errors=(400, 401, 429)),
+    Op("POST", "/v1/auth/challenge", "Answer a sign-in challenge: NEW_PASSWORD_REQUIRED or SOFTWARE_TOKEN_MFA",
+       "people", auth="none", body=_schema("chalicelib.people.api", "CHALLENGE"), response=SIGNED_IN,
+       errors=(400, 401, 429)),
+    Op("POST", "/v1/auth/refresh", "Fresh tokens from the refresh token", "people", auth="none",
+       body=_schema("chalicelib.people.api", "REFRESH"), response=SIGNED_IN, errors=(400, 401)),
+    Op("POST", "/v1/auth/forgot-password", "E-mail a reset code (answers the same whether the email has an account)",
+       "people", auth="none", body=_schema("chalicelib.people.api", "FORGOT"), status=202, errors=(400, 429)),
+    Op("POST", "/v1/auth/reset-password", "Set a new password with the e-mailed code", "people", auth="none",
+       body=_schema("chalicelib.people.api", "RESET"), errors=(400, 429)),
+    Op("GET", ACCOUNT + "/me", "Who is signed in: role, agent number, what the role may do, the account's name",
+       "people"),
+    Op("GET", ACCOUNT + "/users", "The account's people and their roles", "people"),
+    Op("POST", ACCOUNT + "/users", "Invite a person (Cognito e-mails a temporary password) with a role", "people",
+       body=_schema("chalicelib.people.users", "USER_SCHEMA"), status=201, errors=(400, 409)),
+    Op("PATCH", ACCOUNT + "/users/{user_id}", "Change a person's role or agent number", "people",
+       body=_schema("chalicelib.people.users", "UPDATE_SCHEMA"), errors=(400, 404)),
+    Op("DELETE", ACCOUNT + "/users/{user_id}", "Remove a person from the account", "people", errors=(404,)),
+    Op("GET", ACCOUNT + "/audit", "Who changed what: every change made through the API, newest first", "people",
+       query=(("since", STRING, "ISO 8601 or epoch seconds (default: 90 days before until)"),
+              ("until", STRING, "ISO 8601 or epoch seconds (default: now)"),
+              ("limit", {"type": "string", "pattern": "^[0-9]{1,3}$"}, "1-200 (default 50)"),
+              ("next", STRING, "the cursor the previous page answered"))),
 ]
 
 
 def _error_response(status: int) -> Dict[str, Any]:
-    words = {400: "Bad input", 401: "No or unknown API key", 403: "Key of another account", 404: "Not found",
-             409: "Conflict with the current state", 410: "Gone", 413: "Body too large"}
+    words = {400: "Bad input", 401: "No or unknown API key or sign-in token",
+             403: "Key of another account, or a role that may not do this", 404: "Not found",
+             409: "Conflict with the current state", 410: "Gone", 413: "Body too large", 429: "Too many attempts"}
     return {"description": words.get(status, "Error"),
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
@@ -351,9 +386,13 @@ def _operation(op: Op) -> Dict[str, Any]:
     errors = set(op.errors) | {"key": {401, 403}, "admin": {401}, "vonage": {401}}.get(op.auth, set())
     successes = {str(s): _success(op, s) for s in (op.status, *op.also)}
     out["responses"] = {**successes, **{str(s): _error_response(s) for s in sorted(errors)}}
-    security = {"key": [{"apiKey": []}], "admin": [{"adminToken": []}], "vonage": [{"vonageSignature": []}],
-                "none": []}[op.auth]
+    security = {"key": [{"apiKey": []}, {"userToken": []}], "admin": [{"adminToken": []}],
+                "vonage": [{"vonageSignature": []}], "none": []}[op.auth]
     out["security"] = security
+    if op.auth == "key":
+        from chalicelib import auth
+
+        out["x-roles"] = [r for r in auth.ROLES if auth.allowed(r, op.method, op.path, {})]
     return out
 
 
@@ -376,7 +415,11 @@ def build(routes: Optional[Mapping[str, Sequence[str]]] = None) -> Dict[str, Any
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {
-                "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key of the account in the path"},
+                "apiKey": {"type": "http", "scheme": "bearer",
+                           "description": "An API key of the account in the path (acts as its admin)"},
+                "userToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                              "description": "A signed-in person's Cognito access token (/v1/auth/sign-in); "
+                                             "`x-roles` on each operation lists the roles that may call it"},
                 "adminToken": {"type": "http", "scheme": "bearer", "description": "The operator's CALLTRACK_ADMIN_TOKEN"},
                 "vonageSignature": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                     "description": "Vonage signed webhook (HS256, payload_hash); enforced when "

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Optional
 from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib import config, web
-from chalicelib.auth import require_account
+from chalicelib.auth import require_account, require_own_call
 from chalicelib.errors import BadRequest, CalltrackError
 from chalicelib.lazy import lazy
 
@@ -209,7 +209,7 @@ def timestamp(raw: Optional[str], name: str, default: float) -> float:
 @bp.route("/v1/accounts/{account_id}/calls", methods=["GET"])
 def list_calls(account_id: str) -> Dict[str, Any]:
     request = bp.current_request
-    require_account(web.header(request, "authorization"), account_id)
+    principal = require_account(web.header(request, "authorization"), account_id)
     q = dict(request.query_params or {})
     web.refuse_unknown(q, LIST_PARAMETERS)
     until = timestamp(q.get("until"), "until", clock())
@@ -222,11 +222,13 @@ def list_calls(account_id: str) -> Dict[str, Any]:
         raise BadRequest("limit: expected an integer") from err
     calls, cursor = store.page_calls(account_id, since, until, limit=limit, cursor=q.get("next"),
                                      status=q.get("status"), direction=q.get("direction"), source=q.get("source"),
-                                     classification=q.get("classification"), spam_mode=q.get("spam") or "include")
+                                     classification=q.get("classification"), spam_mode=q.get("spam") or "include",
+                                     # an agent lists the calls they answered, whatever they ask
+                                     agent=(principal.agent or "-") if principal.role == "agent" else None)
     return {"calls": calls, "next": cursor}
 
 
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}", methods=["GET"])
 def get_call(account_id: str, call_id: str) -> Dict[str, Any]:
-    require_account(web.header(bp.current_request, "authorization"), account_id)
-    return store.get_call(account_id, call_id)
+    principal = require_account(web.header(bp.current_request, "authorization"), account_id)
+    return require_own_call(principal, store.get_call(account_id, call_id))

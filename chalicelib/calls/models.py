@@ -63,6 +63,7 @@ class Call(Model):
     completed_sig = UnicodeAttribute(null=True)         # the record `Call Completed` announced
     status = UnicodeAttribute(null=True)
     source = UnicodeAttribute(null=True)
+    agent = UnicodeAttribute(null=True)                 # the number that answered (an agent's own calls)
     classes = UnicodeSetAttribute(null=True)            # {"unique", "target", …} when true
     tags = JSONAttribute(null=True)
     value = NumberAttribute(null=True)

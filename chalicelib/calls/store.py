@@ -88,7 +88,7 @@ SPAM_MODES = ("exclude", "include", "only")
 
 
 def _filter(status: Optional[str], direction: Optional[str], source: Optional[str],
-            classification: Optional[str], spam_mode: str = "include") -> Any:
+            classification: Optional[str], spam_mode: str = "include", agent: Optional[str] = None) -> Any:
     condition = Call.rec.exists()
     if spam_mode not in SPAM_MODES:
         raise BadRequest(f"spam: use {', '.join(SPAM_MODES)}")
@@ -105,6 +105,8 @@ def _filter(status: Optional[str], direction: Optional[str], source: Optional[st
         condition &= Call.direction == direction
     if source:
         condition &= Call.source == source
+    if agent:
+        condition &= Call.agent == agent
     if classification:
         if classification not in CLASSES:
             raise BadRequest(f"classification must be one of {', '.join(CLASSES)}")
@@ -137,7 +139,7 @@ def decode_cursor(cursor: Optional[str]) -> Optional[Dict[str, Any]]:
 
 def page_calls(account_id: str, since: float, until: float, limit: int = 50, cursor: Optional[str] = None,
                status: Optional[str] = None, direction: Optional[str] = None, source: Optional[str] = None,
-               classification: Optional[str] = None, spam_mode: str = "include"
+               classification: Optional[str] = None, spam_mode: str = "include", agent: Optional[str] = None
                ) -> Tuple[List[Dict[str, Any]], Optional[str]]:
     """One page of filtered calls, newest first, and the cursor of the next page (None at the end).
 
@@ -148,7 +150,7 @@ def page_calls(account_id: str, since: float, until: float, limit: int = 50, cur
         raise BadRequest("next: not a cursor of this account")
     result = Call.account_index.query(
         account_id, Call.started_at.between(since, until), filter_condition=_filter(status, direction, source,
-                                                                                     classification, spam_mode),
+                                                                                     classification, spam_mode, agent),
         scan_index_forward=False, limit=limit, last_evaluated_key=start, page_size=limit,
     )
     calls = [to_api(item) for item in result]

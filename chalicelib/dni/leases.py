@@ -25,14 +25,13 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.db import CANCELLED_BY_CONDITION, condition_failed, ttl
 from chalicelib.dni.models import Counter, Lease, Number, Session
 from chalicelib.dni.pool import PoolNumber
-from chalicelib.errors import CalltrackError, LeaseConflict, LeaseGone
+from chalicelib.errors import CalltrackError, LeaseConflict, LeaseGone, TooManyRequests
 
 MAX_PAGES = 50
 
 
-class RateLimited(CalltrackError):
-    status = 429
-    code = "rate_limited"
+class RateLimited(TooManyRequests):
+    """Too many new sessions from one address."""
 
 
 class LeaseUnanswered(CalltrackError):

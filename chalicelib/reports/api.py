@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Optional
 
 from chalice import Blueprint, Response
 
 from chalicelib import web
-from chalicelib.auth import require_account
+from chalicelib.auth import require_account, require_own_call
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.lazy import lazy
 from chalicelib.reports import schemas
@@ -21,6 +22,7 @@ service = lazy("chalicelib.reports.service")
 tags = lazy("chalicelib.reports.tags")
 intelligence = lazy("chalicelib.intelligence.analysis")
 spam = lazy("chalicelib.calls.spam")
+calls_store = lazy("chalicelib.calls.store")
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parent / "dashboard_static"
@@ -30,8 +32,11 @@ STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; ch
 CALL_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def _authorised(account_id: str) -> None:
-    require_account(web.header(bp.current_request, "authorization"), account_id)
+def _authorised(account_id: str, call_id: Optional[str] = None) -> None:
+    """The caller may act on the account (and, for an agent, on this call: one they answered)."""
+    principal = require_account(web.header(bp.current_request, "authorization"), account_id)
+    if call_id is not None and principal.role == "agent":
+        require_own_call(principal, calls_store.get_call(account_id, _call_id(call_id)))
 
 
 def _call_id(call_id: str) -> str:
@@ -61,7 +66,7 @@ def get_report(account_id: str) -> Response:
 
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/tags", methods=["PUT"])
 def put_call_tags(account_id: str, call_id: str) -> dict:
-    _authorised(account_id)
+    _authorised(account_id, call_id)
     body = web.json_body(bp.current_request, schemas.TAGS_REQUEST)
     return tags.tag_call(account_id, _call_id(call_id), body)
 
@@ -69,7 +74,7 @@ def put_call_tags(account_id: str, call_id: str) -> dict:
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/spam", methods=["PUT"])
 def put_call_spam(account_id: str, call_id: str) -> dict:
     """A person's verdict: spam (optionally blocking the caller) or not spam (docs/intelligence.md)."""
-    _authorised(account_id)
+    _authorised(account_id, call_id)
     _no_parameters()
     body = web.json_body(bp.current_request, spam.MARK_SCHEMA)
     return spam.mark(account_id, _call_id(call_id), body)
@@ -78,7 +83,7 @@ def put_call_spam(account_id: str, call_id: str) -> dict:
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/recording", methods=["GET"])
 def get_call_recording(account_id: str, call_id: str) -> Response:
     """The archived recording (a redirect to a short-lived S3 link), else Vonage's bytes."""
-    _authorised(account_id)
+    _authorised(account_id, call_id)
     _no_parameters()
     try:
         found = archive.link_of(account_id, _call_id(call_id))
@@ -92,7 +97,7 @@ def get_call_recording(account_id: str, call_id: str) -> Response:
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/recording-link", methods=["GET"])
 def get_call_recording_link(account_id: str, call_id: str) -> Response:
     """A presigned link to the archived recording, valid five minutes (docs/intelligence.md)."""
-    _authorised(account_id)
+    _authorised(account_id, call_id)
     _no_parameters()
     return Response(body=archive.link_of(account_id, _call_id(call_id)),
                     headers={**web.json_headers(), "Cache-Control": "no-store"})
@@ -105,7 +110,7 @@ def _no_parameters() -> None:
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}/transcript", methods=["GET"])
 def get_call_transcript(account_id: str, call_id: str) -> dict:
     """The call's redacted transcript and the rules' analysis of it (docs/intelligence.md)."""
-    _authorised(account_id)
+    _authorised(account_id, call_id)
     _no_parameters()
     return intelligence.transcript_view(account_id, _call_id(call_id))
 

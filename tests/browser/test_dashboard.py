@@ -135,6 +135,7 @@ def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_serve
     d.get(f"{api_server}/dashboard")
 
     # A wrong key is refused in words; the right one opens the account.
+    d.find_element(By.CSS_SELECTOR, "#key-signin summary").click()     # people sign in by email; keys below
     d.find_element(By.ID, "account").send_keys(acc["account_id"])
     d.find_element(By.ID, "apikey").send_keys("not-the-key")
     d.find_element(By.ID, "signin-btn").click()
@@ -284,6 +285,7 @@ def test_an_archived_recording_plays_straight_from_its_presigned_link(chrome: An
     d.get(f"{api_server}/dashboard")
     d.execute_script("sessionStorage.clear()")
     d.get(f"{api_server}/dashboard")
+    d.find_element(By.CSS_SELECTOR, "#key-signin summary").click()
     d.find_element(By.ID, "account").send_keys(a)
     d.find_element(By.ID, "apikey").send_keys(key)
     d.find_element(By.ID, "signin-btn").click()

@@ -39,7 +39,9 @@ def test_openapi_document_is_valid_and_every_operation_declares_errors():
             codes = set(op["responses"])
             assert any(c.startswith("2") for c in codes), (method, path)
             if path.startswith("/v1/accounts/{account_id}"):
-                assert {"401", "403"} <= codes and op["security"] == [{"apiKey": []}], (method, path)
+                assert {"401", "403"} <= codes and op["security"] == [{"apiKey": []}, {"userToken": []}], (method, path)
+                assert op["x-roles"][0] == "admin" and set(op["x-roles"]) <= {"admin", "marketer", "agent",
+                                                                               "read_only"}, (method, path)
 
 
 ADMIN_TAGS = {"accounts", "keys", "settings", "configuration", "numbers"}

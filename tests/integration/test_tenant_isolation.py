@@ -1,6 +1,7 @@
 """Tenant isolation, for EVERY account-scoped route the app serves (discovered from
 `app.routes`, so a route added later is covered without editing this file):
-no key → 401, an unknown key → 401, account A's key on account B's path → 403/404,
+no key → 401, an unknown key → 401, account A's key or A's signed-in admin on account
+B's path → 403/404,
 and B's data is byte-for-byte unchanged afterwards. Then the object-level cases: A's
 own path naming B's key, number or call never reaches B's item."""
 from __future__ import annotations
@@ -86,7 +87,15 @@ class Tenant:
 
 @pytest.fixture(scope="module")
 def tenants(moto_endpoint):
-    return Tenant("ta", 2), Tenant("tb", 3)
+    from chalicelib import demo
+    from chalicelib.people import directory
+
+    pair = Tenant("ta", 2), Tenant("tb", 3)
+    for t in pair:   # and an admin person of each: users are isolated as keys are
+        email = f"admin-{t.account_id}@example.com"
+        demo.seed_users(t.account_id, [(email, "admin", None)])
+        t.token = directory.sign_in(email, demo.DEMO_PASSWORD)["access_token"]
+    return pair
 
 
 # Bodies an intruder might send; the tenant check comes before any validation.
@@ -132,12 +141,15 @@ def test_no_key_unknown_key_and_other_tenants_key_are_refused(client, tenants, p
     status, body = request(client, method, url, key=a.key)
     assert status in (403, 404), (method, url, status, body)
     assert set(json.loads(body)) == {"error", "message"}
-    assert b.snapshot() == before, f"{method} {url} with another account's key changed its data"
+    status, body = request(client, method, url, key=a.token)
+    assert status == 403 and json.loads(body)["error"] == "forbidden", (method, url, status, body)
+    assert b.snapshot() == before, f"{method} {url} with another account's key or user changed its data"
     # The same request with B's own key is not refused for want of rights: the 403 above
     # came from the tenant check, not from a route that refuses everyone.
     if method == "GET":
-        status, body = request(client, method, url, key=b.key)
-        assert status not in (401, 403), (method, url, status, body)
+        for own in (b.key, b.token):
+            status, body = request(client, method, url, key=own)
+            assert status not in (401, 403), (method, url, status, body)
 
 
 def test_a_revoked_key_opens_nothing(client, tenants):

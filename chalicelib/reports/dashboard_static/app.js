@@ -1,6 +1,8 @@
 /* Calltrack dashboard: reports with drill-down, the call list with recordings and tags,
- * pool health and settings. Plain browser JavaScript against the app's own API; the
- * API key lives in sessionStorage (this tab only) and travels as a Bearer token.
+ * pool health and settings. Plain browser JavaScript against the app's own API. People
+ * sign in with email and password (Cognito, through /v1/auth); an API key works too. The
+ * token lives in sessionStorage (this tab only) and travels as a Bearer token; what the
+ * role may do (GET /me) decides which tabs and buttons show.
  * Everything from the API is written with textContent: sources, keywords and pages
  * come from visitors' URLs and must never become markup. */
 (function () {
@@ -17,8 +19,11 @@
     status: "f-status" };
   var COLOURS = ["#1f6feb", "#2da44e", "#d4a72c", "#cf222e", "#8250df", "#1b7c83", "#bc4c00", "#6e7781"];
   var charts = {};
-  var state = { account: sessionStorage.getItem("calltrack.account"), key: sessionStorage.getItem("calltrack.key"),
-    tab: "reports", categories: [], settings: null, sections: {}, loads: 0, blobUrl: null };
+  var stored = function (k) { return sessionStorage.getItem("calltrack." + k); };
+  var state = { account: stored("account"), key: stored("key"), refresh: stored("refresh"), me: null,
+    tab: "reports", categories: [], settings: null, sections: {}, loads: 0, blobUrl: null, challenge: null,
+    email: null, nextCalls: null };
+  var TABS = { reports: "GET /reports", calls: "GET /calls", pools: "GET /pool-health", settings: "GET /settings" };
 
   function $(id) { return document.getElementById(id); }
   function el(tag, text, cls) {
@@ -39,6 +44,15 @@
     this.message = (body && body.message) || ("HTTP " + status);
   }
 
+  function parsed(r) {
+    return r.text().then(function (text) {
+      var body = null;
+      try { body = text ? JSON.parse(text) : null; } catch (e) { body = { message: text }; }
+      if (!r.ok) throw new ApiError(r.status, body);
+      return body;
+    });
+  }
+
   function api(path, options) {
     options = options || {};
     var headers = Object.assign({ Authorization: "Bearer " + state.key }, options.headers || {});
@@ -47,47 +61,154 @@
       method: options.method || "GET", headers: headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     }).then(function (r) {
+      // A person's token lasts an hour: refresh it once, then ask again.
+      if (r.status === 401 && state.refresh && !options.retried) {
+        return authPost("/v1/auth/refresh", { refresh_token: state.refresh }).then(function (answer) {
+          keep("key", state.key = answer.access_token);
+          return api(path, Object.assign({}, options, { retried: true }));
+        }, function () { return parsed(r); });
+      }
       if (options.raw && r.ok) return r;
-      return r.text().then(function (text) {
-        var body = null;
-        try { body = text ? JSON.parse(text) : null; } catch (e) { body = { message: text }; }
-        if (!r.ok) throw new ApiError(r.status, body);
-        return body;
-      });
+      return parsed(r);
     });
+  }
+
+  function authPost(path, body) {
+    return fetch(API + path, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body) }).then(parsed);
+  }
+
+  function keep(name, value) {
+    if (value) sessionStorage.setItem("calltrack." + name, value); else sessionStorage.removeItem("calltrack." + name);
+  }
+
+  function can(what) {
+    var rights = (state.me && state.me.can) || [];
+    return rights.indexOf("*") >= 0 || rights.indexOf(what) >= 0;
   }
 
   // --- sign in ----------------------------------------------------------------------
   function showSignedIn(on) {
     $("signin").hidden = on;
-    ["tabs", "signout", "who", "filters-panel"].forEach(function (id) { $(id).hidden = !on; });
-    if (on) { $("who").textContent = state.account; switchTab(state.tab); }
+    ["tabs", "signout", "who", "account-name"].forEach(function (id) { $(id).hidden = !on; });
+    if (!on) {   // signed out: the sign-in and nothing else
+      $("filters-panel").hidden = true;
+      document.querySelectorAll("section.tab").forEach(function (s) { s.hidden = true; });
+      return;
+    }
+    var me = state.me;
+    $("account-name").textContent = me.account_name;
+    $("who").textContent = (me.name || me.account_id) + " · " + me.role.replace("_", "-") +
+      (me.kind === "key" ? " (API key)" : "");
+    var first = null;
+    document.querySelectorAll("#tabs button").forEach(function (b) {
+      b.hidden = !can(TABS[b.dataset.tab]);
+      if (!b.hidden && !first) first = b.dataset.tab;
+    });
+    $("export-csv").hidden = !can("GET /reports");
+    switchTab(can(TABS[state.tab]) ? state.tab : first);
   }
 
-  function signIn(ev) {
-    ev.preventDefault();
-    state.account = $("account").value.trim();
-    state.key = $("apikey").value.trim();
-    $("signin-error").textContent = "";
-    var today = isoDay(new Date());
-    api("/reports?from=" + today + "&to=" + today).then(function () {
-      sessionStorage.setItem("calltrack.account", state.account);
-      sessionStorage.setItem("calltrack.key", state.key);
-      $("apikey").value = "";
+  // Who is signed in, and what their role may do; then the first view.
+  function enter(accountId) {
+    state.account = accountId;
+    return api("/me").then(function (me) {
+      state.me = me;
+      keep("account", state.account);
+      keep("key", state.key);
+      keep("refresh", state.refresh);
       showSignedIn(true);
       loadCategories();
-      loadReport();
-    }).catch(function (err) {
+      if (can("GET /reports")) loadReport(); else loadCallList(false);
+    });
+  }
+
+  function signIn(ev) {   // with an API key
+    ev.preventDefault();
+    state.key = $("apikey").value.trim();
+    state.refresh = null;
+    $("signin-error").textContent = "";
+    enter($("account").value.trim()).then(function () { $("apikey").value = ""; }).catch(function (err) {
       $("signin-error").textContent = err.status === 401 || err.status === 403 || err.status === 404
         ? "That API key does not open this account." : "Sign-in failed: " + err.message;
     });
   }
 
+  function signInUser(ev) {   // a person: email and password
+    ev.preventDefault();
+    state.email = $("email").value.trim();
+    $("user-signin-error").textContent = "";
+    authPost("/v1/auth/sign-in", { email: state.email, password: $("password").value })
+      .then(signedIn).catch(function (err) { $("user-signin-error").textContent = err.message; });
+  }
+
+  var CHALLENGES = {
+    NEW_PASSWORD_REQUIRED: "Choose your password (at least 10 characters, with a lowercase letter and a digit)",
+    SOFTWARE_TOKEN_MFA: "The six-digit code from your authenticator app",
+  };
+
+  function signedIn(answer) {
+    $("password").value = "";
+    if (answer.challenge) {
+      state.challenge = answer;
+      $("user-signin-form").hidden = true;
+      $("challenge-form").hidden = false;
+      $("challenge-label").textContent = CHALLENGES[answer.challenge] || answer.challenge;
+      $("challenge-answer").type = answer.challenge === "NEW_PASSWORD_REQUIRED" ? "password" : "text";
+      $("challenge-answer").value = "";
+      return;
+    }
+    $("challenge-form").hidden = true;
+    var accounts = answer.accounts || [];
+    if (!accounts.length) {
+      $("user-signin-form").hidden = false;
+      $("user-signin-error").textContent = "You are signed in, but no account has added you yet: ask its admin.";
+      return;
+    }
+    state.key = answer.access_token;
+    state.refresh = answer.refresh_token || state.refresh;
+    if (accounts.length === 1) return enter(accounts[0].account_id);
+    var picker = $("account-picker");
+    picker.textContent = "";
+    accounts.forEach(function (a) { picker.appendChild(el("option", a.account_id + " (" + a.role + ")")).value = a.account_id; });
+    $("user-signin-form").hidden = true;
+    $("account-form").hidden = false;
+  }
+
+  function answerChallenge(ev) {
+    ev.preventDefault();
+    $("challenge-error").textContent = "";
+    authPost("/v1/auth/challenge", { challenge: state.challenge.challenge, session: state.challenge.session,
+      email: state.email, answer: $("challenge-answer").value.trim() })
+      .then(signedIn).catch(function (err) { $("challenge-error").textContent = err.message; });
+  }
+
+  function forgotPassword() {
+    state.email = $("email").value.trim();
+    if (!state.email) { $("user-signin-error").textContent = "Type your email first."; return; }
+    authPost("/v1/auth/forgot-password", { email: state.email }).then(function () {
+      $("user-signin-form").hidden = true;
+      $("reset-form").hidden = false;
+    }).catch(function (err) { $("user-signin-error").textContent = err.message; });
+  }
+
+  function resetPassword(ev) {
+    ev.preventDefault();
+    authPost("/v1/auth/reset-password", { email: state.email, code: $("reset-code").value.trim(),
+      password: $("reset-password").value }).then(function () {
+      $("reset-form").hidden = true;
+      $("user-signin-form").hidden = false;
+      $("user-signin-error").textContent = "Password changed: sign in with it.";
+    }).catch(function (err) { $("reset-error").textContent = err.message; });
+  }
+
   function signOut() {
-    sessionStorage.removeItem("calltrack.account");
-    sessionStorage.removeItem("calltrack.key");
-    state.key = null;
+    ["account", "key", "refresh"].forEach(function (k) { keep(k, null); });
+    state.key = state.refresh = state.me = null;
+    ["challenge-form", "reset-form", "account-form"].forEach(function (id) { $(id).hidden = true; });
+    $("user-signin-form").hidden = false;
     showSignedIn(false);
+    busy("signed-out");
   }
 
   // --- filters and the report -----------------------------------------------------------
@@ -248,19 +369,39 @@
         play.addEventListener("click", function () { playRecording(c); });
         actions.appendChild(play);
       }
-      var tag = el("button", "Tag", "tag");
-      tag.type = "button";
-      tag.addEventListener("click", function () { openTagDialog(c); });
-      actions.appendChild(tag);
-      var verdict = el("button", c.spam ? "Not spam" : "Spam", "spam");
-      verdict.type = "button";
-      verdict.addEventListener("click", function () { markSpam(c, tr, verdict); });
-      actions.appendChild(verdict);
+      if (can("PUT /calls/{call_id}/tags")) {
+        var tag = el("button", "Tag", "tag");
+        tag.type = "button";
+        tag.addEventListener("click", function () { openTagDialog(c); });
+        actions.appendChild(tag);
+      }
+      if (can("PUT /calls/{call_id}/spam")) {
+        var verdict = el("button", c.spam ? "Not spam" : "Spam", "spam");
+        verdict.type = "button";
+        verdict.addEventListener("click", function () { markSpam(c, tr, verdict); });
+        actions.appendChild(verdict);
+      }
       tr.appendChild(actions);
       body.appendChild(tr);
     });
     $("calls-more").textContent = total > (calls || []).length
       ? "Showing the newest " + calls.length + " of " + total + " calls; narrow the filters to see others." : "";
+  }
+
+  // Roles without reports (agents) list their calls from /calls, newest first, page by page.
+  function loadCallList(more) {
+    var params = new URLSearchParams({ limit: "50" });
+    if (more && state.nextCalls) params.set("next", state.nextCalls);
+    busy("loading");
+    return api("/calls?" + params.toString()).then(function (page) {
+      state.calls = (more ? state.calls : []).concat(page.calls);
+      state.nextCalls = page.next;
+      renderCalls(state.calls, state.calls.length);
+      $("calls-next").hidden = !page.next;
+      state.loads += 1;
+      document.body.dataset.loads = String(state.loads);
+      busy("ready");
+    }).catch(function (err) { $("error").textContent = err.message; busy("error"); });
   }
 
   function statusText(c) {
@@ -548,7 +689,7 @@
     state.tab = tab;
     document.querySelectorAll("#tabs button").forEach(function (b) { b.classList.toggle("active", b.dataset.tab === tab); });
     document.querySelectorAll("section.tab").forEach(function (s) { s.hidden = s.id !== tab; });
-    $("filters-panel").hidden = !(tab === "reports" || tab === "calls");
+    $("filters-panel").hidden = !((tab === "reports" || tab === "calls") && can("GET /reports"));
     if (tab === "pools") loadPools();
     if (tab === "settings") loadSettings();
   }
@@ -556,6 +697,15 @@
   function init() {
     defaultDates();
     $("signin-form").addEventListener("submit", signIn);
+    $("user-signin-form").addEventListener("submit", signInUser);
+    $("challenge-form").addEventListener("submit", answerChallenge);
+    $("forgot-btn").addEventListener("click", forgotPassword);
+    $("reset-form").addEventListener("submit", resetPassword);
+    $("account-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      enter($("account-picker").value).catch(function (err) { $("user-signin-error").textContent = err.message; });
+    });
+    $("calls-next").addEventListener("click", function () { loadCallList(true); });
     $("signout").addEventListener("click", signOut);
     $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); loadReport(); });
     $("f-group").addEventListener("change", loadReport);
@@ -573,12 +723,10 @@
     $("tag-save").addEventListener("click", function () { saveTags(false); });
     $("tag-clear").addEventListener("click", function () { saveTags(true); });
     $("tag-cancel").addEventListener("click", function () { $("tag-dialog").close(); });
-    if (state.account && state.key) {
-      showSignedIn(true);
-      loadCategories();
-      loadReport();
-    } else {
-      busy("signed-out");
+    showSignedIn(false);
+    busy("signed-out");
+    if (state.account && state.key) {   // a reload in the same tab: still signed in?
+      enter(state.account).catch(function () { signOut(); });
     }
   }
 
