@@ -208,3 +208,31 @@ def finish(group: str, series: Optional[str], buckets: Mapping[str, Bucket], tot
     else:
         rows.sort(key=lambda r: (-r["calls"], -(r["sessions"] or 0), r["key"]))
     return {"group_by": group, "series_by": series, "rows": rows, "totals": total.row("total", True)}
+
+
+def time_keys(group: str, days: List[Any]) -> List[str]:
+    """Every bucket of a time grouping over the range: its days, the Mondays of its weeks,
+    or the 24 hours of the day."""
+    if group == "day":
+        return [d.isoformat() for d in days]
+    if group == "week":
+        return sorted({(d - timedelta(days=d.weekday())).isoformat() for d in days})
+    return [f"{h:02d}:00" for h in range(24)]
+
+
+def zero_filled(rows: List[Dict[str, Any]], group: str, days: List[Any], with_sessions: bool) -> List[Dict[str, Any]]:
+    """A time grouping's rows with a zero row for each bucket nothing happened in, so a
+    chart's axis has no gaps (a quiet Sunday is a 0, not a missing day)."""
+    if group not in TIME_GROUPS:
+        return rows
+    have = {r["key"]: r for r in rows}
+    with_series = any("series" in r for r in rows)
+    out = []
+    for key in time_keys(group, days):
+        row = have.pop(key, None)
+        if row is None:
+            row = Bucket().row(key, with_sessions)
+            if with_series:
+                row["series"] = {}
+        out.append(row)
+    return sorted(out + list(have.values()), key=lambda r: r["key"])

@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from zoneinfo import ZoneInfo
 
 from chalicelib.reports.aggregate import (
-    CALL_GROUPS, NONE, SESSION_GROUPS, Bucket, aggregate, finish, keys_of, local_day,
+    CALL_GROUPS, NONE, SESSION_GROUPS, Bucket, aggregate, finish, keys_of, local_day, zero_filled,
 )
 from chalicelib.reports.filters import SOURCE_FIELDS, Filters, epoch, normalise, page_of, score_band
 
@@ -374,5 +374,7 @@ def raw_report(calls: Iterable[Mapping[str, Any]], sessions: Iterable[Mapping[st
     """The same report computed from raw calls and sessions (what the roll-ups are tested against)."""
     facts_c = [f for f in (call_fact(c) for c in calls) if f]
     facts_s = [f for f in (session_fact(s) for s in sessions) if f]
-    return aggregate(facts_c, facts_s, filters, group, tz, series)
+    report = aggregate(facts_c, facts_s, filters, group, tz, series)
+    report["rows"] = zero_filled(report["rows"], group, local_days(filters, tz), report["totals"]["sessions"] is not None)
+    return report
 

@@ -13,7 +13,7 @@ from chalicelib.calls import store
 from chalicelib.errors import BadRequest
 from chalicelib.reports import filters as flt
 from chalicelib.reports import rollup_store, rollups
-from chalicelib.reports.aggregate import SESSION_GROUPS, check_group
+from chalicelib.reports.aggregate import SESSION_GROUPS, check_group, zero_filled
 
 Clock = Callable[[], float]
 MAX_LISTED_CALLS = 1000
@@ -100,6 +100,10 @@ def run_report(account_id: str, params: Optional[Mapping[str, str]], clock: Cloc
         raise BadRequest("breakdowns: at most 4 groupings")
     if extra:
         report["breakdowns"] = {g: reader.report(g)["rows"] for g in extra}
+    with_sessions = report["totals"]["sessions"] is not None
+    report["rows"] = zero_filled(report["rows"], group, reader.days, with_sessions)
+    for g, rows in (report.get("breakdowns") or {}).items():
+        report["breakdowns"][g] = zero_filled(rows, g, reader.days, with_sessions)
     report.update({"account_id": account_id, "timezone": tz.key, "currency": account.settings.currency,
                    "from": store.iso(filters.since), "to": store.iso(filters.until)})
     if listing:

@@ -103,7 +103,16 @@ def test_sessions_conversion_series_breakdowns_and_csv(client, acc):
     assert {x["key"]: x["calls"] for x in r.json_body["breakdowns"]["status"]} == {"answered": 2, "busy": 1}
     assert r.json_body["totals"]["value"] == 100.0
     r = report(client, account_id, key, group_by="day", series="source")
-    assert r.json_body["rows"][0]["series"] == {"google": 2, "bing": 1}
+    days = [row for row in r.json_body["rows"] if row["calls"]]
+    assert len(days) == 1 and days[0]["series"] == {"google": 2, "bing": 1}
+    # Every day of the 30-day range is a row, in order; the quiet ones are zeros.
+    keys = [row["key"] for row in r.json_body["rows"]]
+    assert len(keys) == 30 and keys == sorted(keys) and len(set(keys)) == 30
+    quiet = [row for row in r.json_body["rows"] if not row["calls"]]
+    assert len(quiet) == 29 and all(row["series"] == {} and row["answered"] == 0 and row["avg_talk"] is None
+                                    for row in quiet)
+    r = report(client, account_id, key, group_by="hour")
+    assert [row["key"] for row in r.json_body["rows"]] == [f"{h:02d}:00" for h in range(24)]
     r = report(client, account_id, key, group_by="source", format="csv")
     assert r.headers["Content-Type"].startswith("text/csv")
     lines = r.body.decode().splitlines()

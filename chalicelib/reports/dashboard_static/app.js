@@ -18,6 +18,18 @@
   var DRILL = { source: "f-source", medium: "f-medium", campaign: "f-campaign", country: "f-country", tag: "f-tag",
     status: "f-status" };
   var COLOURS = ["#1f6feb", "#2da44e", "#d4a72c", "#cf222e", "#8250df", "#1b7c83", "#bc4c00", "#6e7781"];
+  // A source keeps its colour in every view and every range: the usual ones by name, the
+  // rest by a hash of the name (never by rank, which changes with the filters).
+  var SOURCE_COLOURS = { google: "#1f6feb", facebook: "#8250df", bing: "#1b7c83", direct: "#6e7781",
+    billboard: "#bc4c00", instagram: "#cf222e", newsletter: "#2da44e", yahoo: "#d4a72c", other: "#afb8c1" };
+  var WORDS = { abandoned_in_greeting: "hung up in the greeting", ivr_no_input: "no menu choice",
+    ivr_abandoned: "hung up in the menu", callback_agent_no_answer: "callback: agent did not answer",
+    callback_client_no_answer: "callback: visitor did not answer", rejected: "refused (spam)",
+    first_target: "first target", unique_target: "unique target", not_lead: "not a lead", inbound: "inbound",
+    callback: "callback", outbound: "outbound", dynamic: "dynamic number", static: "static number",
+    "default": "default number" };
+  var WORDED = ["status", "direction", "method", "lead"];
+  var KPIS = ["calls", "answered", "missed", "missed_pct", "unique", "target", "sessions", "conversion_pct", "value"];
   var charts = {};
   var stored = function (k) { return sessionStorage.getItem("calltrack." + k); };
   var state = { account: stored("account"), key: stored("key"), refresh: stored("refresh"), me: null,
@@ -38,6 +50,13 @@
     return String(v);
   }
   function busy(what) { document.body.dataset.state = what; }
+  function words(key) { return WORDS[key] || String(key).replace(/_/g, " "); }
+  function colourOf(name) {
+    if (SOURCE_COLOURS[name]) return SOURCE_COLOURS[name];
+    var h = 0;
+    for (var i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
+    return COLOURS[h % COLOURS.length];
+  }
 
   function ApiError(status, body) {
     this.status = status;
@@ -216,11 +235,59 @@
     return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
   }
 
-  function defaultDates() {
-    var to = new Date();
-    var from = new Date(to.getTime() - 29 * 86400000);
+  function defaultDates() { applyRange("30"); }
+
+  // Date presets: the browser's calendar days (the report reads them in the account's zone).
+  function applyRange(range) {
+    var today = new Date();
+    var from = today, to = today;
+    if (/^[0-9]+$/.test(range)) from = new Date(today.getTime() - (parseInt(range, 10) - 1) * 86400000);
+    if (range === "this_month") from = new Date(today.getFullYear(), today.getMonth(), 1);
+    if (range === "last_month") {
+      from = new Date(today.getFullYear(), today.getMonth() - 1, 1);
+      to = new Date(today.getFullYear(), today.getMonth(), 0);
+    }
+    if (range === "") return;
+    $("f-range").value = range;
     $("f-from").value = isoDay(from);
     $("f-to").value = isoDay(to);
+  }
+
+  function dayOf(text) { var p = text.split("-"); return new Date(+p[0], +p[1] - 1, +p[2]); }
+
+  // The period just before the chosen one, as long as it.
+  function previousPeriod(fromText, toText) {
+    var from = dayOf(fromText), to = dayOf(toText);
+    var days = Math.round((to - from) / 86400000) + 1;
+    var prevTo = new Date(from.getFullYear(), from.getMonth(), from.getDate() - 1);
+    var prevFrom = new Date(prevTo.getFullYear(), prevTo.getMonth(), prevTo.getDate() - (days - 1));
+    return { from: isoDay(prevFrom), to: isoDay(prevTo) };
+  }
+
+  // Filters live in the URL's fragment: a reload or a shared link opens the same view.
+  function saveView() {
+    var view = new URLSearchParams();
+    new FormData($("filters")).forEach(function (value, name) {
+      if (String(value).trim() !== "") view.set(name, String(value).trim());
+    });
+    if ($("f-range").value) view.set("range", $("f-range").value);
+    if ($("f-compare").checked) view.set("compare", "1");
+    view.set("tab", state.tab);
+    history.replaceState(null, "", location.pathname + location.search + "#" + view.toString());
+  }
+
+  function restoreView() {
+    var view = new URLSearchParams(location.hash.replace(/^#/, ""));
+    if (!Array.from(view.keys()).length) return;
+    $("filters").reset();
+    view.forEach(function (value, name) {
+      var field = $("filters").elements.namedItem(name);
+      if (field && field.name === name) field.value = value;
+    });
+    $("f-range").value = view.get("range") || "";
+    if (view.get("range") && !view.get("from")) applyRange(view.get("range"));
+    $("f-compare").checked = view.get("compare") === "1";
+    if (view.get("tab") && TABS[view.get("tab")]) state.tab = view.get("tab");
   }
 
   function filterParams() {
@@ -241,11 +308,23 @@
     params.set("limit", "200");
     busy("loading");
     $("error").textContent = "";
+    saveView();
     var started = Date.now();
-    return api("/reports?" + params.toString()).then(function (rep) {
+    var compare = null;
+    if ($("f-compare").checked && $("f-from").value && $("f-to").value) {
+      var before = previousPeriod($("f-from").value, $("f-to").value);
+      var prev = filterParams();
+      prev.set("from", before.from);
+      prev.set("to", before.to);
+      compare = api("/reports?" + prev.toString()).then(function (r) { r.period = before; return r; });
+    }
+    return Promise.all([api("/reports?" + params.toString()), compare]).then(function (both) {
+      var rep = both[0];
       state.report = rep;
       state.loads += 1;
       renderKpis(rep.totals, rep.currency);
+      renderDeltas(rep.totals, both[1]);
+      renderEmpty(rep);
       renderCharts(rep);
       renderTable(group, group === "day" ? rep.rows : rep.breakdowns[group], rep.totals);
       renderCalls(rep.calls, rep.calls_total);
@@ -273,6 +352,44 @@
     $("kpi-value").textContent = fmt(t.value) + " " + (currency || "");
   }
 
+  // Each card's change against the previous period (when compared), in words and colour.
+  function renderDeltas(now, previous) {
+    KPIS.forEach(function (k) {
+      var card = $("kpi-" + k.replace("_pct", "-pct").replace("conversion-pct", "conversion"));
+      var delta = card.parentNode.querySelector(".delta");
+      if (!delta) { delta = el("small", "", "delta"); card.parentNode.appendChild(delta); }
+      delta.className = "delta";
+      delta.textContent = "";
+      delete delta.dataset.delta;
+      if (!previous) return;
+      var a = now[k], b = previous.totals[k];
+      if (a === null || a === undefined || b === null || b === undefined) return;
+      var pct = k.slice(-4) === "_pct";
+      var change = pct ? a - b : (b ? (a - b) / b * 100 : null);
+      var text = change === null ? (a ? "new" : "no change")
+        : (change > 0 ? "+" : change < 0 ? "−" : "±") + fmt(Math.abs(change)) + (pct ? " pts" : "%");
+      delta.textContent = text + " vs " + previous.period.from + " – " + previous.period.to;
+      delta.dataset.delta = change === null ? text : String(Math.round(change * 10) / 10);
+      var better = k === "missed" || k === "missed_pct" ? change < 0 : change > 0;
+      if (change) delta.classList.add(better ? "up" : "down");
+    });
+  }
+
+  // A new account (or a range with nothing in it) says so, and what to do next.
+  function renderEmpty(rep) {
+    var t = rep.totals;
+    var empty = !t.calls && !t.sessions;
+    $("empty").hidden = !empty;
+    if (!empty) return;
+    var filtered = Array.from(filterParams().keys()).some(function (k) { return k !== "from" && k !== "to"; });
+    $("empty-title").textContent = filtered ? "Nothing matches these filters" : "No calls or visits yet";
+    $("empty-text").textContent = filtered
+      ? "Nothing in this range matches every filter: widen the range or press Reset."
+      : "Nothing was recorded between " + rep.from.slice(0, 10) + " and " + rep.to.slice(0, 10) + ". " +
+        "Add the snippet to your site and point your numbers' answer URL at Calltrack (docs/snippet.md, " +
+        "docs/vonage.md): visits and calls show here as they happen.";
+  }
+
   function chart(id, config) {
     if (typeof Chart === "undefined") return;  // the chart library failed to load: tables still work
     if (charts[id]) charts[id].destroy();
@@ -285,24 +402,24 @@
     rep.rows.forEach(function (r) { Object.keys(r.series || {}).forEach(function (s) { totals[s] = (totals[s] || 0) + r.series[s]; }); });
     var sources = Object.keys(totals).sort(function (a, b) { return totals[b] - totals[a]; });
     var top = sources.slice(0, 7);
-    var datasets = top.map(function (s, i) {
-      return { label: s, backgroundColor: COLOURS[i], data: rep.rows.map(function (r) { return (r.series || {})[s] || 0; }) };
+    var datasets = top.map(function (s) {
+      return { label: s, backgroundColor: colourOf(s), data: rep.rows.map(function (r) { return (r.series || {})[s] || 0; }) };
     });
     if (sources.length > top.length) {
-      datasets.push({ label: "other", backgroundColor: COLOURS[7], data: rep.rows.map(function (r) {
+      datasets.push({ label: "other", backgroundColor: SOURCE_COLOURS.other, data: rep.rows.map(function (r) {
         return sources.slice(7).reduce(function (n, s) { return n + ((r.series || {})[s] || 0); }, 0);
       }) });
     }
     chart("chart-sources", { type: "bar", data: { labels: rep.rows.map(function (r) { return r.key; }), datasets: datasets },
-      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } } });
     var missed = (rep.breakdowns.status || []).filter(function (r) { return r.missed > 0; });
-    chart("chart-missed", { type: "doughnut", data: { labels: missed.map(function (r) { return r.key; }),
+    chart("chart-missed", { type: "doughnut", data: { labels: missed.map(function (r) { return words(r.key); }),
       datasets: [{ data: missed.map(function (r) { return r.missed; }), backgroundColor: COLOURS }] } });
     var t = rep.totals;
     chart("chart-classes", { type: "bar", data: { labels: ["unique", "target", "first target", "unique target", "repeated"],
       datasets: [{ label: "calls", backgroundColor: COLOURS[0],
         data: [t.unique, t.target, t.first_target, t.unique_target, t.repeated] }] },
-      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } } });
+      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } } });
   }
 
   function renderTable(group, rows, totals) {
@@ -316,7 +433,7 @@
     rows.forEach(function (r) {
       var tr = document.createElement("tr");
       tr.dataset.key = r.key;
-      tr.appendChild(el("td", r.key));
+      tr.appendChild(el("td", WORDED.indexOf(group) >= 0 ? words(r.key) : r.key));
       METRICS.forEach(function (m) { tr.appendChild(el("td", fmt(r[m[0]]), "num")); });
       if (DRILL[group] && r.key !== "(none)") {
         tr.className = "clickable";
@@ -405,7 +522,7 @@
   }
 
   function statusText(c) {
-    return c.status + (c.spam ? " · spam (" + (c.spam_reasons || []).join(", ") + ")" : "");
+    return words(c.status) + (c.spam ? " · spam (" + (c.spam_reasons || []).join(", ") + ")" : "");
   }
 
   // A person's verdict (docs/intelligence.md): spam leaves the reports; "Not spam" overrides every reason.
@@ -687,6 +804,7 @@
   // --- tabs and wiring ----------------------------------------------------------------
   function switchTab(tab) {
     state.tab = tab;
+    if (state.me) saveView();
     document.querySelectorAll("#tabs button").forEach(function (b) { b.classList.toggle("active", b.dataset.tab === tab); });
     document.querySelectorAll("section.tab").forEach(function (s) { s.hidden = s.id !== tab; });
     $("filters-panel").hidden = !((tab === "reports" || tab === "calls") && can("GET /reports"));
@@ -709,7 +827,17 @@
     $("signout").addEventListener("click", signOut);
     $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); loadReport(); });
     $("f-group").addEventListener("change", loadReport);
-    $("reset-filters").addEventListener("click", function () { $("filters").reset(); defaultDates(); loadReport(); });
+    $("reset-filters").addEventListener("click", function () {
+      $("filters").reset();
+      $("f-compare").checked = false;
+      defaultDates();
+      loadReport();
+    });
+    $("f-range").addEventListener("change", function () { applyRange($("f-range").value); loadReport(); });
+    ["f-from", "f-to"].forEach(function (id) {
+      $(id).addEventListener("change", function () { $("f-range").value = ""; });
+    });
+    $("f-compare").addEventListener("change", loadReport);
     $("export-csv").addEventListener("click", exportCsv);
     document.querySelectorAll("#tabs button").forEach(function (b) {
       b.addEventListener("click", function () { switchTab(b.dataset.tab); });
@@ -723,6 +851,7 @@
     $("tag-save").addEventListener("click", function () { saveTags(false); });
     $("tag-clear").addEventListener("click", function () { saveTags(true); });
     $("tag-cancel").addEventListener("click", function () { $("tag-dialog").close(); });
+    restoreView();
     showSignedIn(false);
     busy("signed-out");
     if (state.account && state.key) {   // a reload in the same tab: still signed in?

@@ -1,0 +1,106 @@
+"""The reports view in real headless Chromium: filters live in the URL (a reload keeps
+them), the previous period's comparison shows deltas, days are zero-filled, a source keeps
+its colour, statuses read in words, and a new account shows its empty state."""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Callable, Dict
+
+import pytest
+
+from chalicelib import streams
+from chalicelib.demo_traffic import write_calls
+from tests.browser.test_dashboard import call, text, wait_ready
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def two_periods(account: Callable[..., Any]) -> Dict[str, Any]:
+    key = "k-" + uuid.uuid4().hex
+    a = account(api_key=key).account_id
+    now = time.time()
+    recent = [call(a, now - 2 * 86400, source="google") for _ in range(4)]
+    recent += [call(a, now - 2 * 86400, source="facebook", status="abandoned_in_greeting") for _ in range(2)]
+    older = [call(a, now - 40 * 86400, source="google") for _ in range(2)] + [call(a, now - 40 * 86400,
+                                                                                     source="facebook")]
+    write_calls(recent + older)
+    streams.catch_up()
+    return {"account_id": a, "key": key}
+
+
+def open_with_key(d: Any, api_server: str, account_id: str, key: str, fragment: str = "") -> None:
+    from selenium.webdriver.common.by import By
+
+    d.get(f"{api_server}/dashboard")
+    d.execute_script("sessionStorage.clear()")
+    d.get(f"{api_server}/dashboard{fragment}")
+    d.refresh()                       # a fragment alone does not load the page again
+    d.find_element(By.CSS_SELECTOR, "#key-signin summary").click()
+    d.find_element(By.ID, "account").send_keys(account_id)
+    d.find_element(By.ID, "apikey").send_keys(key)
+    d.find_element(By.ID, "signin-btn").click()
+
+
+def loads(d: Any) -> int:
+    return int(d.execute_script("return document.body.dataset.loads || 0"))
+
+
+def test_filters_survive_a_reload_and_the_comparison_shows_deltas(chrome: Any, api_server: str,
+                                                                  two_periods: Dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = chrome
+    open_with_key(d, api_server, two_periods["account_id"], two_periods["key"])
+    wait_ready(d, loads=1)
+    assert text(d, "kpi-calls") == "6"
+    d.find_element(By.ID, "f-source").send_keys("google")
+    d.find_element(By.ID, "apply").click()
+    wait_ready(d, loads=2)
+    assert text(d, "kpi-calls") == "4"
+    assert "source=google" in d.execute_script("return location.hash")
+
+    d.refresh()                       # same tab: still signed in, same filters, same figures
+    wait_ready(d, loads=1)
+    assert d.find_element(By.ID, "f-source").get_attribute("value") == "google"
+    assert text(d, "kpi-calls") == "4"
+
+    d.find_element(By.ID, "f-compare").click()
+    wait_ready(d, loads=2)
+    delta = d.execute_script("return document.querySelector('#kpi-calls').parentNode.querySelector('.delta')")
+    assert delta.get_attribute("data-delta") == "100", delta.text   # 4 google calls now, 2 in the 30 days before
+    assert delta.text.startswith("+100%") and "up" in delta.get_attribute("class")
+
+    # A shared link opens the same view: the fragment alone, in a fresh tab's storage.
+    link = d.execute_script("return location.hash")
+    open_with_key(d, api_server, two_periods["account_id"], two_periods["key"], link)
+    wait_ready(d, loads=1)
+    assert d.find_element(By.ID, "f-compare").is_selected() and text(d, "kpi-calls") == "4"
+
+    # Days without calls are zero rows; google keeps its colour whatever else is shown.
+    d.find_element(By.ID, "reset-filters").click()
+    wait_ready(d, loads=2)
+    Select(d.find_element(By.ID, "f-group")).select_by_value("day")
+    wait_ready(d, loads=3)
+    days = d.execute_script("return [...document.querySelectorAll('#report-table tbody tr')].map(r => r.dataset.key)")
+    assert len(days) == 30 and days == sorted(days)
+    colours = d.execute_script("return Object.fromEntries(Chart.getChart('chart-sources').data.datasets"
+                               ".map(s => [s.label, s.backgroundColor]))")
+    assert colours["google"] == "#1f6feb" and colours["facebook"] == "#8250df"
+    Select(d.find_element(By.ID, "f-group")).select_by_value("status")
+    wait_ready(d, loads=4)
+    labels = d.execute_script("return [...document.querySelectorAll('#report-table tbody tr td:first-child')]"
+                              ".map(td => td.textContent)")
+    assert "hung up in the greeting" in labels and "abandoned_in_greeting" not in labels
+
+
+def test_a_new_account_shows_its_empty_state(chrome: Any, api_server: str, account: Callable[..., Any]) -> None:
+    key = "k-" + uuid.uuid4().hex
+    a = account(api_key=key).account_id
+    open_with_key(chrome, api_server, a, key)
+    wait_ready(chrome, loads=1)
+    assert chrome.execute_script("return !document.getElementById('empty').hidden")
+    assert text(chrome, "empty-title") == "No calls or visits yet"
+    assert "snippet" in text(chrome, "empty-text")
