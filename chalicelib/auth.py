@@ -42,6 +42,7 @@ POLICY: Dict[Tuple[str, str], FrozenSet[str]] = {
     ("GET", ACCOUNT + "/me"): EVERYONE,
     ("GET", ACCOUNT + "/calls"): EVERYONE,
     ("GET", ACCOUNT + "/calls/{call_id}"): EVERYONE,
+    ("GET", ACCOUNT + "/calls/{call_id}/story"): EVERYONE,
     ("GET", ACCOUNT + "/calls/{call_id}/recording"): EVERYONE,
     ("GET", ACCOUNT + "/calls/{call_id}/recording-link"): EVERYONE,
     ("GET", ACCOUNT + "/calls/{call_id}/transcript"): EVERYONE,

@@ -207,6 +207,9 @@ OPERATIONS: List[Op] = [
        response={"type": "object", "required": ["calls", "next"],
                  "properties": {"calls": {"type": "array", "items": ANY_OBJECT}, "next": {"type": ["string", "null"]}}}),
     Op("GET", ACCOUNT + "/calls/{call_id}", "One call with its attribution and classification", "calls"),
+    Op("GET", ACCOUNT + "/calls/{call_id}/story", "The call's detail page: the caller (formatted, where the number "
+       "is registered), its timeline, the visit's journey with the pages and their times, the caller's other calls",
+       "calls", errors=(404,)),
     # Accounts and keys.
     Op("POST", "/v1/accounts", "Create an account (operator's admin token); answers its first API key once",
        "accounts", auth="admin", body=schemas.CREATE_ACCOUNT, status=201, errors=(400, 401, 409),

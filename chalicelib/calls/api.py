@@ -20,6 +20,7 @@ callbacks = lazy("chalicelib.calls.callbacks")
 ncco = lazy("chalicelib.calls.ncco")
 signatures = lazy("chalicelib.calls.signatures")
 store = lazy("chalicelib.calls.store")
+story = lazy("chalicelib.calls.story")
 tagging = lazy("chalicelib.calls.tagging")
 webhooks = lazy("chalicelib.calls.webhooks")
 
@@ -226,6 +227,16 @@ def list_calls(account_id: str) -> Dict[str, Any]:
                                      # an agent lists the calls they answered, whatever they ask
                                      agent=(principal.agent or "-") if principal.role == "agent" else None)
     return {"calls": calls, "next": cursor}
+
+
+@bp.route("/v1/accounts/{account_id}/calls/{call_id}/story", methods=["GET"])
+def get_call_story(account_id: str, call_id: str) -> Dict[str, Any]:
+    """The call's detail page: caller, timeline, the visit's journey, the caller's other calls."""
+    principal = require_account(web.header(bp.current_request, "authorization"), account_id)
+    web.refuse_unknown(bp.current_request.query_params)
+    told = story.story(account_id, call_id)
+    require_own_call(principal, told["call"])
+    return told
 
 
 @bp.route("/v1/accounts/{account_id}/calls/{call_id}", methods=["GET"])

@@ -65,6 +65,8 @@ def from_holding(holding: history.Holding, confidence: float, account_id: Option
                pages_seen=max(1, holding.pages_seen), method=snap.get("method") or "dynamic",
                ga_session_id=holding.ga_session_id or snap.get("ga_session_id"),
                attribution_confidence=round(float(confidence), 4))
+    if holding.pages:         # kept on the call's context for its journey (not in the record)
+        out["pages"] = list(holding.pages)
     return out
 
 

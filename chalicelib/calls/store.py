@@ -204,3 +204,20 @@ def annotate(account_id: str, call_id: str, actions: List[Any]) -> Call:
             raise NotFound(f"no call '{call_id}'") from err
         raise
     return item
+
+
+def caller_calls(account_id: str, caller_hash: Optional[str], limit: int = 20) -> List[Call]:
+    """The caller's call items of the account, newest first (up to `limit`): their history
+    entries (one GetItem), then the calls themselves (one BatchGetItem)."""
+    from chalicelib.calls.models import CallerHistory
+
+    if not caller_hash:
+        return []
+    try:
+        entries = CallerHistory.get(f"{account_id}#{caller_hash}").entries or set()
+    except CallerHistory.DoesNotExist:
+        return []
+    newest = sorted((e.split("|") for e in entries), key=lambda p: -float(p[0]))[:limit]
+    found = {c.call_id: c for c in Call.batch_get([p[1] for p in newest])}
+    return [found[p[1]] for p in newest
+            if p[1] in found and found[p[1]].account_id == account_id and found[p[1]].rec is not None]

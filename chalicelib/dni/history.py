@@ -32,7 +32,7 @@ of its recent history.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from chalicelib.dni.models import Lease, Number
 
@@ -60,6 +60,7 @@ class Holding:
     snap: Dict[str, Any] = field(default_factory=dict)
     pages_seen: int = 1
     ga_session_id: Optional[str] = None
+    pages: Tuple[str, ...] = ()            # `<epoch>|<url>` entries (leases.page_entry), when kept
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,15 @@ def current_holding(item: Number) -> Optional[Holding]:
     if not item.holder:
         return None
     return Holding(item.holder, float(item.leased_at), float(item.last_seen or item.leased_at),
-                   float(item.lease_until), dict(item.snap or {}), max(1, len(item.pages or [])), item.ga_session_id)
+                   float(item.lease_until), dict(item.snap or {}), max(1, len(item.pages or [])), item.ga_session_id,
+                   tuple(item.pages or ()))
 
 
 def archived(number: str, at: float) -> List[Holding]:
     leases = Lease.query(number, Lease.started_at <= at, scan_index_forward=False, limit=HISTORY_DEPTH)
     return [Holding(l.session_id, float(l.started_at), float(l.last_seen or l.started_at), float(l.until),
-                    dict(l.snap or {}), max(1, int(l.pages_seen or 0), len(l.pages or [])), l.ga_session_id)
+                    dict(l.snap or {}), max(1, int(l.pages_seen or 0), len(l.pages or [])), l.ga_session_id,
+                    tuple(l.pages or ()))
             for l in leases]
 
 

@@ -30,6 +30,12 @@ from chalicelib.errors import CalltrackError, LeaseConflict, LeaseGone, TooManyR
 MAX_PAGES = 50
 
 
+def page_entry(at: float, url: str) -> str:
+    """A page the holder saw, as kept on the number: `<epoch seconds>|<url>` (a call's
+    journey shows the pages with their times: calls/story.py)."""
+    return f"{int(at)}|{url}"
+
+
 class RateLimited(TooManyRequests):
     """Too many new sessions from one address."""
 
@@ -98,7 +104,7 @@ def claim(c: Claim) -> None:
             tx.update(Number(n.number), condition=unchanged, actions=[
                 Number.holder.set(c.session.session_id), Number.leased_at.set(c.now),
                 Number.last_seen.set(c.now), Number.lease_until.set(c.lease_until),
-                Number.pages.set([c.session.landing_page or ""]), Number.page_count.set(1), Number.snap.set(c.snap),
+                Number.pages.set([page_entry(c.now, c.session.landing_page or "")]), Number.page_count.set(1), Number.snap.set(c.snap),
                 Number.lease_count.add(1),
                 Number.ga_session_id.set(c.session.ga_session_id) if c.session.ga_session_id
                 else Number.ga_session_id.remove(),
@@ -160,7 +166,7 @@ def extend(number: str, session_id: str, now: float, lease_until: float,
         roomy = Number.pages.does_not_exist() | (size(Number.pages) < MAX_PAGES)
         try:
             # (a lease taken before page_count existed had its landing page: counted as 1)
-            item.update(actions=actions + [Number.pages.set(Number.pages.append([url])),
+            item.update(actions=actions + [Number.pages.set(Number.pages.append([page_entry(now, url)])),
                                            Number.page_count.set((Number.page_count | 1) + 1)],
                         condition=held & roomy)
             return item

@@ -43,3 +43,16 @@ def region_of(e164: str) -> Optional[str]:
 def digits(e164: str) -> str:
     """Vonage's form: no '+'."""
     return e164.lstrip("+")
+
+
+def place(e164: Optional[str]) -> Optional[str]:
+    """Where the number is registered, as libphonenumber knows it ('Washington D.C.',
+    'London'); None for mobiles and numbers it does not place."""
+    if not e164:
+        return None
+    from phonenumbers import geocoder   # its data loads on first use, not at cold start
+
+    try:
+        return geocoder.description_for_number(phonenumbers.parse(e164, None), "en") or None
+    except phonenumbers.NumberParseException:
+        return None

@@ -106,7 +106,7 @@ def test_each_role_sees_only_what_it_may(chrome: Any, api_server: str, team: Dic
         wait_for(d, "return document.querySelectorAll('#calls-table tbody tr').length > 0")
         calls = set(listed_calls(d))
         assert calls == ({team["mine"]} if role == "agent" else everyone), role
-        assert set(buttons(d, team["mine"])) == actions, role
+        assert set(buttons(d, team["mine"])) == actions | {"details"}, role
         assert d.execute_script("return document.getElementById('filters-panel').hidden") == (role == "agent")
 
 
@@ -117,13 +117,26 @@ def test_an_agent_plays_their_recording_and_a_reload_keeps_them_signed_in(chrome
     d = chrome
     fresh(d, api_server)
     sign_in(d, team["people"]["agent"])
-    d.refresh()
+    d.refresh()                                  # a reload keeps the sign-in
     wait_for(d, "return document.body.dataset.state === 'ready'")
     assert visible_tabs(d) == ["calls"] and listed_calls(d) == [team["mine"]]
+    # The call's detail page: the caller in words, what happened, the visit; its recording plays.
     row = d.find_element(By.CSS_SELECTOR, f'#calls-table tr[data-call-id="{team["mine"]}"]')
-    row.find_element(By.CSS_SELECTOR, "button.play").click()
+    row.find_element(By.CSS_SELECTOR, "button.details").click()
+    wait_for(d, "return !document.getElementById('call-detail').hidden && document.body.dataset.state === 'ready'")
+    assert text(d, "cd-caller") == "(202) 555-0100" and text(d, "cd-place") == "Washington D.C., US"
+    assert text(d, "cd-status") == "answered"
+    steps = d.execute_script("return [...document.querySelectorAll('#cd-timeline li b')].map(b => b.textContent)")
+    assert steps[0] == "rang" and "recorded" in steps
+    assert "google / cpc" in text(d, "cd-journey")
+    assert "no transcript" in text(d, "cd-analysis").lower()
+    d.refresh()                                  # the open call is in the URL: a reload shows it again
+    wait_for(d, "return !document.getElementById('call-detail').hidden && document.body.dataset.state === 'ready'")
+    assert text(d, "cd-caller") == "(202) 555-0100"
+    d.find_element(By.ID, "cd-play").click()
     player = playing(d)
     assert player["error"] is None and abs(player["duration"] - RECORDING_SECONDS) < 0.1, player
+    assert player["id"] == team["mine"]
     d.find_element(By.ID, "signout").click()
     wait_for(d, "return document.body.dataset.state === 'signed-out'")
     assert d.execute_script("return sessionStorage.getItem('calltrack.key')") is None

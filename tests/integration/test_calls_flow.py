@@ -210,3 +210,38 @@ def acc_numbers(account_id):
     from chalicelib.dni.models import Number
 
     return {n.number for n in Number.pool_index.query(f"{account_id}#main")}
+
+
+def test_a_calls_story_tells_the_caller_the_timeline_the_pages_and_the_other_calls(client, tracked):
+    """The detail page's answer, over the real path: the visitor saw two pages, then called
+    twice; each call's story names the pages with their times and the other call."""
+    acc, session, clock = tracked
+    now = clock["now"]
+    beat = client.http.post(f"/v1/sessions/{session['session_id']}/heartbeat",
+                            headers={"Content-Type": "text/plain", "User-Agent": BROWSER},
+                            body=json.dumps({"url": "http://localhost/pricing"}))
+    assert beat.status_code == 200, beat.body
+    first = call(client, session["number"], "+12025550147", now, talk=45)
+    clock["now"] = now + 600
+    second = call(client, session["number"], "+12025550147", now + 600, talk=90)
+    r = client.http.get(f"/v1/accounts/{acc.account_id}/calls/{second}/story",
+                        headers={"Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 200, r.body
+    told = r.json_body
+    assert told["call"]["call_id"] == second and told["status_words"] == "answered"
+    assert told["caller"] == {"number": "+12025550147", "display": "(202) 555-0147", "place": "Washington D.C.",
+                              "country": "US"}
+    assert [s["what"] for s in told["timeline"]][:3] == ["rang", "answered", "answered"]
+    assert told["timeline"][1]["detail"].startswith("by ") and told["timeline"][2]["detail"] == "talked 89 s"
+    pages = told["journey"]["pages"]
+    assert [p["url"].split("?")[0] for p in pages] == ["http://localhost/boilers", "http://localhost/pricing"]
+    assert all(p["at"] and p["at"] <= told["call"]["started_at"] for p in pages)
+    assert told["journey"]["source"] == "google" and told["journey"]["started_at"] <= pages[0]["at"]
+    assert [(h["call_id"], h["before"]) for h in told["history"]] == [(first, True)]
+    # The first call's story names the later one; an unknown call is a 404; a stray parameter a 400.
+    r = client.http.get(f"/v1/accounts/{acc.account_id}/calls/{first}/story", headers={"Authorization": f"Bearer {KEY}"})
+    assert [(h["call_id"], h["before"]) for h in r.json_body["history"]] == [(second, False)]
+    assert client.http.get(f"/v1/accounts/{acc.account_id}/calls/nope/story",
+                           headers={"Authorization": f"Bearer {KEY}"}).status_code == 404
+    assert client.http.get(f"/v1/accounts/{acc.account_id}/calls/{first}/story?x=1",
+                           headers={"Authorization": f"Bearer {KEY}"}).status_code == 400

@@ -114,13 +114,16 @@ def fill(path, params):
 
 # What each role must be able to reach, said here in words (not derived from auth.POLICY).
 EXPECTED = {
-    "marketer": {"GET /", "GET /me", "GET /calls", "GET /calls/{call_id}", "GET /calls/{call_id}/recording",
+    "marketer": {"GET /", "GET /me", "GET /calls", "GET /calls/{call_id}", "GET /calls/{call_id}/story",
+                 "GET /calls/{call_id}/recording",
                  "GET /calls/{call_id}/recording-link", "GET /calls/{call_id}/transcript",
                  "PUT /calls/{call_id}/tags", "PUT /calls/{call_id}/spam", "GET /reports",
                  "GET /exports/google-ads.csv", "GET /exports/microsoft-ads.csv", "GET /feeds/conversions"},
-    "read_only": {"GET /", "GET /me", "GET /calls", "GET /calls/{call_id}", "GET /calls/{call_id}/recording",
+    "read_only": {"GET /", "GET /me", "GET /calls", "GET /calls/{call_id}", "GET /calls/{call_id}/story",
+                  "GET /calls/{call_id}/recording",
                   "GET /calls/{call_id}/recording-link", "GET /calls/{call_id}/transcript", "GET /reports"},
-    "agent": {"GET /", "GET /me", "GET /calls", "GET /calls/{call_id}", "GET /calls/{call_id}/recording",
+    "agent": {"GET /", "GET /me", "GET /calls", "GET /calls/{call_id}", "GET /calls/{call_id}/story",
+              "GET /calls/{call_id}/recording",
               "GET /calls/{call_id}/recording-link", "GET /calls/{call_id}/transcript", "PUT /calls/{call_id}/tags"},
 }
 
@@ -163,7 +166,7 @@ def test_an_agent_sees_only_the_calls_they_answered(client, people, tokens):
     status, body = call(client, "GET", f"/v1/accounts/{acct}/calls", tokens["marketer"])
     assert {c["call_id"] for c in body["calls"]} == {mine, theirs}
     assert call(client, "GET", f"/v1/accounts/{acct}/calls/{mine}", tokens["agent"])[0] == 200
-    for suffix in ("", "/recording", "/recording-link", "/transcript"):
+    for suffix in ("", "/story", "/recording", "/recording-link", "/transcript"):
         status, body = call(client, "GET", f"/v1/accounts/{acct}/calls/{theirs}{suffix}", tokens["agent"])
         assert status == 404, (suffix, status, body)
     status, _ = call(client, "PUT", f"/v1/accounts/{acct}/calls/{theirs}/tags", tokens["agent"],

@@ -95,7 +95,10 @@ def test_returning_visitor_keeps_the_number_and_heartbeat_extends_the_lease(acco
     clock.t += 30
     again = sessions.start(req(acc.account_id, session_id=first.session_id), clock)
     assert (again.session_id, again.number, again.visit["source"]) == (first.session_id, first.number, "(direct)")
-    assert Number.get(first.number).pages == ["http://localhost/", "http://localhost/pricing"]
+    # Each page with the time it was seen (`<epoch>|<url>`): the call's journey shows them.
+    pages = [p.split("|", 1) for p in Number.get(first.number).pages]
+    assert [url for _, url in pages] == ["http://localhost/", "http://localhost/pricing"]
+    assert int(pages[1][0]) - int(pages[0][0]) >= 30 and abs(int(pages[1][0]) - (clock.t - 30)) <= 1
 
 
 def test_heartbeat_after_expiry_is_gone_but_a_return_before_reuse_keeps_the_number(account):

@@ -138,7 +138,12 @@
       keep("refresh", state.refresh);
       showSignedIn(true);
       loadCategories();
-      if (can("GET /reports")) loadReport(); else loadCallList(false);
+      var first = can("GET /reports") ? loadReport() : loadCallList(false);
+      if (state.openOnStart) {
+        var id = state.openOnStart;
+        state.openOnStart = null;
+        first.then(function () { openCall(id); });
+      }
     });
   }
 
@@ -273,6 +278,7 @@
     if ($("f-range").value) view.set("range", $("f-range").value);
     if ($("f-compare").checked) view.set("compare", "1");
     view.set("tab", state.tab);
+    if (state.callId) view.set("call", state.callId);
     history.replaceState(null, "", location.pathname + location.search + "#" + view.toString());
   }
 
@@ -288,6 +294,7 @@
     if (view.get("range") && !view.get("from")) applyRange(view.get("range"));
     $("f-compare").checked = view.get("compare") === "1";
     if (view.get("tab") && TABS[view.get("tab")]) state.tab = view.get("tab");
+    state.openOnStart = view.get("call");
   }
 
   function filterParams() {
@@ -480,6 +487,10 @@
       tr.appendChild(tagCell);
       tr.appendChild(el("td", c.value === null ? "–" : fmt(c.value), "num value"));
       var actions = document.createElement("td");
+      var details = el("button", "Details", "details");
+      details.type = "button";
+      details.addEventListener("click", function () { openCall(c.call_id); });
+      actions.appendChild(details);
       if (c.recording_url) {
         var play = el("button", "▶ Play", "play");
         play.type = "button";
@@ -503,6 +514,110 @@
     });
     $("calls-more").textContent = total > (calls || []).length
       ? "Showing the newest " + calls.length + " of " + total + " calls; narrow the filters to see others." : "";
+  }
+
+  // --- a call's detail page: caller, timeline, the visit, other calls, transcript --------
+  function when(isoText) { return isoText ? new Date(isoText).toLocaleString() : "–"; }
+
+  function openCall(callId) {
+    state.callId = callId;
+    if (state.tab !== "calls") switchTab("calls");
+    saveView();
+    busy("loading");
+    return api("/calls/" + encodeURIComponent(callId) + "/story").then(function (story) {
+      state.story = story;
+      renderStory(story);
+      $("call-detail").hidden = false;
+      $("calls-table").hidden = true;
+      return api("/calls/" + encodeURIComponent(callId) + "/transcript").then(renderTranscript, function (err) {
+        $("cd-transcript").textContent = "";
+        $("cd-analysis").textContent = err.status === 404 ? "No transcript for this call (yet)." : err.message;
+      });
+    }).then(function () { busy("ready"); }).catch(function (err) {
+      $("error").textContent = err.status === 404 ? "That call is not one you can open." : err.message;
+      busy("error");
+      closeCall();
+    });
+  }
+
+  function closeCall() {
+    state.callId = null;
+    state.story = null;
+    $("call-detail").hidden = true;
+    $("calls-table").hidden = false;
+    if (state.me) saveView();
+  }
+
+  function listItem(parent, parts) {
+    var li = document.createElement("li");
+    parts.forEach(function (p, i) {
+      if (p === null || p === undefined || p === "") return;
+      li.appendChild(i === 0 ? el("b", p) : document.createTextNode((li.childNodes.length ? " · " : "") + p));
+    });
+    parent.appendChild(li);
+    return li;
+  }
+
+  function renderStory(story) {
+    var c = story.call;
+    $("cd-caller").textContent = story.caller.display;
+    $("cd-place").textContent = [story.caller.place, story.caller.country].filter(Boolean).join(", ");
+    $("cd-status").textContent = story.status_words + (c.spam ? " · spam" : "");
+    $("cd-when").textContent = when(c.started_at) + " on " + (c.tracking_number || "–");
+    $("cd-tags").textContent = "";
+    $("cd-tags").appendChild(tagPills(c.tags));
+    $("cd-value").textContent = c.value === null || c.value === undefined ? "" : "value " + fmt(c.value) + " " + (c.currency || "");
+    $("cd-play").hidden = !c.recording_url;
+    $("cd-tag").hidden = !can("PUT /calls/{call_id}/tags");
+    var timeline = $("cd-timeline");
+    timeline.textContent = "";
+    story.timeline.forEach(function (step) {
+      listItem(timeline, [step.what, step.at ? new Date(step.at).toLocaleTimeString() : null, step.detail]);
+    });
+    var j = story.journey;
+    var dl = $("cd-journey");
+    dl.textContent = "";
+    [["Source / medium", (j.source || "–") + " / " + (j.medium || "–")], ["Campaign", j.campaign],
+      ["Keyword", j.keyword], ["Landing page", j.landing_page], ["Referrer", j.referrer],
+      ["Visit started", j.started_at ? when(j.started_at) : null], ["Tracking", words(j.method || "none")],
+      ["Match confidence", j.attribution_confidence === null ? null : Math.round(j.attribution_confidence * 100) + "%"],
+      ["Device", [j.device, j.browser, j.os].filter(Boolean).join(", ")], ["Country", j.country],
+      ["GA client / session", j.ga_client_id ? j.ga_client_id + " / " + (j.ga_session_id || "–") : null],
+      ["Ad clicks", Object.keys(j.click_ids || {}).map(function (k) { return k + " " + j.click_ids[k]; }).join(", ")]
+    ].forEach(function (pair) {
+      if (pair[1] === null || pair[1] === undefined || pair[1] === "") return;
+      dl.appendChild(el("dt", pair[0]));
+      dl.appendChild(el("dd", pair[1]));
+    });
+    var pages = $("cd-pages");
+    pages.textContent = "";
+    (j.pages || []).forEach(function (p) { listItem(pages, [p.at ? new Date(p.at).toLocaleTimeString() : "", p.url]); });
+    if (!(j.pages || []).length) pages.appendChild(el("li", "No pages recorded (a static or default number)."));
+    var history = $("cd-history");
+    history.textContent = "";
+    story.history.forEach(function (h) {
+      var li = listItem(history, [when(h.started_at), h.status_words, (h.source || "–") + " / " + (h.medium || "–")]);
+      var link = el("a", "open");
+      link.addEventListener("click", function () { openCall(h.call_id); });
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(link);
+    });
+    if (!story.history.length) history.appendChild(el("li", "The first call from this number."));
+  }
+
+  function renderTranscript(t) {
+    var box = $("cd-transcript");
+    box.textContent = "";
+    (t.segments || []).forEach(function (s) {
+      var p = el("p", null, s.speaker === "caller" ? "caller" : "agent");
+      p.appendChild(el("b", (s.speaker || "?") + " "));
+      p.appendChild(document.createTextNode(s.text));
+      box.appendChild(p);
+    });
+    var a = t.analysis || {};
+    var fired = (a.fired || []).map(function (f) { return f.name || f.rule; });
+    $("cd-analysis").textContent = (a.lead ? "Lead: " + words(a.lead) + ", score " + (a.score || 0) : "Not analysed yet") +
+      (fired.length ? " · rules: " + fired.join(", ") : "");
   }
 
   // Roles without reports (agents) list their calls from /calls, newest first, page by page.
@@ -602,6 +717,7 @@
         row.querySelector("td.value").textContent = updated.value === null ? "–" : fmt(updated.value);
       }
       Object.assign(c, { tags: updated.tags, value: updated.value });
+      if (state.story && state.story.call.call_id === c.call_id) openCall(c.call_id);   // the detail shows it
     }).catch(function (err) { $("tag-error").textContent = err.message; });
   }
 
@@ -804,6 +920,7 @@
   // --- tabs and wiring ----------------------------------------------------------------
   function switchTab(tab) {
     state.tab = tab;
+    if (tab !== "calls" && state.callId) closeCall();
     if (state.me) saveView();
     document.querySelectorAll("#tabs button").forEach(function (b) { b.classList.toggle("active", b.dataset.tab === tab); });
     document.querySelectorAll("section.tab").forEach(function (s) { s.hidden = s.id !== tab; });
@@ -824,6 +941,9 @@
       enter($("account-picker").value).catch(function (err) { $("user-signin-error").textContent = err.message; });
     });
     $("calls-next").addEventListener("click", function () { loadCallList(true); });
+    $("cd-back").addEventListener("click", closeCall);
+    $("cd-play").addEventListener("click", function () { playRecording(state.story.call); });
+    $("cd-tag").addEventListener("click", function () { openTagDialog(state.story.call); });
     $("signout").addEventListener("click", signOut);
     $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); loadReport(); });
     $("f-group").addEventListener("change", loadReport);
