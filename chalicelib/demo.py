@@ -17,6 +17,7 @@ from chalicelib.dni.leases import pool_key
 from chalicelib.dni.models import Account, ApiKey, Number
 
 DEMO_ACCOUNT = "demo"
+DEMO_TIMEZONE = "America/Los_Angeles"
 DEFAULT_NUMBER = "+14155550123"
 UK_OFFICE_NUMBER = "+442079460958"
 POOL_NUMBERS = [f"+1415555013{i}" for i in range(1, 9)]
@@ -58,7 +59,10 @@ def seed_account(account_id: str = DEMO_ACCOUNT, domains: Iterable[str] = ("loca
                            "routing": dict(DEMO_ROUTING)}
     cfg.update(extra_config or {})
     account = Account(account_id, name="Demo Plumbing Co." if account_id == DEMO_ACCOUNT else account_id,
-                      domains=list(domains), default_number=DEFAULT_NUMBER, settings=settings or {},
+                      domains=list(domains), default_number=DEFAULT_NUMBER,
+                      # the demo's numbers are San Francisco's (+1 415): so is its day
+                      settings=settings if settings is not None else (
+                          {"timezone": DEMO_TIMEZONE} if account_id == DEMO_ACCOUNT else {}),
                       rules=DEMO_RULES, geo=DEMO_GEO, config=cfg, created_at=time.time())
     account.save()
     for number in pool:

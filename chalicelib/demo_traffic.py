@@ -118,6 +118,10 @@ class Day:
              "landing_page": rng.choice(LANDING), "device": device, "browser": browser, "os": os_name,
              "country": "US", "method": "static" if src.static_number else "dynamic",
              "tracking_number": src.static_number, "stay": rng.randint(40, 900)}
+        # Paid clicks carry the ad platform's click id, so the Ads exports have rows to show.
+        click = {("google", "cpc"): "gclid", ("bing", "cpc"): "msclkid"}.get((src.source, src.medium))
+        s["click_ids"] = {click: f"demo-{click}-{hashlib.sha256(s['session_id'].encode()).hexdigest()[:20]}"} \
+            if click else {}
         self.sessions.append(s)
         if rng.random() < src.call_rate:
             at = started + rng.randint(30, max(31, s["stay"]))
@@ -163,7 +167,8 @@ class Day:
             "wait_seconds": wait, "talk_seconds": talk, "duration_seconds": wait + talk,
             "within_working_hours": _working(at), "ivr_path": ["1"] if rng.random() < 0.6 else [],
             "destination": demo.BUSINESS_LINE, "agent": rng.choice(AGENTS) if answered else None,
-            "pages_seen": rng.randint(1, 6) if attribution.get("session_id") else None, "click_ids": {},
+            "pages_seen": rng.randint(1, 6) if attribution.get("session_id") else None,
+            "click_ids": dict(attribution.get("click_ids") or {}),
             "attribution_confidence": 1.0 if attribution.get("session_id") else None, "tags": [], "value": None,
             "currency": "USD", "suspected_false_conversion": False,
         })
@@ -247,7 +252,20 @@ def generate(account_id: str, now: float, days: int = DAYS, pool: Optional[List[
     leases, exhausted = _assign_numbers(sessions, pool, calls)
     _classify(calls)
     _tag(calls, random.Random(f"{account_id}:tags"))
+    _record(calls, now)
     return {"sessions": sessions, "calls": calls, "leases": leases, "exhausted": exhausted}
+
+
+RECORDED_CALLS = 8
+
+
+def _record(calls: List[Dict[str, Any]], now: float) -> None:
+    """The last days' longer answered calls were recorded (demo_content archives them)."""
+    recent = [c for c in calls if c["status"] == "answered" and c["direction"] == "inbound"
+              and (c["talk_seconds"] or 0) >= 60 and c["started_at"] > now - 4 * 86400]
+    for c in sorted(recent, key=lambda c: -c["started_at"])[:RECORDED_CALLS]:
+        c["recording_url"] = "https://api.nexmo.com/v1/files/demo-" + hashlib.sha256(
+            c["call_id"].encode()).hexdigest()[:32]
 
 
 # --- writing ---------------------------------------------------------------------
@@ -282,7 +300,7 @@ def session_item(account_id: str, s: Mapping[str, Any], keep_days: int = 400) ->
                    pool_id="main" if s.get("method") == "dynamic" else None, source=s["source"], medium=s["medium"],
                    campaign=s.get("campaign"), keyword=s.get("keyword"), landing_page=s.get("landing_page"),
                    device=s.get("device"), browser=s.get("browser"), os=s.get("os"), country=s.get("country"),
-                   expires=ttl(s["started_at"] + keep_days * 86400))
+                   click_ids=dict(s.get("click_ids") or {}), expires=ttl(s["started_at"] + keep_days * 86400))
 
 
 def write_sessions(account_id: str, sessions: Iterable[Mapping[str, Any]]) -> int:
@@ -338,6 +356,9 @@ def seed_month(account_id: str = demo.DEMO_ACCOUNT, clock: Clock = time.time, da
     _write_leases(account_id, data["leases"])
     _write_exhaustions(account_id, data["exhausted"], now)
     write_calls(data["calls"])
+    from chalicelib import demo_content
+
+    demo_content.seed(account_id, data["calls"], now)   # recordings, transcripts, Ads conversions
     _rebuild_rollups(account_id, now, days)
     return {"sessions": len(data["sessions"]), "calls": len(data["calls"]), "leases": len(data["leases"]),
             "exhaustions": sum(data["exhausted"].values())}

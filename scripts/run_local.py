@@ -31,6 +31,8 @@ ENV = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1", "CALLTRACK_STAGE": "local", "CALLTRACK_AWS_ENDPOINT": f"http://{HOST}:{MOTO_PORT}",
     "NO_PROXY": "127.0.0.1,localhost", "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+    # Seeding here, like the API and the worker, logs warnings and errors only (not each call).
+    "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
 }
 
 

@@ -108,10 +108,6 @@ def _said(segments: Sequence[Mapping[str, Any]]) -> List[rules.Utterance]:
 
 def analyze(call_id: str, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
     """Analyse the call's announced transcript; returns the analysis (None: no such call)."""
-    from chalicelib.accounts import get_account
-    from chalicelib.calls import lifecycle, spam, store
-    from chalicelib.reports.filters import zone
-
     try:
         item = Call.get(call_id, consistent_read=True)
     except DoesNotExist:
@@ -128,6 +124,18 @@ def analyze(call_id: str, clock: Clock = time.time) -> Optional[Dict[str, Any]]:
         document = json.loads(raw)
     except ValueError as err:
         raise transcripts.TranscriptError("the transcript is not JSON") from err
+    return analyze_document(item, document, note, clock)
+
+
+def analyze_document(item: Call, document: Mapping[str, Any], note: Mapping[str, Any],
+                     clock: Clock = time.time) -> Dict[str, Any]:
+    """Redact, keep and analyse one fetched transcript document of the call (the demo feeds
+    its generated transcripts through here too)."""
+    from chalicelib.accounts import get_account
+    from chalicelib.calls import lifecycle, spam, store
+    from chalicelib.reports.filters import zone
+
+    call_id = item.call_id
     engine = note.get("engine") or "vonage"
     segments = transcripts.ENGINES[engine].segments(document)
 

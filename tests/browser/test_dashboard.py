@@ -196,9 +196,9 @@ def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_serve
     # A person's verdict: spam. The row says so; the default list leaves it out, "spam only" shows it alone.
     row.find_element(By.CSS_SELECTOR, "button.spam").click()
     deadline = time.time() + 10
-    while "spam" not in row.find_elements(By.TAG_NAME, "td")[2].text and time.time() < deadline:
+    while "spam" not in row.find_element(By.CSS_SELECTOR, "td.status").text and time.time() < deadline:
         time.sleep(0.05)
-    assert row.find_elements(By.TAG_NAME, "td")[2].text.endswith("· spam (operator)")
+    assert row.find_element(By.CSS_SELECTOR, "td.status").text.endswith("· spam (operator)")
     assert row.find_element(By.CSS_SELECTOR, "button.spam").text == "Not spam"
     Select(d.find_element(By.ID, "f-spam")).select_by_value("only")
     d.find_element(By.ID, "apply").click()

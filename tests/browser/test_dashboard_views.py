@@ -21,7 +21,9 @@ def two_periods(account: Callable[..., Any]) -> Dict[str, Any]:
     key = "k-" + uuid.uuid4().hex
     a = account(api_key=key).account_id
     now = time.time()
-    recent = [call(a, now - 2 * 86400, source="google") for _ in range(4)]
+    recent = [call(a, now - 2 * 86400, source="google", recording_url="https://api.nexmo.com/v1/files/x",
+                   campaign="Emergency plumber", keyword="plumber near me", value=180.0,
+                   tags=[{"category": "Quote", "value": "boiler", "by": "manual"}]) for _ in range(4)]
     recent += [call(a, now - 2 * 86400, source="facebook", status="abandoned_in_greeting") for _ in range(2)]
     older = [call(a, now - 40 * 86400, source="google") for _ in range(2)] + [call(a, now - 40 * 86400,
                                                                                      source="facebook")]
@@ -104,3 +106,31 @@ def test_a_new_account_shows_its_empty_state(chrome: Any, api_server: str, accou
     assert chrome.execute_script("return !document.getElementById('empty').hidden")
     assert text(chrome, "empty-title") == "No calls or visits yet"
     assert "snippet" in text(chrome, "empty-text")
+
+
+def test_the_call_log_fits_a_laptop_screen_and_its_columns_are_the_readers_choice(
+        chrome: Any, api_server: str, two_periods: Dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+
+    d = chrome
+    d.set_window_size(1366, 900)
+    d.get(f"{api_server}/dashboard")
+    d.execute_script("localStorage.removeItem('calltrack.columns')")
+    open_with_key(d, api_server, two_periods["account_id"], two_periods["key"])
+    wait_ready(d, loads=1)
+    d.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="calls"]').click()
+    fits = d.execute_script("var t = document.getElementById('calls-table');"
+                            "return [t.scrollWidth, document.documentElement.clientWidth]")
+    assert fits[0] <= fits[1], fits
+    row = d.find_element(By.CSS_SELECTOR, "#calls-table tbody tr")
+    cells = {td.get_attribute("data-column"): td.text for td in row.find_elements(By.CSS_SELECTOR, "td[data-column]")}
+    assert cells["caller"] == "(202) 555-0100" and cells["talk"] == "1:00" and "tracking" not in cells
+    d.find_element(By.CSS_SELECTOR, "#columns summary").click()
+    d.find_element(By.CSS_SELECTOR, '#columns-list input[value="tracking"]').click()
+    headers = d.execute_script("return [...document.querySelectorAll('#calls-table thead th')].map(t => t.textContent)")
+    assert "Tracking number" in headers
+    d.refresh()
+    wait_ready(d, loads=1)
+    headers = d.execute_script("return [...document.querySelectorAll('#calls-table thead th')].map(t => t.textContent)")
+    assert "Tracking number" in headers                    # the choice is kept in this browser
+    d.execute_script("localStorage.removeItem('calltrack.columns')")

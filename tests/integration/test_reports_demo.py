@@ -28,3 +28,41 @@ def test_seed_month_twice_writes_the_same_month_and_reports_add_up(account):
     assert accounts.get_account(a).config["tag_categories"] == demo_traffic.DEMO_TAG_CATEGORIES
     (pool,) = pools.pool_health(a, days=30, clock=lambda: now)["pools"]
     assert pool["leases_in_window"] > 0 and pool["peak_concurrent_leases"] >= 1
+
+
+def test_the_demo_month_has_recordings_transcripts_and_ads_conversions(account):
+    """What the dashboard's demo shows is real data, through the product's own paths:
+    archived recordings play from presigned links, transcripts were analysed by the rules,
+    paid clicks became Google and Microsoft Ads conversions."""
+    import urllib.request
+
+    from chalicelib.integrations import bidding
+    from chalicelib.intelligence import analysis
+    from chalicelib.reports import archive
+
+    acc = account()
+    a = acc.account_id
+    now = time.time()
+    demo_traffic.seed_month(a, clock=lambda: now, days=7)
+    calls = list(store.query_calls(a, now - 8 * 86400, now))
+    recorded = [c for c in calls if c["recording_url"]]
+    assert 1 <= len(recorded) <= demo_traffic.RECORDED_CALLS
+    link = archive.link_of(a, recorded[0]["call_id"])
+    with urllib.request.urlopen(link["url"], timeout=5) as answer:     # the emulator's S3, presigned
+        assert answer.read(4) == b"RIFF"
+    analysed = [c for c in calls if c.get("lead")]
+    assert analysed and all(analysis.transcript_of(a, c["call_id"]) for c in analysed)
+    assert {c["lead"] for c in analysed} & {"qualified", "converted"}
+    clicks = [c for c in calls if (c["click_ids"] or {}).get("gclid")]
+    assert clicks and any((c["click_ids"] or {}).get("msclkid") for c in calls)
+    google = bidding.export(a, "google_ads", "click", None, None, clock=lambda: now)
+    microsoft = bidding.export(a, "microsoft_ads", "click", None, None, clock=lambda: now)
+    assert google.rows > 0 and microsoft.rows > 0, (google.rows, microsoft.rows)
+    assert "demo-gclid-" in google.text and "demo-msclkid-" in microsoft.text
+
+
+def test_the_demo_account_keeps_its_numbers_time_zone(moto_endpoint):
+    from chalicelib import demo
+
+    assert accounts.get_account(demo.DEMO_ACCOUNT).settings.timezone == "America/Los_Angeles"
+    assert all(n.startswith("+1415") for n in demo.POOL_NUMBERS)

@@ -20,8 +20,11 @@
   var COLOURS = ["#1f6feb", "#2da44e", "#d4a72c", "#cf222e", "#8250df", "#1b7c83", "#bc4c00", "#6e7781"];
   // A source keeps its colour in every view and every range: the usual ones by name, the
   // rest by a hash of the name (never by rank, which changes with the filters).
-  var SOURCE_COLOURS = { google: "#1f6feb", facebook: "#8250df", bing: "#1b7c83", direct: "#6e7781",
-    billboard: "#bc4c00", instagram: "#cf222e", newsletter: "#2da44e", yahoo: "#d4a72c", other: "#afb8c1" };
+  var SOURCE_COLOURS = { google: "#1f6feb", facebook: "#8250df", bing: "#1b7c83", "(direct)": "#57606a",
+    direct: "#57606a", billboard: "#bc4c00", instagram: "#cf222e", newsletter: "#2da44e", yahoo: "#d4a72c",
+    "(none)": "#8c959f", other: "#afb8c1" };
+  // Other sources: a palette none of the named ones use, picked by a hash of the name.
+  var HASHED_COLOURS = ["#e16f24", "#0a7ea4", "#bf3989", "#4d8a28", "#9a6700", "#6639ba", "#a40e26", "#116329"];
   var WORDS = { abandoned_in_greeting: "hung up in the greeting", ivr_no_input: "no menu choice",
     ivr_abandoned: "hung up in the menu", callback_agent_no_answer: "callback: agent did not answer",
     callback_client_no_answer: "callback: visitor did not answer", rejected: "refused (spam)",
@@ -34,7 +37,7 @@
   var stored = function (k) { return sessionStorage.getItem("calltrack." + k); };
   var state = { account: stored("account"), key: stored("key"), refresh: stored("refresh"), me: null,
     tab: "reports", categories: [], settings: null, sections: {}, loads: 0, blobUrl: null, challenge: null,
-    email: null, nextCalls: null };
+    email: null, nextCalls: null, callLimit: 200 };
   var TABS = { reports: "GET /reports", calls: "GET /calls", pools: "GET /pool-health", settings: "GET /settings" };
 
   function $(id) { return document.getElementById(id); }
@@ -55,7 +58,7 @@
     if (SOURCE_COLOURS[name]) return SOURCE_COLOURS[name];
     var h = 0;
     for (var i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
-    return COLOURS[h % COLOURS.length];
+    return HASHED_COLOURS[h % HASHED_COLOURS.length];
   }
 
   function ApiError(status, body) {
@@ -266,7 +269,7 @@
     var days = Math.round((to - from) / 86400000) + 1;
     var prevTo = new Date(from.getFullYear(), from.getMonth(), from.getDate() - 1);
     var prevFrom = new Date(prevTo.getFullYear(), prevTo.getMonth(), prevTo.getDate() - (days - 1));
-    return { from: isoDay(prevFrom), to: isoDay(prevTo) };
+    return { from: isoDay(prevFrom), to: isoDay(prevTo), days: days };
   }
 
   // Filters live in the URL's fragment: a reload or a shared link opens the same view.
@@ -312,7 +315,7 @@
     params.set("series", "source");
     params.set("breakdowns", group === "day" ? "status" : "status," + group);
     params.set("include", "calls");
-    params.set("limit", "200");
+    params.set("limit", String(state.callLimit));
     busy("loading");
     $("error").textContent = "";
     saveView();
@@ -375,7 +378,8 @@
       var change = pct ? a - b : (b ? (a - b) / b * 100 : null);
       var text = change === null ? (a ? "new" : "no change")
         : (change > 0 ? "+" : change < 0 ? "−" : "±") + fmt(Math.abs(change)) + (pct ? " pts" : "%");
-      delta.textContent = text + " vs " + previous.period.from + " – " + previous.period.to;
+      delta.textContent = text + " vs previous " + previous.period.days + (previous.period.days === 1 ? " day" : " days");
+      delta.title = "against " + previous.period.from + " – " + previous.period.to;
       delta.dataset.delta = change === null ? text : String(Math.round(change * 10) / 10);
       var better = k === "missed" || k === "missed_pct" ? change < 0 : change > 0;
       if (change) delta.classList.add(better ? "up" : "down");
@@ -471,28 +475,93 @@
     return ["unique", "target", "repeated"].filter(function (n) { return k[n]; }).join(", ");
   }
 
+  // The call log's columns: the reader picks them (kept in this browser); the defaults fit
+  // a 1,366 px screen without scrolling.
+  function phoneText(n) {
+    if (!n) return "–";
+    var d = String(n).replace(/[^0-9]/g, "");
+    if (d.length === 11 && d[0] === "1") return "(" + d.slice(1, 4) + ") " + d.slice(4, 7) + "-" + d.slice(7);
+    if (d.slice(0, 2) === "44" && d.length === 12) return "+44 " + d.slice(2, 4) + " " + d.slice(4, 8) + " " + d.slice(8);
+    if (d.slice(0, 2) === "49") return "+49 " + d.slice(2, 5) + " " + d.slice(5);
+    return "+" + d;
+  }
+  function duration(s) {
+    if (s === null || s === undefined) return "–";
+    s = Math.round(s);
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+  var CALL_COLUMNS = [
+    ["started", "Started", true, function (c) {
+      return new Date(c.started_at).toLocaleString([], { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+    }],
+    ["direction", "Direction", false, function (c) { return words(c.direction); }],
+    ["status", "Status", true, function (c) { return statusText(c); }],
+    ["source", "Source / medium", true, function (c) { return (c.source || "–") + " / " + (c.medium || "–"); }],
+    ["campaign", "Campaign / keyword", true, function (c) { return (c.campaign || "–") + (c.keyword ? " / " + c.keyword : ""); }],
+    ["landing", "Landing page", false, function (c) { return c.landing_page || "–"; }],
+    ["tracking", "Tracking number", false, function (c) { return phoneText(c.tracking_number); }],
+    ["caller", "Caller", true, function (c) { return c.caller ? phoneText(c.caller) : "(hidden)"; }],
+    ["wait", "Wait", false, function (c) { return duration(c.wait_seconds); }, "num"],
+    ["talk", "Talk", true, function (c) { return duration(c.talk_seconds); }, "num"],
+    ["class", "Class", false, function (c) { return classes(c); }],
+    ["tags", "Tags", true, null, "tags"],
+    ["value", "Value", true, function (c) { return c.value === null || c.value === undefined ? "–" : fmt(c.value); }, "num value"],
+  ];
+  function shownColumns() {
+    var saved = null;
+    try { saved = JSON.parse(localStorage.getItem("calltrack.columns") || "null"); } catch (e) { saved = null; }
+    return CALL_COLUMNS.filter(function (col) { return saved ? saved.indexOf(col[0]) >= 0 : col[2]; });
+  }
+  function columnPicker() {
+    var box = $("columns-list");
+    box.textContent = "";
+    var shown = shownColumns().map(function (col) { return col[0]; });
+    CALL_COLUMNS.forEach(function (col) {
+      var label = el("label", null, "check");
+      var input = document.createElement("input");
+      input.type = "checkbox";
+      input.value = col[0];
+      input.checked = shown.indexOf(col[0]) >= 0;
+      input.addEventListener("change", function () {
+        var picked = Array.from(box.querySelectorAll("input:checked")).map(function (i) { return i.value; });
+        localStorage.setItem("calltrack.columns", JSON.stringify(picked));
+        renderCalls(state.shownCalls, state.shownTotal);
+      });
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(" " + col[1]));
+      box.appendChild(label);
+    });
+  }
+
   function renderCalls(calls, total) {
+    state.shownCalls = calls || [];
+    state.shownTotal = total;
+    var columns = shownColumns();
+    var head = $("calls-table").tHead.rows[0];
+    head.textContent = "";
+    columns.forEach(function (col) { head.appendChild(el("th", col[1], col[4] && col[4].indexOf("num") === 0 ? "num" : "")); });
+    head.appendChild(el("th", ""));
     var body = $("calls-table").tBodies[0];
     body.textContent = "";
     (calls || []).forEach(function (c) {
       var tr = document.createElement("tr");
       tr.dataset.callId = c.call_id;
-      var cells = [new Date(c.started_at).toLocaleString(), c.direction, statusText(c),
-        (c.source || "–") + " / " + (c.medium || "–"), (c.campaign || "–") + (c.keyword ? " / " + c.keyword : ""),
-        c.landing_page || "–", c.tracking_number, c.caller || "(hidden)", c.wait_seconds, c.talk_seconds, classes(c)];
-      cells.forEach(function (v, i) { tr.appendChild(el("td", fmt(v), i === 8 || i === 9 ? "num" : "")); });
-      var tagCell = document.createElement("td");
-      tagCell.className = "tags";
-      tagCell.appendChild(tagPills(c.tags));
-      tr.appendChild(tagCell);
-      tr.appendChild(el("td", c.value === null ? "–" : fmt(c.value), "num value"));
+      columns.forEach(function (col) {
+        var td = el("td", col[3] ? col[3](c) : null, col[4] || "");
+        td.dataset.column = col[0];
+        if (col[0] === "tags") td.appendChild(tagPills(c.tags));
+        if (col[0] === "status") td.classList.add("status");
+        tr.appendChild(td);
+      });
       var actions = document.createElement("td");
+      actions.className = "actions";
       var details = el("button", "Details", "details");
       details.type = "button";
       details.addEventListener("click", function () { openCall(c.call_id); });
       actions.appendChild(details);
       if (c.recording_url) {
-        var play = el("button", "▶ Play", "play");
+        var play = el("button", "▶", "play");
+        play.title = "Play the recording";
         play.type = "button";
         play.addEventListener("click", function () { playRecording(c); });
         actions.appendChild(play);
@@ -512,8 +581,9 @@
       tr.appendChild(actions);
       body.appendChild(tr);
     });
-    $("calls-more").textContent = total > (calls || []).length
-      ? "Showing the newest " + calls.length + " of " + total + " calls; narrow the filters to see others." : "";
+    var more = total > (calls || []).length;
+    $("calls-more").textContent = more ? "Showing the newest " + calls.length + " of " + total + " calls." : "";
+    $("calls-show-more").hidden = !(more && can("GET /reports") && state.callLimit < 1000);
   }
 
   // --- a call's detail page: caller, timeline, the visit, other calls, transcript --------
@@ -645,7 +715,8 @@
     api("/calls/" + encodeURIComponent(c.call_id) + "/spam", { method: "PUT", body: { spam: !c.spam } })
       .then(function (updated) {
         Object.assign(c, { spam: updated.spam, spam_reasons: updated.spam_reasons });
-        tr.cells[2].textContent = statusText(c);
+        var cell = tr.querySelector("td.status");
+        if (cell) cell.textContent = statusText(c);
         button.textContent = c.spam ? "Not spam" : "Spam";
       }).catch(function (err) { $("status-line").textContent = "Not saved: " + err.message; });
   }
@@ -712,9 +783,9 @@
       var row = document.querySelector('#calls-table tr[data-call-id="' + CSS.escape(c.call_id) + '"]');
       if (row) {
         var cell = row.querySelector("td.tags");
-        cell.textContent = "";
-        cell.appendChild(tagPills(updated.tags));
-        row.querySelector("td.value").textContent = updated.value === null ? "–" : fmt(updated.value);
+        if (cell) { cell.textContent = ""; cell.appendChild(tagPills(updated.tags)); }
+        var worth = row.querySelector("td.value");
+        if (worth) worth.textContent = updated.value === null ? "–" : fmt(updated.value);
       }
       Object.assign(c, { tags: updated.tags, value: updated.value });
       if (state.story && state.story.call.call_id === c.call_id) openCall(c.call_id);   // the detail shows it
@@ -945,7 +1016,12 @@
     $("cd-play").addEventListener("click", function () { playRecording(state.story.call); });
     $("cd-tag").addEventListener("click", function () { openTagDialog(state.story.call); });
     $("signout").addEventListener("click", signOut);
-    $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); loadReport(); });
+    $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); state.callLimit = 200; loadReport(); });
+    $("calls-show-more").addEventListener("click", function () {
+      state.callLimit = Math.min(1000, state.callLimit + 200);
+      loadReport();
+    });
+    columnPicker();
     $("f-group").addEventListener("change", loadReport);
     $("reset-filters").addEventListener("click", function () {
       $("filters").reset();
