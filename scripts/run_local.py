@@ -136,13 +136,15 @@ def banner() -> None:
 
     api = f"http://{HOST}:{PORT}"
     demo = f"http://{HOST}:{DEMO_PORT}/demo/" + ("" if PORT == 8000 else f"?api={api}")
+    # The CLI's default is port 8000: elsewhere it needs to be told.
+    cli = "" if PORT == 8000 else f"\n  CLI on this API: export CALLTRACK_API={api}   (or calltrack --api {api} …)"
     print(f"""
 Calltrack is running.
   demo page (number swap + attribution): {demo}
   dashboard:                              {api}/dashboard
     sign in as admin@demo.calltrack.local, marketer@…, agent@… or viewer@… (read-only),
     password {DEMO_PASSWORD}; or account "demo" with the API key demo-secret-key
-  API:                                    {api}
+  API:                                    {api}{cli}
 Try a lease:
   curl -s -X POST {api}/v1/sessions -H 'Content-Type: text/plain' -H 'User-Agent: Mozilla/5.0 Chrome/126' \\
        -d '{{"account":"demo","url":"http://localhost/?utm_source=google&utm_medium=cpc","referrer":""}}'

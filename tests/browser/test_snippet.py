@@ -389,6 +389,15 @@ def test_demo_page_shows_the_swap_and_the_attribution(browser: Browser, site_key
                      "campaign": "spring-sale"}
     browser.driver.find_element("id", "popup-button").click()
     assert browser.js("return document.querySelector('#popup-slot a').getAttribute('href')") == f"tel:{a}-{b}-{c}"
+    # The "Try" links keep this page's API and account (make run with another PORT), except
+    # the one whose point is another API.
+    links = browser.js("return [...document.querySelectorAll('a[data-fresh]')].map(a => a.getAttribute('href'))")
+    from urllib.parse import parse_qs
+
+    queries = [parse_qs(link.lstrip("?")) for link in links]
+    assert all(q["account"] == [site_key] for q in queries), links
+    assert [q["api"] for q in queries].count([browser.site.api]) == len(links) - 1, links
+    assert ["http://127.0.0.1:9"] in [q["api"] for q in queries]
     assert browser.console_errors() == []
 
 
