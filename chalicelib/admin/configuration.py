@@ -95,8 +95,14 @@ def _schema(section: str) -> Mapping[str, Any]:
 
 
 def get_config(account_id: str) -> Dict[str, Any]:
+    from chalicelib.admin import schemas
+
     stored = accounts.load(account_id).config or {}
-    return {"sections": {name: secrets.mask(stored.get(name)) for name in sorted(sections.SECTIONS)}}
+    return {"sections": {name: secrets.mask(stored.get(name)) for name in sorted(sections.SECTIONS)},
+            # What the dashboard draws its forms from: each section's schema, and the bodies
+            # of the tracking rules (PUT /rules) and geo rules (PUT /geo).
+            "schemas": {name: sections.SECTIONS[name] for name in sorted(sections.SECTIONS)},
+            "resources": {"rules": schemas.RULES, "geo": schemas.GEO}}
 
 
 def get_section(account_id: str, section: str) -> Dict[str, Any]:

@@ -236,7 +236,9 @@ OPERATIONS: List[Op] = [
     Op("GET", ACCOUNT + "/geo", "Geo rules", "configuration", response=schemas.GEO),
     Op("PUT", ACCOUNT + "/geo", "Replace the geo rules", "configuration", body=schemas.GEO, response=schemas.GEO),
     Op("GET", ACCOUNT + "/config", "Every registered configuration section's value", "configuration",
-       response={"type": "object", "properties": {"sections": ANY_OBJECT}}),
+       response={"type": "object", "properties": {
+           "sections": ANY_OBJECT, "schemas": {**ANY_OBJECT, "description": "each section's JSON Schema"},
+           "resources": {**ANY_OBJECT, "description": "the bodies of PUT /rules and PUT /geo"}}}),
     Op("GET", ACCOUNT + "/config/{section}", "One configuration section", "configuration", response=SECTION_VIEW),
     Op("PUT", ACCOUNT + "/config/{section}", "Replace one section; `value` is validated by the section's schema "
        "(x-section-schemas)", "configuration", body=schemas.SECTION_VALUE, response=SECTION_VIEW),

@@ -228,6 +228,7 @@ def test_sign_in_drill_down_play_tag_and_change_a_setting(chrome: Any, api_serve
 
     # A configuration section as JSON: refused in words when its schema says no, then saved.
     Select(d.find_element(By.ID, "c-section")).select_by_value("page_numbers")
+    d.find_element(By.ID, "c-mode-json").click()          # the text view (forms: test_dashboard_views.py)
     editor = d.find_element(By.ID, "c-value")
 
     def save_section(value: str, shown: str) -> str:

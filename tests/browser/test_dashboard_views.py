@@ -134,3 +134,89 @@ def test_the_call_log_fits_a_laptop_screen_and_its_columns_are_the_readers_choic
     headers = d.execute_script("return [...document.querySelectorAll('#calls-table thead th')].map(t => t.textContent)")
     assert "Tracking number" in headers                    # the choice is kept in this browser
     d.execute_script("localStorage.removeItem('calltrack.columns')")
+
+
+FIELD = """
+var node = document.getElementById('c-form');
+for (const part of arguments[0].split('/')) {
+  const rows = [...node.querySelectorAll(':scope > fieldset > .schema-row, :scope > .schema-row')];
+  const row = rows.find(r => r.firstChild.textContent.replace(' *', '') === part);
+  if (!row) return null;
+  node = row.children[1];
+}
+return node;"""
+
+
+def test_configuration_is_edited_in_forms_drawn_from_the_schemas(chrome: Any, api_server: str,
+                                                                 two_periods: Dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from chalicelib.dni.models import Account
+
+    d = chrome
+    open_with_key(d, api_server, two_periods["account_id"], two_periods["key"])
+    wait_ready(d, loads=1)
+    d.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="settings"]').click()
+    deadline = time.time() + 10
+    while not d.execute_script("return document.getElementById('c-section').options.length") and time.time() < deadline:
+        time.sleep(0.05)
+    Select(d.find_element(By.ID, "c-section")).select_by_value("routing")
+    d.find_element(By.ID, "c-mode-form").click()
+    greeting = d.execute_script(FIELD, "greeting")
+    assert greeting.get_attribute("value") == "Thanks for calling Demo Plumbing."      # the stored value, drawn
+    greeting.clear()
+    greeting.send_keys("Thanks for calling, this call may be recorded.")
+    d.execute_script(FIELD, "ring seconds").send_keys("25")
+    assert d.execute_script(FIELD, "whisper").is_selected()
+    d.execute_script(FIELD, "whisper").click()
+    assert d.execute_script(FIELD, "voicemail/enabled").is_selected()      # nested values are drawn too
+    d.execute_script(FIELD, "voicemail/max seconds").send_keys("90")
+    # A map of entries: the voice menu's digits.
+    d.execute_script(FIELD, "ivr/prompt").send_keys("Press 1 for sales, 2 for service.")
+    options = d.execute_script(FIELD, "ivr/options")
+    options.find_element(By.CSS_SELECTOR, "button.add").click()
+    entry = options.find_elements(By.CSS_SELECTOR, ".schema-entry")[-1]
+    entry.find_element(By.CSS_SELECTOR, "input[placeholder=key]").send_keys("1")
+    entry.find_elements(By.CSS_SELECTOR, "label.schema-row input")[0].send_keys("Sales")
+    d.find_element(By.ID, "c-save").click()
+    deadline = time.time() + 10
+    while text(d, "c-status") != "Saved." and time.time() < deadline:
+        assert not text(d, "c-error"), text(d, "c-error")
+        time.sleep(0.05)
+    routing = Account.get(two_periods["account_id"]).config["routing"]
+    assert routing["greeting"] == "Thanks for calling, this call may be recorded." and routing["whisper"] is False
+    assert routing["ring_seconds"] == 25 and routing["voicemail"] == {"enabled": True, "max_seconds": 90}
+    assert routing["ivr"] == {"prompt": "Press 1 for sales, 2 for service.", "options": {"1": {"department": "Sales"}}}
+    assert routing["destination"]                     # fields the form did not touch are kept
+
+    # A value out of the schema's range is refused by the form itself, in words, before any request;
+    # the JSON view shows the form's value as it stands.
+    ring = d.execute_script(FIELD, "ring seconds")
+    ring.clear()
+    ring.send_keys("500")
+    d.find_element(By.ID, "c-save").click()
+    assert "120" in d.execute_script("return arguments[0].validationMessage", ring)
+    time.sleep(0.3)
+    assert Account.get(two_periods["account_id"]).config["routing"]["ring_seconds"] == 25
+    d.find_element(By.ID, "c-mode-json").click()
+    assert '"ring_seconds": 500' in d.find_element(By.ID, "c-value").get_attribute("value")
+    d.find_element(By.ID, "c-mode-form").click()
+
+    # Geo rules have their own route: the same form, saved through PUT /geo.
+    Select(d.find_element(By.ID, "c-section")).select_by_value("geo rules")
+    rules = d.execute_script(FIELD, "geo")
+    for old in rules.find_elements(By.CSS_SELECTOR, ".schema-entry button.remove"):   # the demo's German rule
+        old.click()
+    rules.find_element(By.CSS_SELECTOR, "button.add").click()
+    entry = rules.find_elements(By.CSS_SELECTOR, ".schema-entry")[-1]
+    inputs = {r.find_element(By.TAG_NAME, "span").text.replace(" *", ""): r.find_element(By.CSS_SELECTOR, "input, select")
+              for r in entry.find_elements(By.CSS_SELECTOR, "label.schema-row")}
+    inputs["country"].send_keys("CA")
+    inputs["pool"].send_keys("main")
+    d.find_element(By.ID, "c-save").click()
+    deadline = time.time() + 10
+    while text(d, "c-status") != "Saved." and time.time() < deadline:
+        assert not text(d, "c-error"), text(d, "c-error")
+        time.sleep(0.05)
+    assert Account.get(two_periods["account_id"]).geo == [{"country": "CA", "pool": "main"}]

@@ -918,14 +918,183 @@
     }).catch(function (err) { $("settings-error").textContent = err.message; busy("error"); });
   }
 
+  // --- configuration sections as forms, built from each section's JSON Schema ------------
+  // Every field the schema names gets an input of its kind (text, number, yes/no, a choice,
+  // lists and maps of entries with Add/Remove); what the form cannot draw stays a small
+  // JSON box. The JSON view of the whole section stays one click away.
+  function typeOf(schema) {
+    var t = schema.type;
+    var list = Array.isArray(t) ? t : t ? [t] : [];
+    return { list: list, nullable: list.indexOf("null") >= 0,
+      is: function (k) { return list.indexOf(k) >= 0; } };
+  }
+  function words2(name) { return String(name).replace(/_/g, " "); }
+  function secretName(name) { return /secret|token|password|api_key|private/i.test(String(name)); }
+
+  function jsonField(value) {
+    var box = document.createElement("textarea");
+    box.rows = 3;
+    box.cols = 50;
+    box.spellcheck = false;
+    box.value = value === undefined ? "" : JSON.stringify(value, null, 1);
+    return { node: box, read: function () {
+      var text = box.value.trim();
+      if (!text) return undefined;
+      try { return JSON.parse(text); } catch (e) { throw new Error("not JSON: " + text.slice(0, 40)); }
+    } };
+  }
+
+  function buildField(name, schema, value) {
+    schema = schema || {};
+    var t = typeOf(schema);
+    var wrap, input;
+    if (schema.enum) {
+      input = document.createElement("select");
+      input.appendChild(el("option", "(not set)")).value = "";
+      schema.enum.forEach(function (v, i) {
+        var o = el("option", v === null ? "(none)" : String(v));
+        o.value = String(i);
+        if (value !== undefined && JSON.stringify(value) === JSON.stringify(v)) o.selected = true;
+        input.appendChild(o);
+      });
+      return { node: input, read: function () { return input.value === "" ? undefined : schema.enum[+input.value]; } };
+    }
+    if (t.is("boolean") && t.list.length <= 2) {
+      input = document.createElement("input");
+      input.type = "checkbox";
+      input.checked = value === true;
+      return { node: input, read: function () { return value === undefined && !input.checked ? undefined : input.checked; } };
+    }
+    if ((t.is("integer") || t.is("number")) && !t.is("object") && !t.is("string")) {
+      input = document.createElement("input");
+      input.type = "number";
+      if (schema.minimum !== undefined) input.min = schema.minimum;
+      if (schema.maximum !== undefined) input.max = schema.maximum;
+      input.step = t.is("integer") ? "1" : "any";
+      input.value = value === undefined || value === null ? "" : String(value);
+      return { node: input, read: function () {
+        if (input.value === "") return t.nullable && value === null ? null : undefined;
+        return Number(input.value);
+      } };
+    }
+    if (t.is("string") && !t.is("object") && !t.is("array")) {
+      var long = (schema.maxLength || 0) > 200;
+      input = document.createElement(long ? "textarea" : "input");
+      if (long) { input.rows = 2; input.cols = 60; } else { input.type = secretName(name) ? "password" : "text"; }
+      if (schema.pattern) input.title = "format: " + schema.pattern;
+      input.value = value === undefined || value === null ? "" : String(value);
+      return { node: input, read: function () {
+        if (input.value === "") return t.nullable && value !== undefined ? null : undefined;
+        return input.value;
+      } };
+    }
+    if (t.is("object") && schema.properties) {
+      wrap = document.createElement("fieldset");
+      wrap.className = "schema-object";
+      if (name) wrap.appendChild(el("legend", words2(name)));
+      var fields = {};
+      Object.keys(schema.properties).forEach(function (key) {
+        var sub = buildField(key, schema.properties[key], value ? value[key] : undefined);
+        fields[key] = sub;
+        // A nested form is not inside a <label>: a label's click goes to its first input.
+        var row = el(sub.node.tagName === "FIELDSET" ? "div" : "label", null, "schema-row");
+        row.appendChild(el("span", words2(key) + ((schema.required || []).indexOf(key) >= 0 ? " *" : "")));
+        row.appendChild(sub.node);
+        if (schema.properties[key].description) row.title = schema.properties[key].description;
+        wrap.appendChild(row);
+      });
+      return { node: wrap, read: function () {
+        var out = {};
+        Object.keys(fields).forEach(function (key) {
+          var v = fields[key].read();
+          if (v !== undefined) out[key] = v;
+        });
+        if (!Object.keys(out).length) return t.nullable && value === null ? null : value === undefined ? undefined : {};
+        return out;
+      } };
+    }
+    if (t.is("object") && schema.additionalProperties && typeof schema.additionalProperties === "object") {
+      return listField(name, schema.additionalProperties, value ? Object.keys(value).map(function (k) {
+        return [k, value[k]];
+      }) : [], true, t.nullable && value === null);
+    }
+    if (t.is("array") && schema.items && (typeOf(schema.items).is("object") || schema.items.properties)) {
+      return listField(name, schema.items, (value || []).map(function (v) { return [null, v]; }), false, false);
+    }
+    if (t.is("array") && schema.items && !schema.items.oneOf) {
+      input = document.createElement("textarea");
+      input.rows = 3;
+      input.cols = 40;
+      input.placeholder = "one per line";
+      input.value = (value || []).join("\n");
+      var numeric = typeOf(schema.items).is("number") || typeOf(schema.items).is("integer");
+      return { node: input, read: function () {
+        var lines = input.value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean);
+        if (!lines.length && value === undefined) return undefined;
+        return numeric ? lines.map(Number) : lines;
+      } };
+    }
+    return jsonField(value);
+  }
+
+  // Entries of a list (array of objects) or a map (object of objects, e.g. IVR digit → department).
+  function listField(name, itemSchema, entries, keyed, wasNull) {
+    var wrap = document.createElement("fieldset");
+    wrap.className = "schema-list";
+    if (name) wrap.appendChild(el("legend", words2(name)));
+    var rows = [];
+    var holder = document.createElement("div");
+    wrap.appendChild(holder);
+    function add(key, value) {
+      var row = document.createElement("div");
+      row.className = "schema-entry";
+      var keyInput = null;
+      if (keyed) {
+        keyInput = document.createElement("input");
+        keyInput.size = 4;
+        keyInput.value = key || "";
+        keyInput.placeholder = "key";
+        row.appendChild(keyInput);
+      }
+      var field = buildField("", itemSchema, value);
+      row.appendChild(field.node);
+      var remove = el("button", "Remove", "remove");
+      remove.type = "button";
+      var entry = { key: keyInput, field: field };
+      remove.addEventListener("click", function () { holder.removeChild(row); rows.splice(rows.indexOf(entry), 1); });
+      row.appendChild(remove);
+      holder.appendChild(row);
+      rows.push(entry);
+    }
+    entries.forEach(function (e) { add(e[0], e[1]); });
+    var more = el("button", "Add", "add");
+    more.type = "button";
+    more.addEventListener("click", function () { add("", undefined); });
+    wrap.appendChild(more);
+    return { node: wrap, read: function () {
+      if (keyed) {
+        var out = {};
+        rows.forEach(function (r) { if (r.key.value.trim()) out[r.key.value.trim()] = r.field.read() || {}; });
+        return Object.keys(out).length ? out : (wasNull ? null : undefined);
+      }
+      var list = rows.map(function (r) { return r.field.read(); }).filter(function (v) { return v !== undefined; });
+      return list.length || entries.length ? list : undefined;
+    } };
+  }
+
   function loadSections() {
-    return api("/config").then(function (c) {
+    return Promise.all([api("/config"), api("/rules"), api("/geo")]).then(function (all) {
+      var c = all[0];
       state.sections = c.sections || {};
+      state.sectionSchemas = c.schemas || {};
+      // Tracking and geo rules have routes of their own; the form treats them as sections.
+      state.resources = { "tracking rules": { path: "/rules", schema: (c.resources || {}).rules, value: all[1] },
+        "geo rules": { path: "/geo", schema: (c.resources || {}).geo, value: all[2] } };
       var select = $("c-section");
       var current = select.value;
       select.textContent = "";
-      Object.keys(state.sections).forEach(function (name) {
-        var o = el("option", name);
+      Object.keys(state.sections).concat(Object.keys(state.resources)).sort().forEach(function (name) {
+        var o = el("option", words2(name));
         o.value = name;
         select.appendChild(o);
       });
@@ -934,12 +1103,55 @@
     }).catch(function (err) { $("c-error").textContent = err.message; });
   }
 
+  function sectionNow() {
+    var name = $("c-section").value;
+    var resource = state.resources && state.resources[name];
+    return { name: name, resource: resource, value: resource ? resource.value : state.sections[name],
+      schema: resource ? resource.schema : (state.sectionSchemas || {})[name] };
+  }
+
   function showSection() {
-    var value = state.sections[$("c-section").value];
+    var now = sectionNow();
+    var value = now.value;
     $("c-value").value = value === null || value === undefined ? "" : JSON.stringify(value, null, 2);
     $("c-status").textContent = "";
     $("c-error").textContent = "";
-    $("c-dry-run").hidden = $("c-section").value !== "call_rules";
+    $("c-dry-run").hidden = now.name !== "call_rules";
+    var box = $("c-form");
+    box.textContent = "";
+    state.sectionForm = now.schema ? buildField("", now.schema, value === null ? undefined : value) : null;
+    if (state.sectionForm) box.appendChild(state.sectionForm.node);
+    setSectionMode(state.sectionForm ? state.sectionMode || "form" : "json");
+  }
+
+  function setSectionMode(mode) {
+    if (mode === "json" && state.sectionForm && state.sectionMode === "form") {
+      try {   // what the form holds now, as text
+        var v = state.sectionForm.read();
+        $("c-value").value = v === undefined ? "" : JSON.stringify(v, null, 2);
+      } catch (e) { $("c-error").textContent = e.message; }
+    }
+    if (mode === "form" && state.sectionMode === "json" && $("c-value").value.trim()) {
+      try {   // the text, drawn as the form again
+        var parsed = JSON.parse($("c-value").value);
+        var box = $("c-form");
+        box.textContent = "";
+        state.sectionForm = buildField("", sectionNow().schema, parsed);
+        box.appendChild(state.sectionForm.node);
+      } catch (e) { $("c-error").textContent = "Not valid JSON: " + e.message; return; }
+    }
+    state.sectionMode = mode;
+    $("c-form").hidden = mode !== "form";
+    $("c-value").hidden = mode !== "json";
+    $("c-mode-form").classList.toggle("active", mode === "form");
+    $("c-mode-json").classList.toggle("active", mode === "json");
+  }
+
+  // The section's value as the form or the JSON text holds it (undefined: empty).
+  function sectionValue() {
+    if (state.sectionMode === "form" && state.sectionForm) return state.sectionForm.read();
+    var text = $("c-value").value.trim();
+    return text === "" ? undefined : JSON.parse(text);
   }
 
   // Conversation rules tried on the last 30 days' calls, nothing changed (docs/intelligence.md).
@@ -947,12 +1159,13 @@
     var body = { from: isoDay(new Date(Date.now() - 29 * 86400000)), to: isoDay(new Date()) };
     $("c-status").textContent = "Trying the rules…";
     $("c-error").textContent = "";
-    if ($("c-value").value.trim() !== "") {
-      try { body.rules = JSON.parse($("c-value").value); } catch (e) {
-        $("c-status").textContent = "";
-        $("c-error").textContent = "Not valid JSON: " + e.message;
-        return;
-      }
+    try {
+      var rules = sectionValue();
+      if (rules !== undefined) body.rules = rules;
+    } catch (e) {
+      $("c-status").textContent = "";
+      $("c-error").textContent = "Not valid: " + e.message;
+      return;
     }
     var total = { read: 0, transcribed: 0, matched: 0, byRule: {} };
     function page(n) {
@@ -971,21 +1184,30 @@
 
   function saveSection(ev) {
     ev.preventDefault();
-    var name = $("c-section").value;
+    var now = sectionNow();
+    var name = now.name;
     var value;
     $("c-status").textContent = "";
     $("c-error").textContent = "";
     try {
-      value = JSON.parse($("c-value").value);
+      value = sectionValue();
     } catch (e) {
-      $("c-error").textContent = "Not valid JSON: " + e.message;
+      $("c-error").textContent = "Not valid: " + e.message;
       return;
     }
-    api("/config/" + encodeURIComponent(name), { method: "PUT", body: { value: value } }).then(function (r) {
-      state.sections[name] = r.value;
-      if (name === "tag_categories") { state.categories = r.value || []; }
-      $("c-status").textContent = "Saved.";
-    }).catch(function (err) { $("c-error").textContent = err.message; });
+    if (now.resource) {     // tracking or geo rules: their own route, their own body
+      api(now.resource.path, { method: "PUT", body: value === undefined ? {} : value }).then(function (r) {
+        now.resource.value = r;
+        $("c-status").textContent = "Saved.";
+      }).catch(function (err) { $("c-error").textContent = err.message; });
+      return;
+    }
+    api("/config/" + encodeURIComponent(name), { method: "PUT", body: { value: value === undefined ? null : value } })
+      .then(function (r) {
+        state.sections[name] = r.value;
+        if (name === "tag_categories") { state.categories = r.value || []; }
+        $("c-status").textContent = "Saved.";
+      }).catch(function (err) { $("c-error").textContent = err.message; });
   }
 
   // --- tabs and wiring ----------------------------------------------------------------
@@ -1042,6 +1264,8 @@
     $("settings-form").addEventListener("submit", saveSettings);
     $("section-form").addEventListener("submit", saveSection);
     $("c-section").addEventListener("change", showSection);
+    $("c-mode-form").addEventListener("click", function () { setSectionMode("form"); });
+    $("c-mode-json").addEventListener("click", function () { setSectionMode("json"); });
     $("c-dry-run").addEventListener("click", dryRun);
     $("tag-category").addEventListener("change", fillLabels);
     $("tag-save").addEventListener("click", function () { saveTags(false); });
