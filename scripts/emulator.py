@@ -18,6 +18,7 @@ Run: python scripts/emulator.py --port 5000 (what `make run` does); tests call s
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 from typing import Any, Callable, Iterable
 
@@ -89,6 +90,9 @@ class Emulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> "Emulator":
+        # Authenticator-app codes are checked for real (RFC 6238 against the secret the
+        # emulator hands out), as Cognito does; otherwise any six digits would pass.
+        os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
         app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

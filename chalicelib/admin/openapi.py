@@ -50,7 +50,7 @@ class Op:
     path: str
     summary: str
     tag: str
-    auth: str = "key"                       # key | admin | vonage | none
+    auth: str = "key"                       # key | admin | vonage | user | none
     body: Optional[Mapping[str, Any]] = None
     body_types: Tuple[str, ...] = ("application/json",)
     body_optional: bool = False
@@ -345,6 +345,11 @@ OPERATIONS: List[Op] = [
        "people", auth="none", body=_schema("chalicelib.people.api", "FORGOT"), status=202, errors=(400, 429)),
     Op("POST", "/v1/auth/reset-password", "Set a new password with the e-mailed code", "people", auth="none",
        body=_schema("chalicelib.people.api", "RESET"), errors=(400, 429)),
+    Op("POST", "/v1/auth/mfa", "Start authenticator-app MFA for the signed-in person: the secret and its otpauth "
+       "URI (Bearer: their access token)", "people", auth="user"),
+    Op("PUT", "/v1/auth/mfa", "Confirm MFA with the app's first code; every sign-in then asks for one", "people",
+       auth="user", body=_schema("chalicelib.people.api", "MFA_CODE"), errors=(400,)),
+    Op("DELETE", "/v1/auth/mfa", "Stop asking for an MFA code at sign-in", "people", auth="user"),
     Op("GET", ACCOUNT + "/me", "Who is signed in: role, agent number, what the role may do, the account's name",
        "people"),
     Op("GET", ACCOUNT + "/users", "The account's people and their roles", "people"),
@@ -388,11 +393,11 @@ def _operation(op: Op) -> Dict[str, Any]:
     if op.body is not None:
         out["requestBody"] = {"required": not op.body_optional,
                               "content": {t: {"schema": dict(op.body)} for t in op.body_types}}
-    errors = set(op.errors) | {"key": {401, 403}, "admin": {401}, "vonage": {401}}.get(op.auth, set())
+    errors = set(op.errors) | {"key": {401, 403}, "admin": {401}, "vonage": {401}, "user": {401}}.get(op.auth, set())
     successes = {str(s): _success(op, s) for s in (op.status, *op.also)}
     out["responses"] = {**successes, **{str(s): _error_response(s) for s in sorted(errors)}}
     security = {"key": [{"apiKey": []}, {"userToken": []}], "admin": [{"adminToken": []}],
-                "vonage": [{"vonageSignature": []}], "none": []}[op.auth]
+                "vonage": [{"vonageSignature": []}], "user": [{"userToken": []}], "none": []}[op.auth]
     out["security"] = security
     if op.auth == "key":
         from chalicelib import auth

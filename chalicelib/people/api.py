@@ -8,7 +8,7 @@ from typing import Any, Dict
 from chalice import Blueprint, Response
 
 from chalicelib import auth, web
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, Unauthorized
 from chalicelib.lazy import lazy
 
 accounts = lazy("chalicelib.admin.accounts")
@@ -83,6 +83,44 @@ def reset_password() -> Dict[str, Any]:
     body = _body(RESET)
     directory.reset_password(body["email"].strip().lower(), body["code"], body["password"])
     return {"reset": True}
+
+
+MFA_CODE = _obj(("code",), code={"type": "string", "pattern": "^[0-9]{6}$"})
+
+
+def _access_token() -> tuple:
+    """The signed-in person's own access token (MFA is theirs to set, whatever the account)."""
+    token = auth.bearer(web.header(bp.current_request, "authorization"))
+    if not auth.looks_like_token(token):
+        raise Unauthorized("send 'Authorization: Bearer <access token>' of the person signed in")
+    claims = tokens.verify(token)
+    if claims.get("token_use") != "access":
+        raise Unauthorized("send the access token, not the ID token")
+    return token, claims
+
+
+@bp.route("/v1/auth/mfa", methods=["POST"])
+def mfa_setup() -> Dict[str, Any]:
+    """Start authenticator-app MFA: the secret to scan (otpauth URI); confirm with a code."""
+    web.refuse_unknown(bp.current_request.query_params)
+    token, claims = _access_token()
+    return directory.mfa_setup(token, email=str(claims.get("username") or ""))
+
+
+@bp.route("/v1/auth/mfa", methods=["PUT"])
+def mfa_enable() -> Dict[str, Any]:
+    body = _body(MFA_CODE)
+    token, _ = _access_token()
+    directory.mfa_enable(token, body["code"])
+    return {"mfa": "enabled"}
+
+
+@bp.route("/v1/auth/mfa", methods=["DELETE"])
+def mfa_disable() -> Dict[str, Any]:
+    web.refuse_unknown(bp.current_request.query_params)
+    token, _ = _access_token()
+    directory.mfa_disable(token)
+    return {"mfa": "disabled"}
 
 
 def _principal(account_id: str) -> auth.Principal:

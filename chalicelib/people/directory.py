@@ -158,6 +158,30 @@ def reset_password(email: str, code: str, password: str) -> None:
           Password=password)
 
 
+def mfa_setup(access_token: str, issuer: str = "Calltrack", email: str = "") -> Dict[str, str]:
+    """A new authenticator secret for the signed-in person (shown once, to scan)."""
+    from urllib.parse import quote
+
+    secret = _call("associate_software_token", AccessToken=access_token)["SecretCode"]
+    label = quote(f"{issuer}:{email}" if email else issuer)
+    return {"secret": secret, "otpauth": f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}"}
+
+
+def mfa_enable(access_token: str, code: str) -> None:
+    """Check the app's first code, then ask for one at every sign-in."""
+    answer = _call("verify_software_token", AccessToken=access_token, UserCode=code,
+                   FriendlyDeviceName="authenticator")
+    if answer.get("Status") not in (None, "SUCCESS"):
+        raise BadRequest("code: wrong or expired code; try the next one the app shows")
+    _call("set_user_mfa_preference", AccessToken=access_token,
+          SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+
+
+def mfa_disable(access_token: str) -> None:
+    _call("set_user_mfa_preference", AccessToken=access_token,
+          SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False})
+
+
 def _sub(user: Dict[str, Any]) -> str:
     attributes = user.get("Attributes") or user.get("UserAttributes") or []
     return next((a["Value"] for a in attributes if a["Name"] == "sub"), user.get("Username", ""))

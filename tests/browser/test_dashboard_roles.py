@@ -171,3 +171,34 @@ def test_a_wrong_password_is_refused_and_a_first_sign_in_chooses_a_password(chro
     d.find_element(By.ID, "challenge-btn").click()
     wait_for(d, "return document.body.dataset.state === 'ready'")
     assert visible_tabs(d) == ["reports", "calls"]
+
+
+def test_a_person_turns_on_authenticator_codes_and_the_next_sign_in_asks_for_one(
+        chrome: Any, api_server: str, team: Dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.integration.test_people import totp
+
+    d = chrome
+    fresh(d, api_server)
+    email = team["people"]["marketer"]
+    sign_in(d, email)
+    d.find_element(By.ID, "security").click()
+    secret = wait_for(d, "return document.getElementById('mfa-secret').textContent")
+    assert "otpauth://totp/" in text(d, "mfa-uri")
+    d.find_element(By.ID, "mfa-code").send_keys(totp(secret, time.time()))
+    d.find_element(By.ID, "mfa-enable").click()
+    assert wait_for(d, "return document.getElementById('mfa-status').textContent").startswith("On")
+    d.find_element(By.ID, "mfa-close").click()
+    d.find_element(By.ID, "signout").click()
+    d.find_element(By.ID, "email").clear()
+    d.find_element(By.ID, "email").send_keys(email)
+    d.find_element(By.ID, "password").send_keys(demo.DEMO_PASSWORD)
+    d.find_element(By.ID, "user-signin-btn").click()
+    wait_for(d, "return !document.getElementById('challenge-form').hidden")
+    assert "authenticator" in text(d, "challenge-label")
+    d.find_element(By.ID, "challenge-answer").send_keys(totp(secret, time.time()))
+    d.find_element(By.ID, "challenge-btn").click()
+    wait_for(d, "return document.body.dataset.state === 'ready'")
+    assert visible_tabs(d) == ["reports", "calls"]
+    assert d.execute_script("return document.getElementById('security').hidden") is False

@@ -281,3 +281,46 @@ def test_users_are_managed_by_the_admin_and_every_change_is_audited(client, peop
     assert log["next"]
     status, older = call(client, "GET", f"/v1/accounts/{acct}/audit?limit=1&next={log['next']}", people["key"])
     assert status == 200 and older["entries"][0]["action"] == "DELETE /users/{user_id}"
+
+
+def totp(secret: str, at: float, step: int = 30) -> str:
+    """RFC 6238 (SHA-1, six digits), as an authenticator app computes it."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    digest = hmac.new(key, struct.pack(">Q", int(at) // step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def test_a_person_sets_up_authenticator_mfa_and_then_signs_in_with_a_code(client, people, moto_endpoint):
+    """The secret to scan, a wrong code refused, the right one enables MFA; from then on the
+    sign-in asks for the code (checked for real by the emulator, RFC 6238) before tokens."""
+    email = f"mfa-{uuid.uuid4().hex[:6]}@example.com"
+    demo.seed_users(people["account"], [(email, "marketer", None)])
+    token = sign_in(client, email)["access_token"]
+    assert call(client, "POST", "/v1/auth/mfa")[0] == 401                     # whose? nobody's
+    assert call(client, "POST", "/v1/auth/mfa", people["key"])[0] == 401       # an API key has no MFA
+    status, setup = call(client, "POST", "/v1/auth/mfa", token)
+    assert status == 200 and setup["otpauth"].startswith("otpauth://totp/Calltrack")
+    assert f"secret={setup['secret']}" in setup["otpauth"]
+    now = time.time()
+    wrong = f"{(int(totp(setup['secret'], now)) + 1) % 1_000_000:06d}"
+    assert call(client, "PUT", "/v1/auth/mfa", token, {"code": wrong})[0] == 400
+    assert call(client, "PUT", "/v1/auth/mfa", token, {"code": "12345"})[0] == 400      # not six digits
+    status, body = call(client, "PUT", "/v1/auth/mfa", token, {"code": totp(setup["secret"], now)})
+    assert status == 200 and body == {"mfa": "enabled"}
+
+    first = sign_in(client, email)
+    assert first["challenge"] == "SOFTWARE_TOKEN_MFA" and "access_token" not in first
+    answer = {"challenge": "SOFTWARE_TOKEN_MFA", "session": first["session"], "email": email}
+    assert call(client, "POST", "/v1/auth/challenge", body={**answer, "answer": wrong})[0] == 400
+    first = sign_in(client, email)
+    status, done = call(client, "POST", "/v1/auth/challenge", body={**answer, "session": first["session"],
+                                                                      "answer": totp(setup["secret"], time.time())})
+    assert status == 200 and done["accounts"] == [{"account_id": people["account"], "role": "marketer"}]
+    assert call(client, "DELETE", "/v1/auth/mfa", done["access_token"])[1] == {"mfa": "disabled"}
+    assert "access_token" in sign_in(client, email)

@@ -95,9 +95,36 @@
     });
   }
 
-  function authPost(path, body) {
-    return fetch(API + path, { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body) }).then(parsed);
+  function authPost(path, body, method) {
+    var headers = { "Content-Type": "application/json" };
+    if (method) headers.Authorization = "Bearer " + state.key;   // the person's own token (MFA)
+    return fetch(API + path, { method: method || "POST", headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body) }).then(parsed);
+  }
+
+  // --- MFA: an authenticator app's codes at sign-in (the person's own setting) ----------
+  function openMfa() {
+    $("mfa-error").textContent = "";
+    $("mfa-status").textContent = "";
+    $("mfa-code").value = "";
+    $("mfa-dialog").showModal();
+    authPost("/v1/auth/mfa", undefined, "POST").then(function (setup) {
+      $("mfa-secret").textContent = setup.secret;
+      $("mfa-uri").textContent = setup.otpauth;
+    }).catch(function (err) { $("mfa-error").textContent = err.message; });
+  }
+
+  function enableMfa() {
+    $("mfa-error").textContent = "";
+    authPost("/v1/auth/mfa", { code: $("mfa-code").value.trim() }, "PUT").then(function () {
+      $("mfa-status").textContent = "On: the next sign-in asks for a code.";
+    }).catch(function (err) { $("mfa-error").textContent = err.message; });
+  }
+
+  function disableMfa() {
+    authPost("/v1/auth/mfa", undefined, "DELETE").then(function () {
+      $("mfa-status").textContent = "Off: signing in needs the password only.";
+    }).catch(function (err) { $("mfa-error").textContent = err.message; });
   }
 
   function keep(name, value) {
@@ -113,6 +140,7 @@
   function showSignedIn(on) {
     $("signin").hidden = on;
     ["tabs", "signout", "who", "account-name"].forEach(function (id) { $(id).hidden = !on; });
+    $("security").hidden = !on || !state.me || state.me.kind !== "user";
     if (!on) {   // signed out: the sign-in and nothing else
       $("filters-panel").hidden = true;
       document.querySelectorAll("section.tab").forEach(function (s) { s.hidden = true; });
@@ -1238,6 +1266,10 @@
     $("cd-play").addEventListener("click", function () { playRecording(state.story.call); });
     $("cd-tag").addEventListener("click", function () { openTagDialog(state.story.call); });
     $("signout").addEventListener("click", signOut);
+    $("security").addEventListener("click", openMfa);
+    $("mfa-enable").addEventListener("click", enableMfa);
+    $("mfa-disable").addEventListener("click", disableMfa);
+    $("mfa-close").addEventListener("click", function () { $("mfa-dialog").close(); });
     $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); state.callLimit = 200; loadReport(); });
     $("calls-show-more").addEventListener("click", function () {
       state.callLimit = Math.min(1000, state.callLimit + 200);
