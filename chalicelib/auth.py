@@ -116,6 +116,8 @@ def resolve(authorization: Optional[str], account_id: str) -> Principal:
     credential = bearer(authorization)
     if looks_like_token(credential):
         claims = tokens.verify(credential)
+        if claims.get("token_use") != "access":
+            raise Unauthorized("send the access token of your sign-in, not the ID token")
         try:
             member = people.Membership.get(account_id, claims["sub"])
         except people.Membership.DoesNotExist as err:

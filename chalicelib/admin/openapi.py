@@ -345,6 +345,8 @@ OPERATIONS: List[Op] = [
        "people", auth="none", body=_schema("chalicelib.people.api", "FORGOT"), status=202, errors=(400, 429)),
     Op("POST", "/v1/auth/reset-password", "Set a new password with the e-mailed code", "people", auth="none",
        body=_schema("chalicelib.people.api", "RESET"), errors=(400, 429)),
+    Op("POST", "/v1/auth/sign-out", "End the sign-in everywhere: the person's refresh tokens stop working "
+       "(Bearer: their access token)", "people", auth="user"),
     Op("POST", "/v1/auth/mfa", "Start authenticator-app MFA for the signed-in person: the secret and its otpauth "
        "URI (Bearer: their access token)", "people", auth="user"),
     Op("PUT", "/v1/auth/mfa", "Confirm MFA with the app's first code; every sign-in then asks for one", "people",

@@ -236,6 +236,8 @@ def get_call_story(account_id: str, call_id: str) -> Dict[str, Any]:
     web.refuse_unknown(bp.current_request.query_params)
     told = story.story(account_id, call_id)
     require_own_call(principal, told["call"])
+    if principal.role == "agent":     # the caller's other calls: only those this agent answered
+        told["history"] = [h for h in told["history"] if h.get("agent") == principal.agent]
     return told
 
 

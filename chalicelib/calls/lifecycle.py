@@ -184,8 +184,7 @@ def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: O
     actions.append(Call.classes.set(set(names)) if names else Call.classes.remove())
     if rec.get("source"):
         actions.append(Call.source.set(rec["source"]))
-    if rec.get("agent"):
-        actions.append(Call.agent.set(rec["agent"]))
+    actions.append(Call.agent.set(rec["agent"]) if rec.get("agent") else Call.agent.remove())
     if announce:
         actions.append(Call.completed_sig.set(sig))
     # Membership of the sweep's sparse index follows the record: settled calls leave it.

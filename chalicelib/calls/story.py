@@ -98,7 +98,7 @@ def story(account_id: str, call_id: str) -> Dict[str, Any]:
                    pages=pages_of(list(kept), call.get("landing_page"), started))
     history = [{"call_id": c["call_id"], "started_at": c["started_at"], "status": c["status"],
                 "status_words": status_words(c["status"]), "source": c.get("source"), "medium": c.get("medium"),
-                "session_id": c.get("session_id"), "talk_seconds": c.get("talk_seconds"),
+                "session_id": c.get("session_id"), "talk_seconds": c.get("talk_seconds"), "agent": c.get("agent"),
                 "before": (c["started_at"] or "") < (call["started_at"] or "")}
                for c in (store.to_api(o) for o in others)]
     return {"call": call, "status_words": status_words(call.get("status")), "caller": caller_of(call),

@@ -10,6 +10,7 @@ from chalice import Blueprint, Response
 from chalicelib import auth, web
 from chalicelib.errors import BadRequest, Unauthorized
 from chalicelib.lazy import lazy
+from chalicelib.observability import logger
 
 accounts = lazy("chalicelib.admin.accounts")
 audit = lazy("chalicelib.people.audit")
@@ -99,6 +100,16 @@ def _access_token() -> tuple:
     return token, claims
 
 
+@bp.route("/v1/auth/sign-out", methods=["POST"])
+def sign_out() -> Dict[str, Any]:
+    """End the person's sign-in everywhere: their refresh tokens stop working."""
+    web.refuse_unknown(bp.current_request.query_params)
+    token, claims = _access_token()
+    directory.sign_out(token)
+    logger.info("signed out", extra={"user_id": claims.get("sub")})
+    return {"signed_out": True}
+
+
 @bp.route("/v1/auth/mfa", methods=["POST"])
 def mfa_setup() -> Dict[str, Any]:
     """Start authenticator-app MFA: the secret to scan (otpauth URI); confirm with a code."""
@@ -110,16 +121,18 @@ def mfa_setup() -> Dict[str, Any]:
 @bp.route("/v1/auth/mfa", methods=["PUT"])
 def mfa_enable() -> Dict[str, Any]:
     body = _body(MFA_CODE)
-    token, _ = _access_token()
+    token, claims = _access_token()
     directory.mfa_enable(token, body["code"])
+    logger.warning("MFA turned on", extra={"user_id": claims.get("sub")})   # a person's security setting: kept
     return {"mfa": "enabled"}
 
 
 @bp.route("/v1/auth/mfa", methods=["DELETE"])
 def mfa_disable() -> Dict[str, Any]:
     web.refuse_unknown(bp.current_request.query_params)
-    token, _ = _access_token()
+    token, claims = _access_token()
     directory.mfa_disable(token)
+    logger.warning("MFA turned off", extra={"user_id": claims.get("sub")})
     return {"mfa": "disabled"}
 
 

@@ -84,8 +84,14 @@ def _translated(err: Exception) -> Exception:
     code = _code(err)
     if code in ("NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException"):
         return Unauthorized("wrong email or password")
-    if code == "ResourceNotFoundException":    # an unknown challenge session (the emulator's word for it)
-        return Unauthorized("the sign-in session is unknown or expired; sign in again")
+    if code == "PasswordResetRequiredException":
+        return Unauthorized("your password must be reset: use \"Forgot your password?\"")
+    if code in ("EnableSoftwareTokenMFAException",):
+        return BadRequest("code: wrong or expired code; try the next one the app shows")
+    if code in ("SoftwareTokenMFANotFoundException", "MFAMethodNotFoundException"):
+        return BadRequest("set up the authenticator first (POST /v1/auth/mfa)")
+    if code in ("PasswordHistoryPolicyViolationException",):
+        return BadRequest("password: choose one you have not used before")
     if code in ("InvalidPasswordException",):
         return BadRequest(f"password: {PASSWORD_RULE}")
     if code in ("CodeMismatchException", "ExpiredCodeException"):
@@ -140,9 +146,16 @@ CHALLENGE_ANSWERS = {"NEW_PASSWORD_REQUIRED": "NEW_PASSWORD", "SOFTWARE_TOKEN_MF
 def respond(challenge: str, session: str, email: str, answer: str) -> Dict[str, Any]:
     if challenge not in CHALLENGE_ANSWERS:
         raise BadRequest(f"challenge: one of {', '.join(sorted(CHALLENGE_ANSWERS))}")
-    return _answer(_call("respond_to_auth_challenge", ClientId=pool().client_id, ChallengeName=challenge,
-                         Session=session,
-                         ChallengeResponses={"USERNAME": email, CHALLENGE_ANSWERS[challenge]: answer}))
+    try:
+        return _answer(_call("respond_to_auth_challenge", ClientId=pool().client_id, ChallengeName=challenge,
+                             Session=session,
+                             ChallengeResponses={"USERNAME": email, CHALLENGE_ANSWERS[challenge]: answer}))
+    except ServiceUnavailable as err:
+        # The emulator answers ResourceNotFound for an unknown challenge session (Cognito:
+        # NotAuthorized): here, and only here, that is the client's expired session.
+        if _code(err.__cause__) == "ResourceNotFoundException":
+            raise Unauthorized("the sign-in session is unknown or expired; sign in again") from err
+        raise
 
 
 def forgot_password(email: str) -> None:
@@ -154,8 +167,15 @@ def forgot_password(email: str) -> None:
 
 
 def reset_password(email: str, code: str, password: str) -> None:
-    _call("confirm_forgot_password", ClientId=pool().client_id, Username=email, ConfirmationCode=code,
-          Password=password)
+    try:
+        _call("confirm_forgot_password", ClientId=pool().client_id, Username=email, ConfirmationCode=code,
+              Password=password)
+    except (ServiceUnavailable, Unauthorized) as err:
+        # No such person (the emulator: ResourceNotFound; Cognito: UserNotFound) reads as a
+        # wrong code, so the reset form says nothing of who has an account.
+        if isinstance(err, Unauthorized) or _code(err.__cause__) == "ResourceNotFoundException":
+            raise BadRequest("code: wrong or expired code; ask for a new one") from err
+        raise
 
 
 def mfa_setup(access_token: str, issuer: str = "Calltrack", email: str = "") -> Dict[str, str]:
@@ -175,6 +195,12 @@ def mfa_enable(access_token: str, code: str) -> None:
         raise BadRequest("code: wrong or expired code; try the next one the app shows")
     _call("set_user_mfa_preference", AccessToken=access_token,
           SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+
+
+def sign_out(access_token: str) -> None:
+    """Every refresh token of the person stops working (Cognito GlobalSignOut); access
+    tokens already handed out still pass our check until they expire (one hour at most)."""
+    _call("global_sign_out", AccessToken=access_token)
 
 
 def mfa_disable(access_token: str) -> None:

@@ -11,7 +11,7 @@ import urllib.request
 from typing import Any, Dict, Optional
 
 from chalicelib import config
-from chalicelib.errors import Unauthorized
+from chalicelib.errors import ServiceUnavailable, Unauthorized
 from chalicelib.people import directory
 
 REFETCH_SECONDS = 60.0
@@ -46,13 +46,20 @@ def _refresh(pool_id: str) -> None:
     _fetched_at = time.monotonic()
 
 
+def jwt_errors() -> type:
+    import jwt
+
+    return jwt.PyJWTError
+
+
 def _key(kid: Optional[str], pool_id: str) -> Any:
     with _lock:
         if kid not in _keys and (not _fetched_at or time.monotonic() - _fetched_at > REFETCH_SECONDS):
             try:
                 _refresh(pool_id)
-            except (OSError, ValueError) as err:
-                raise Unauthorized("sign-in keys could not be read; try again") from err
+            except (OSError, ValueError, jwt_errors()) as err:
+                # Our side could not check the token: not the person's fault, not "sign in again".
+                raise ServiceUnavailable("the sign-in keys could not be read; retry shortly") from err
         key = _keys.get(kid or "")
     if key is None:
         raise Unauthorized("sign-in token signed by an unknown key")

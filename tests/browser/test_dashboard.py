@@ -105,6 +105,16 @@ def wait_ready(driver: Any, loads: int | None = None, timeout: float = 20) -> No
     raise AssertionError(f"the dashboard did not settle: {state}")
 
 
+def settle(d: Any, timeout: float = 15) -> None:
+    """Until the page is done signing in (or out): a page still signing in would write its
+    token back into sessionStorage after a test cleared it."""
+    deadline = time.time() + timeout
+    while d.execute_script("return document.body.dataset.state") not in ("signed-out", "ready", "error"):
+        if time.time() > deadline:
+            raise AssertionError("the dashboard did not settle")
+        time.sleep(0.05)
+
+
 def text(driver: Any, element_id: str) -> str:
     return driver.execute_script("return document.getElementById(arguments[0]).textContent", element_id)
 

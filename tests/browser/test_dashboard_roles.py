@@ -12,7 +12,8 @@ import pytest
 
 from chalicelib import demo, streams
 from chalicelib.demo_traffic import write_calls
-from tests.browser.test_dashboard import RECORDING_SECONDS, call, playing, recording_store, text  # noqa: F401
+from tests.browser.test_dashboard import (  # noqa: F401
+    RECORDING_SECONDS, call, playing, recording_store, settle, text)
 
 pytestmark = pytest.mark.browser
 AGENT_NUMBER = "+14155550197"
@@ -47,7 +48,9 @@ def wait_for(driver: Any, script: str, timeout: float = 15) -> Any:
 
 def fresh(driver: Any, api_server: str) -> None:
     driver.get(f"{api_server}/dashboard")
+    settle(driver)
     driver.execute_script("sessionStorage.clear()")
+    driver.get("about:blank")
     driver.get(f"{api_server}/dashboard")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib import streams
 from chalicelib.demo_traffic import write_calls
-from tests.browser.test_dashboard import call, text, wait_ready
+from tests.browser.test_dashboard import call, settle, text, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -36,9 +36,10 @@ def open_with_key(d: Any, api_server: str, account_id: str, key: str, fragment: 
     from selenium.webdriver.common.by import By
 
     d.get(f"{api_server}/dashboard")
+    settle(d)                         # a page still signing in would write its token back
     d.execute_script("sessionStorage.clear()")
+    d.get("about:blank")
     d.get(f"{api_server}/dashboard{fragment}")
-    d.refresh()                       # a fragment alone does not load the page again
     d.find_element(By.CSS_SELECTOR, "#key-signin summary").click()
     d.find_element(By.ID, "account").send_keys(account_id)
     d.find_element(By.ID, "apikey").send_keys(key)

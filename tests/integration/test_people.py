@@ -49,16 +49,23 @@ def people(moto_endpoint):
             (f"agent-{tag}@example.com", "agent", "+14155550191"), (f"viewer-{tag}@example.com", "read_only", None)]
     demo.seed_users(account_id, team)
     calls = {}
+    from chalicelib.calls.models import CallerHistory
+    from chalicelib.calls.record import caller_hash
+
+    caller = "+12025550123"                   # one caller, answered once by each agent
+    entries = set()
     for who, agent in (("mine", "+14155550191"), ("theirs", "+14155550192")):
         call_id = f"conv-{uuid.uuid4()}"
+        entries.add(f"{time.time() - (0 if who == 'mine' else 3600):.3f}|{call_id}|1")
         rec = {k: None for k in CALL_KEYS}
         rec.update({"call_id": call_id, "account_id": account_id, "status": "answered", "direction": "inbound",
-                    "agent": agent, "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tags": [],
+                    "agent": agent, "caller": caller, "caller_hash": caller_hash(caller), "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tags": [],
                     "classification": {c: False for c in ("unique", "target", "repeated", "first_target",
                                                           "unique_target")}})
         Call(call_id, account_id=account_id, started_at=time.time(), direction="inbound", status="answered",
              agent=agent, rec=rec, tags=[]).save()
         calls[who] = call_id
+    CallerHistory(f"{account_id}#{caller_hash(caller)}", entries=entries).save()
     return {"account": account_id, "key": f"key-{account_id}", "calls": calls,
             "emails": {role: email for email, role, _ in team}}
 
@@ -175,6 +182,30 @@ def test_an_agent_sees_only_the_calls_they_answered(client, people, tokens):
     status, body = call(client, "PUT", f"/v1/accounts/{acct}/calls/{mine}/tags", tokens["agent"],
                         {"tags": [{"category": "sale"}]})
     assert status == 200 and body["tags"][0]["category"] == "sale"
+
+
+def test_an_agents_call_story_names_only_their_own_other_calls(client, people, tokens):
+    acct, mine, theirs = people["account"], people["calls"]["mine"], people["calls"]["theirs"]
+    status, told = call(client, "GET", f"/v1/accounts/{acct}/calls/{mine}/story", tokens["marketer"])
+    assert status == 200 and [h["call_id"] for h in told["history"]] == [theirs]
+    status, told = call(client, "GET", f"/v1/accounts/{acct}/calls/{mine}/story", tokens["agent"])
+    assert status == 200 and told["history"] == []           # the other agent's call is not theirs to see
+
+
+def test_only_access_tokens_open_the_api_and_signing_out_ends_the_refresh(client, people):
+    body = sign_in(client, people["emails"]["read_only"])
+    path = f"/v1/accounts/{people['account']}/reports"
+    status, answer = call(client, "GET", path, body["id_token"])
+    assert status == 401 and "access token" in answer["message"]
+    assert call(client, "GET", path, body["access_token"])[0] == 200
+    assert call(client, "POST", "/v1/auth/sign-out", body["id_token"])[0] == 401
+    assert call(client, "POST", "/v1/auth/sign-out", body["access_token"]) == (200, {"signed_out": True})
+    status, answer = call(client, "POST", "/v1/auth/refresh", body={"refresh_token": body["refresh_token"]})
+    assert status == 401, answer
+    # An unknown or expired challenge session is the client's problem, in words.
+    status, answer = call(client, "POST", "/v1/auth/challenge", body={
+        "challenge": "SOFTWARE_TOKEN_MFA", "session": "s" * 40, "email": people["emails"]["admin"], "answer": "123456"})
+    assert status == 401 and "sign in again" in answer["message"]
 
 
 def test_a_user_of_one_account_opens_no_other(client, people, tokens):

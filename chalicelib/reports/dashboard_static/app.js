@@ -258,6 +258,9 @@
   }
 
   function signOut() {
+    if (state.me && state.me.kind === "user" && state.key) {   // the refresh token stops working too
+      authPost("/v1/auth/sign-out", undefined, "POST").catch(function () { /* signed out here anyway */ });
+    }
     ["account", "key", "refresh"].forEach(function (k) { keep(k, null); });
     state.key = state.refresh = state.me = null;
     ["challenge-form", "reset-form", "account-form"].forEach(function (id) { $(id).hidden = true; });
@@ -1305,9 +1308,11 @@
     $("tag-cancel").addEventListener("click", function () { $("tag-dialog").close(); });
     restoreView();
     showSignedIn(false);
-    busy("signed-out");
     if (state.account && state.key) {   // a reload in the same tab: still signed in?
+      busy("loading");
       enter(state.account).catch(function () { signOut(); });
+    } else {
+      busy("signed-out");
     }
   }
 
