@@ -64,9 +64,20 @@ def main(out: Path) -> None:
         driver.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="calls"]').click()
         ready(driver)
         driver.save_screenshot(str(out / "dashboard-calls.png"))
-        recorded = driver.execute_script(
-            "return [...document.querySelectorAll('#calls-table tr')].filter(r => r.querySelector('button.play'))"
-            ".map(r => r.dataset.callId)[0]")
+        # A recorded call with a transcript, so the detail page shows everything it can.
+        recorded = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const ids = [...document.querySelectorAll('#calls-table tr')]
+              .filter(r => r.querySelector('button.play')).map(r => r.dataset.callId);
+            const key = sessionStorage.getItem('calltrack.key');
+            (async () => {
+              for (const id of ids) {
+                const r = await fetch('/v1/accounts/demo/calls/' + id + '/transcript',
+                                      {headers: {Authorization: 'Bearer ' + key}});
+                if (r.ok) return done(id);
+              }
+              done(ids[0]);
+            })();""")
         driver.find_element(By.CSS_SELECTOR, f'#calls-table tr[data-call-id="{recorded}"] button.details').click()
         ready(driver)
         driver.save_screenshot(str(out / "dashboard-call-detail.png"))

@@ -66,7 +66,8 @@ def timeline(call: Dict[str, Any], tagged: Optional[Dict[str, Any]]) -> List[Dic
                       or None})
     if call.get("ended_at"):
         talk = call.get("talk_seconds")
-        steps.append({"at": call["ended_at"], "what": status_words(call.get("status")),
+        ended = "ended" if call.get("status") == "answered" else status_words(call.get("status"))
+        steps.append({"at": call["ended_at"], "what": ended,
                       "detail": f"talked {talk:g} s" if talk else None})
     if call.get("recording_url"):
         steps.append({"at": call.get("ended_at"), "what": "recorded", "detail": None})

@@ -231,7 +231,7 @@ def test_a_calls_story_tells_the_caller_the_timeline_the_pages_and_the_other_cal
     assert told["call"]["call_id"] == second and told["status_words"] == "answered"
     assert told["caller"] == {"number": "+12025550147", "display": "(202) 555-0147", "place": "Washington D.C.",
                               "country": "US"}
-    assert [s["what"] for s in told["timeline"]][:3] == ["rang", "answered", "answered"]
+    assert [s["what"] for s in told["timeline"]][:3] == ["rang", "answered", "ended"]
     assert told["timeline"][1]["detail"].startswith("by ") and told["timeline"][2]["detail"] == "talked 89 s"
     pages = told["journey"]["pages"]
     assert [p["url"].split("?")[0] for p in pages] == ["http://localhost/boilers", "http://localhost/pricing"]

@@ -630,6 +630,9 @@
       renderStory(story);
       $("call-detail").hidden = false;
       $("calls-table").hidden = true;
+      $("filters-panel").hidden = true;       // one call: the list's filters step aside
+      ["columns", "calls-more", "calls-show-more", "calls-next"].forEach(function (id) { $(id).hidden = true; });
+      window.scrollTo(0, 0);
       return api("/calls/" + encodeURIComponent(callId) + "/transcript").then(renderTranscript, function (err) {
         $("cd-transcript").textContent = "";
         $("cd-analysis").textContent = err.status === 404 ? "No transcript for this call (yet)." : err.message;
@@ -646,6 +649,11 @@
     state.story = null;
     $("call-detail").hidden = true;
     $("calls-table").hidden = false;
+    $("columns").hidden = false;
+    $("calls-more").hidden = false;
+    if (state.shownCalls) renderCalls(state.shownCalls, state.shownTotal);   // its buttons as they were
+    if (!can("GET /reports")) $("calls-next").hidden = !state.nextCalls;
+    $("filters-panel").hidden = !(state.tab === "calls" && can("GET /reports"));
     if (state.me) saveView();
   }
 
@@ -717,7 +725,8 @@
     });
     var a = t.analysis || {};
     var fired = (a.fired || []).map(function (f) { return f.name || f.rule; });
-    $("cd-analysis").textContent = (a.lead ? "Lead: " + words(a.lead) + ", score " + (a.score || 0) : "Not analysed yet") +
+    $("cd-analysis").textContent = (t.analysis ? "Lead: " + (a.lead ? words(a.lead) : "no label") + ", score " +
+      (a.score || 0) : "Not analysed yet") +
       (fired.length ? " · rules: " + fired.join(", ") : "");
   }
 
