@@ -76,11 +76,17 @@ def get_call(account_id: str, call_id: str) -> Dict[str, Any]:
     return to_api(item_of(account_id, call_id))
 
 
-def query_calls(account_id: str, since: float, until: float) -> Iterator[Dict[str, Any]]:
-    """The account's calls started in [since, until], newest first (GSI account_id + started_at)."""
+def query_calls(account_id: str, since: float, until: float, repair: bool = False) -> Iterator[Dict[str, Any]]:
+    """The account's calls started in [since, until], newest first (GSI account_id + started_at).
+    `repair` (the roll-up rebuild): also fill the top-level `agent` an agent's call list
+    filters on, for calls stored before it existed (one UpdateItem per such call)."""
     for item in Call.account_index.query(account_id, Call.started_at.between(since, until),
                                          scan_index_forward=False):
         if item.rec is not None:
+            if repair and (item.rec.get("agent") or None) != item.agent:
+                agent = item.rec.get("agent")
+                item.update(actions=[Call.agent.set(agent) if agent else Call.agent.remove()],
+                            condition=Call.account_id == account_id)
             yield to_api(item)
 
 

@@ -322,7 +322,7 @@ def _raw_day(account_id: str, since: float, until: float) -> Tuple[List[Dict[str
         if fact is not None:
             sessions.append({**fact, "_id": item.session_id})
     calls = []
-    for call in query_calls(account_id, since, until - 0.000001):
+    for call in query_calls(account_id, since, until - 0.000001, repair=True):
         fact = rollups.call_fact(call)
         if fact is not None:
             calls.append({**fact, "_id": call["call_id"]})
@@ -332,7 +332,8 @@ def _raw_day(account_id: str, since: float, until: float) -> Tuple[List[Dict[str
 def rebuild(account_id: str, first: date, last: date, clock: Clock = time.time,
             progress: Optional[Callable[[str, int, int], None]] = None) -> Dict[str, int]:
     """Recompute the roll-ups of [first, last] (local days) from the raw items: for existing
-    installs, after a bug, after a timezone change. Days whose raw items expired are emptied
+    installs, after a bug, after a timezone change. It also fills the calls' top-level
+    `agent` (what an agent's call list filters on) where a call stored before it lacks it. Days whose raw items expired are emptied
     (run it only over the raw retention). `progress(day, sessions, calls)` after each day."""
     from datetime import datetime, time as dtime
 

@@ -355,3 +355,23 @@ def test_a_person_sets_up_authenticator_mfa_and_then_signs_in_with_a_code(client
     assert status == 200 and done["accounts"] == [{"account_id": people["account"], "role": "marketer"}]
     assert call(client, "DELETE", "/v1/auth/mfa", done["access_token"])[1] == {"mfa": "disabled"}
     assert "access_token" in sign_in(client, email)
+
+
+def test_the_rollup_rebuild_fills_the_agent_of_calls_stored_before_it_existed(client, people, tokens):
+    """An upgrade: a call whose item has no top-level `agent` is missing from its agent's
+    list until `rollups rebuild` runs over its day; then it is listed."""
+    from datetime import date, timedelta
+
+    from chalicelib.calls.models import Call
+    from chalicelib.reports import rollup_store
+
+    acct, mine = people["account"], people["calls"]["mine"]
+    Call(mine).update(actions=[Call.agent.remove()])              # as stored by the previous release
+    status, body = call(client, "GET", f"/v1/accounts/{acct}/calls", tokens["agent"])
+    assert status == 200 and body["calls"] == []
+    assert call(client, "GET", f"/v1/accounts/{acct}/calls/{mine}", tokens["agent"])[0] == 200
+    today = date.today()
+    rollup_store.rebuild(acct, today - timedelta(days=1), today + timedelta(days=1))
+    status, body = call(client, "GET", f"/v1/accounts/{acct}/calls", tokens["agent"])
+    assert [c["call_id"] for c in body["calls"]] == [mine]
+    assert Call.get(people["calls"]["theirs"]).agent == "+14155550192"     # the others keep theirs
