@@ -124,6 +124,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             if ops.available("chalicelib.calls.api") and ops.available("chalicelib.integrations.consumers"):
                 rows += [m.as_dict() for m in ops.vonage_and_consumer(client, n_calls)]
                 rows += [m.as_dict() for m in ops.answer_in_outage(client, 3 if args.quick else 10)]
+            if ops.available("chalicelib.people.api"):
+                rows += [m.as_dict() for m in ops.people_requests(client, 5 if args.quick else 30)]
             else:
                 rows += [{"name": name, "missing": "calls/integrations code not in the tree"}
                          for name in ("Vonage answer", "Vonage event", "consumer delivery")]

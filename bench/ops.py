@@ -397,3 +397,49 @@ def available(module: str) -> bool:
 
     return importlib.util.find_spec(module) is not None
 
+
+
+# People: sign-in, a signed-in request, a call's story ------------------------------------
+def people_requests(client: Any, n: int) -> List[Measured]:
+    """What a person's requests cost: the sign-in (Cognito + the accounts they may open),
+    an account request authorised by their token (JWKS cached: one GetItem of the
+    membership), and a call's detail page (`…/story`: bounded whatever the account size)."""
+    from chalicelib import demo
+    from chalicelib.calls.models import CallerHistory
+    from chalicelib.calls.record import caller_hash
+    from chalicelib.demo_traffic import write_calls
+    from tests.browser.test_dashboard import call as call_record
+
+    account_id, numbers = fresh_account(3)
+    email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+    demo.seed_users(account_id, [(email, "marketer", None)])
+    caller = "+12025550142"
+    now = time.time()
+    calls = [call_record(account_id, now - 3600 * (i + 1), caller=caller, caller_hash=caller_hash(caller),
+                         tracking_number=numbers[0]) for i in range(20)]
+    write_calls(calls)
+    CallerHistory(f"{account_id}#{caller_hash(caller)}",
+                  entries={f"{c['started_at']:.3f}|{c['call_id']}|1" for c in calls}).save()
+    sign_in, request, story = (Measured("Sign-in (POST /v1/auth/sign-in)", note="Cognito InitiateAuth + "
+                                        "the person's accounts (user-index Query)"),
+                               Measured("Signed-in request (GET …/me)", note="token checked locally (JWKS "
+                                        "cached), one membership GetItem"),
+                               Measured("Call story (GET …/calls/{id}/story)", note="a caller with 20 calls"))
+    body = json.dumps({"email": email, "password": demo.DEMO_PASSWORD})
+    token = ""
+    for i in range(n):
+        with timed(sign_in):
+            answer = client.http.post("/v1/auth/sign-in", headers=JSON, body=body)
+        assert answer.status_code == 200, answer.body
+        token = answer.json_body["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    client.http.get(f"/v1/accounts/{account_id}/me", headers=auth)           # the JWKS, once per container
+    for i in range(n):
+        with timed(request):
+            answer = client.http.get(f"/v1/accounts/{account_id}/me", headers=auth)
+        assert answer.status_code == 200, answer.body
+        with timed(story):
+            answer = client.http.get(f"/v1/accounts/{account_id}/calls/{calls[i % 20]['call_id']}/story",
+                                     headers=auth)
+        assert answer.status_code == 200 and len(answer.json_body["history"]) == 19, answer.body
+    return [sign_in, request, story]
