@@ -114,8 +114,8 @@ def sign_out() -> Dict[str, Any]:
 def mfa_setup() -> Dict[str, Any]:
     """Start authenticator-app MFA: the secret to scan (otpauth URI); confirm with a code."""
     web.refuse_unknown(bp.current_request.query_params)
-    token, claims = _access_token()
-    return directory.mfa_setup(token, email=str(claims.get("username") or ""))
+    token, _ = _access_token()
+    return directory.mfa_setup(token)
 
 
 @bp.route("/v1/auth/mfa", methods=["PUT"])

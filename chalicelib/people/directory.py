@@ -182,6 +182,9 @@ def mfa_setup(access_token: str, issuer: str = "Calltrack", email: str = "") -> 
     """A new authenticator secret for the signed-in person (shown once, to scan)."""
     from urllib.parse import quote
 
+    if not email:     # the access token names the person by their sub: the app shows the email
+        attributes = _call("get_user", AccessToken=access_token).get("UserAttributes") or []
+        email = next((a["Value"] for a in attributes if a["Name"] == "email"), "")
     secret = _call("associate_software_token", AccessToken=access_token)["SecretCode"]
     label = quote(f"{issuer}:{email}" if email else issuer)
     return {"secret": secret, "otpauth": f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}"}

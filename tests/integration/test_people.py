@@ -336,7 +336,7 @@ def test_a_person_sets_up_authenticator_mfa_and_then_signs_in_with_a_code(client
     assert call(client, "POST", "/v1/auth/mfa")[0] == 401                     # whose? nobody's
     assert call(client, "POST", "/v1/auth/mfa", people["key"])[0] == 401       # an API key has no MFA
     status, setup = call(client, "POST", "/v1/auth/mfa", token)
-    assert status == 200 and setup["otpauth"].startswith("otpauth://totp/Calltrack")
+    assert status == 200 and setup["otpauth"].startswith("otpauth://totp/Calltrack%3Amfa-")   # the app shows the email
     assert f"secret={setup['secret']}" in setup["otpauth"]
     now = time.time()
     wrong = f"{(int(totp(setup['secret'], now)) + 1) % 1_000_000:06d}"
