@@ -16,7 +16,7 @@ any, with confidence 0.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from chalicelib.dni import history, leases
 from chalicelib.dni.models import Number, Session
@@ -66,8 +66,22 @@ def from_holding(holding: history.Holding, confidence: float, account_id: Option
                ga_session_id=holding.ga_session_id or snap.get("ga_session_id"),
                attribution_confidence=round(float(confidence), 4))
     if holding.pages:         # kept on the call's context for its journey (not in the record)
-        out["pages"] = list(holding.pages)
+        out["pages"] = page_trail(holding.pages)
     return out
+
+
+TRAIL_PAGES = 20
+TRAIL_URL_CHARS = 300
+
+
+def page_trail(pages: Any) -> List[str]:
+    """The holder's pages as the call keeps them: the first and the latest, at most
+    TRAIL_PAGES, each URL cut to TRAIL_URL_CHARS. A number keeps up to 50 pages of up to
+    2 KB; copied whole, every later webhook's write to the call would pay for ~100 KB."""
+    kept = list(pages)
+    if len(kept) > TRAIL_PAGES:
+        kept = kept[:1] + kept[-(TRAIL_PAGES - 1):]
+    return [p[:TRAIL_URL_CHARS + 11] for p in kept]      # "<10-digit epoch>|" + the URL
 
 
 

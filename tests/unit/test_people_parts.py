@@ -49,3 +49,17 @@ def test_api_keys_never_look_like_tokens():
     assert auth.looks_like_token("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
     for key in ("demo-secret-key", "ct_abc.def", "eyJ-but-no-dots"):
         assert not auth.looks_like_token(key)
+
+
+def test_a_calls_page_trail_stays_small_whatever_the_visit():
+    """50 pages of 2 KB on the number become at most 20 entries of ~300 characters on the
+    call: the first page and the latest ones, each still `<epoch>|<url>`."""
+    from chalicelib.calls.attribution import TRAIL_PAGES, TRAIL_URL_CHARS, page_trail
+    from chalicelib.dni.leases import page_entry
+
+    pages = [page_entry(1_764_000_000 + i, "https://example.com/p" + str(i) + "?" + "x" * 2000) for i in range(50)]
+    trail = page_trail(pages)
+    assert len(trail) == TRAIL_PAGES and trail[0] == pages[0][:TRAIL_URL_CHARS + 11]
+    assert [t.split("|")[0] for t in trail[1:]] == [p.split("|")[0] for p in pages[-(TRAIL_PAGES - 1):]]
+    assert sum(len(t) for t in trail) <= TRAIL_PAGES * (TRAIL_URL_CHARS + 11)
+    assert page_trail(pages[:3]) == [p[:TRAIL_URL_CHARS + 11] for p in pages[:3]]
