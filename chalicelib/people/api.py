@@ -90,7 +90,9 @@ MFA_CODE = _obj(("code",), code={"type": "string", "pattern": "^[0-9]{6}$"})
 
 
 def _access_token() -> tuple:
-    """The signed-in person's own access token (MFA is theirs to set, whatever the account)."""
+    """The signed-in person's own access token (MFA is theirs to set, whatever the account);
+    these routes take no query parameters."""
+    web.refuse_unknown(bp.current_request.query_params)
     token = auth.bearer(web.header(bp.current_request, "authorization"))
     if not auth.looks_like_token(token):
         raise Unauthorized("send 'Authorization: Bearer <access token>' of the person signed in")
@@ -103,7 +105,6 @@ def _access_token() -> tuple:
 @bp.route("/v1/auth/sign-out", methods=["POST"])
 def sign_out() -> Dict[str, Any]:
     """End the person's sign-in everywhere: their refresh tokens stop working."""
-    web.refuse_unknown(bp.current_request.query_params)
     token, claims = _access_token()
     directory.sign_out(token)
     logger.info("signed out", extra={"user_id": claims.get("sub")})
@@ -113,7 +114,6 @@ def sign_out() -> Dict[str, Any]:
 @bp.route("/v1/auth/mfa", methods=["POST"])
 def mfa_setup() -> Dict[str, Any]:
     """Start authenticator-app MFA: the secret to scan (otpauth URI); confirm with a code."""
-    web.refuse_unknown(bp.current_request.query_params)
     token, _ = _access_token()
     return directory.mfa_setup(token)
 
@@ -129,7 +129,6 @@ def mfa_enable() -> Dict[str, Any]:
 
 @bp.route("/v1/auth/mfa", methods=["DELETE"])
 def mfa_disable() -> Dict[str, Any]:
-    web.refuse_unknown(bp.current_request.query_params)
     token, claims = _access_token()
     directory.mfa_disable(token)
     logger.warning("MFA turned off", extra={"user_id": claims.get("sub")})

@@ -115,6 +115,20 @@ def settle(d: Any, timeout: float = 15) -> None:
         time.sleep(0.05)
 
 
+def open_with_key(d: Any, api_server: str, account_id: str, key: str, fragment: str = "") -> None:
+    from selenium.webdriver.common.by import By
+
+    d.get(f"{api_server}/dashboard")
+    settle(d)                         # a page still signing in would write its token back
+    d.execute_script("sessionStorage.clear()")
+    d.get("about:blank")
+    d.get(f"{api_server}/dashboard{fragment}")
+    d.find_element(By.CSS_SELECTOR, "#key-signin summary").click()
+    d.find_element(By.ID, "account").send_keys(account_id)
+    d.find_element(By.ID, "apikey").send_keys(key)
+    d.find_element(By.ID, "signin-btn").click()
+
+
 def text(driver: Any, element_id: str) -> str:
     return driver.execute_script("return document.getElementById(arguments[0]).textContent", element_id)
 
@@ -293,13 +307,7 @@ def test_an_archived_recording_plays_straight_from_its_presigned_link(chrome: An
     lifecycle.keep_archive(archived["call_id"], {"u": archived["recording_url"], "kind": "call", "key": object_key,
                                                  "b": len(tiny_wav()), "ct": "audio/wav", "ret": 90, "at": time.time()})
     d = chrome
-    d.get(f"{api_server}/dashboard")
-    d.execute_script("sessionStorage.clear()")
-    d.get(f"{api_server}/dashboard")
-    d.find_element(By.CSS_SELECTOR, "#key-signin summary").click()
-    d.find_element(By.ID, "account").send_keys(a)
-    d.find_element(By.ID, "apikey").send_keys(key)
-    d.find_element(By.ID, "signin-btn").click()
+    open_with_key(d, api_server, a, key)
     wait_ready(d, loads=1)
     d.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="calls"]').click()
     row = d.find_element(By.CSS_SELECTOR, f'#calls-table tr[data-call-id="{archived["call_id"]}"]')

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib import streams
 from chalicelib.demo_traffic import write_calls
-from tests.browser.test_dashboard import call, settle, text, wait_ready
+from tests.browser.test_dashboard import call, open_with_key, text, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -30,20 +30,6 @@ def two_periods(account: Callable[..., Any]) -> Dict[str, Any]:
     write_calls(recent + older)
     streams.catch_up()
     return {"account_id": a, "key": key}
-
-
-def open_with_key(d: Any, api_server: str, account_id: str, key: str, fragment: str = "") -> None:
-    from selenium.webdriver.common.by import By
-
-    d.get(f"{api_server}/dashboard")
-    settle(d)                         # a page still signing in would write its token back
-    d.execute_script("sessionStorage.clear()")
-    d.get("about:blank")
-    d.get(f"{api_server}/dashboard{fragment}")
-    d.find_element(By.CSS_SELECTOR, "#key-signin summary").click()
-    d.find_element(By.ID, "account").send_keys(account_id)
-    d.find_element(By.ID, "apikey").send_keys(key)
-    d.find_element(By.ID, "signin-btn").click()
 
 
 def loads(d: Any) -> int:
