@@ -375,3 +375,20 @@ def test_the_rollup_rebuild_fills_the_agent_of_calls_stored_before_it_existed(cl
     status, body = call(client, "GET", f"/v1/accounts/{acct}/calls", tokens["agent"])
     assert [c["call_id"] for c in body["calls"]] == [mine]
     assert Call.get(people["calls"]["theirs"]).agent == "+14155550192"     # the others keep theirs
+
+
+def test_the_sign_in_keys_unreachable_is_our_503_not_the_persons_fault(client, people, tokens, monkeypatch):
+    """The JWKS cannot be fetched (its endpoint refuses connections): a valid token answers
+    503 'retry shortly' — not a 401 that would send the person back to the sign-in — and
+    the next request after the keys are reachable again passes."""
+    from chalicelib.people import tokens as verifier
+
+    monkeypatch.setattr(verifier, "_keys", {})
+    monkeypatch.setattr(verifier, "_fetched_at", 0.0)
+    monkeypatch.setenv("CALLTRACK_AWS_ENDPOINT", "http://127.0.0.1:9")     # nothing listens there
+    path = f"/v1/accounts/{people['account']}/me"
+    status, body = call(client, "GET", path, tokens["marketer"])
+    assert status == 503 and body["error"] == "unavailable" and "retry" in body["message"]
+    monkeypatch.undo()
+    monkeypatch.setattr(verifier, "_fetched_at", 0.0)
+    assert call(client, "GET", path, tokens["marketer"])[0] == 200
