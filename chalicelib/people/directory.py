@@ -105,12 +105,18 @@ def _translated(err: Exception) -> Exception:
     return ServiceUnavailable("the sign-in service could not complete the request; retry shortly")
 
 
-def _call(operation: str, **kwargs: Any) -> Dict[str, Any]:
+def _call(operation: str, unknown: Optional[Exception] = None, **kwargs: Any) -> Dict[str, Any]:
+    """One Cognito call, its errors in our words. `unknown`: what a missing session or person
+    means to this caller (the emulator answers ResourceNotFound, Cognito NotAuthorized or
+    UserNotFound); otherwise ResourceNotFound is a missing pool or client, our 503."""
     from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
     try:
         return getattr(_client(), operation)(**kwargs)
     except ClientError as err:
+        if unknown is not None and _code(err) in ("ResourceNotFoundException", "UserNotFoundException",
+                                                  "NotAuthorizedException"):
+            raise unknown from err
         raise _translated(err) from err
     except ParamValidationError as err:      # what was sent breaks Cognito's own limits
         raise BadRequest("the sign-in request is malformed (a value is too long or too short)") from err
@@ -146,16 +152,10 @@ CHALLENGE_ANSWERS = {"NEW_PASSWORD_REQUIRED": "NEW_PASSWORD", "SOFTWARE_TOKEN_MF
 def respond(challenge: str, session: str, email: str, answer: str) -> Dict[str, Any]:
     if challenge not in CHALLENGE_ANSWERS:
         raise BadRequest(f"challenge: one of {', '.join(sorted(CHALLENGE_ANSWERS))}")
-    try:
-        return _answer(_call("respond_to_auth_challenge", ClientId=pool().client_id, ChallengeName=challenge,
-                             Session=session,
-                             ChallengeResponses={"USERNAME": email, CHALLENGE_ANSWERS[challenge]: answer}))
-    except ServiceUnavailable as err:
-        # The emulator answers ResourceNotFound for an unknown challenge session (Cognito:
-        # NotAuthorized): here, and only here, that is the client's expired session.
-        if _code(err.__cause__) == "ResourceNotFoundException":
-            raise Unauthorized("the sign-in session is unknown or expired; sign in again") from err
-        raise
+    return _answer(_call("respond_to_auth_challenge",
+                         unknown=Unauthorized("the sign-in session is unknown or expired; sign in again"),
+                         ClientId=pool().client_id, ChallengeName=challenge, Session=session,
+                         ChallengeResponses={"USERNAME": email, CHALLENGE_ANSWERS[challenge]: answer}))
 
 
 def forgot_password(email: str) -> None:
@@ -167,15 +167,9 @@ def forgot_password(email: str) -> None:
 
 
 def reset_password(email: str, code: str, password: str) -> None:
-    try:
-        _call("confirm_forgot_password", ClientId=pool().client_id, Username=email, ConfirmationCode=code,
-              Password=password)
-    except (ServiceUnavailable, Unauthorized) as err:
-        # No such person (the emulator: ResourceNotFound; Cognito: UserNotFound) reads as a
-        # wrong code, so the reset form says nothing of who has an account.
-        if isinstance(err, Unauthorized) or _code(err.__cause__) == "ResourceNotFoundException":
-            raise BadRequest("code: wrong or expired code; ask for a new one") from err
-        raise
+    # No such person reads as a wrong code: the reset form says nothing of who has an account.
+    _call("confirm_forgot_password", unknown=BadRequest("code: wrong or expired code; ask for a new one"),
+          ClientId=pool().client_id, Username=email, ConfirmationCode=code, Password=password)
 
 
 def mfa_setup(access_token: str, issuer: str = "Calltrack", email: str = "") -> Dict[str, str]:
