@@ -30,7 +30,7 @@ def test_seed_month_twice_writes_the_same_month_and_reports_add_up(account):
     assert pool["leases_in_window"] > 0 and pool["peak_concurrent_leases"] >= 1
 
 
-def test_the_demo_month_has_recordings_transcripts_and_ads_conversions(account):
+def test_the_demo_month_has_recordings_transcripts_and_ads_conversions(moto_endpoint):
     """What the dashboard's demo shows is real data, through the product's own paths:
     archived recordings play from presigned links, transcripts were analysed by the rules,
     paid clicks became Google and Microsoft Ads conversions."""
@@ -40,11 +40,15 @@ def test_the_demo_month_has_recordings_transcripts_and_ads_conversions(account):
     from chalicelib.intelligence import analysis
     from chalicelib.reports import archive
 
-    acc = account()
-    a = acc.account_id
-    now = time.time()
-    demo_traffic.seed_month(a, clock=lambda: now, days=7)
-    calls = list(store.query_calls(a, now - 8 * 86400, now))
+    from chalicelib import demo
+
+    # A fixed account and day: the generator is deterministic per (account, day), so the
+    # month always holds paid clicks of both platforms (random ids made that a matter of luck).
+    a = "t-demo-content"
+    demo.seed_account(a, pool=[f"+1415777{n:04d}" for n in range(5)])
+    now = 1_796_000_000.0                                         # 2026-11-29 (a fixed "today")
+    demo_traffic.seed_month(a, clock=lambda: now, days=14)
+    calls = list(store.query_calls(a, now - 15 * 86400, now))
     recorded = [c for c in calls if c["recording_url"]]
     assert 1 <= len(recorded) <= demo_traffic.RECORDED_CALLS
     link = archive.link_of(a, recorded[0]["call_id"])
@@ -57,6 +61,11 @@ def test_the_demo_month_has_recordings_transcripts_and_ads_conversions(account):
     assert clicks and any((c["click_ids"] or {}).get("msclkid") for c in calls)
     google = bidding.export(a, "google_ads", "click", None, None, clock=lambda: now)
     microsoft = bidding.export(a, "microsoft_ads", "click", None, None, clock=lambda: now)
+    # One row per target call with the platform's click id (the default conversion action).
+    def expected(click: str) -> int:
+        return sum(1 for c in calls if (c["click_ids"] or {}).get(click) and (c["classification"] or {}).get("target"))
+
+    assert (google.rows, microsoft.rows) == (expected("gclid"), expected("msclkid"))
     assert google.rows > 0 and microsoft.rows > 0, (google.rows, microsoft.rows)
     assert "demo-gclid-" in google.text and "demo-msclkid-" in microsoft.text
 
