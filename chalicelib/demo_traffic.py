@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from chalicelib import accounts, demo
 from chalicelib.calls.models import Call
-from chalicelib.calls.store import CALL_KEYS, iso
+from chalicelib.calls.store import CALL_KEYS, agent_key, iso
 from chalicelib.db import ttl
 from chalicelib.dni.leases import pool_key
 from chalicelib.dni.models import Account, Counter, Lease, Number, Session
@@ -280,7 +280,7 @@ def call_item(record: Mapping[str, Any], keep_days: int = 400) -> Call:
     classes = {k for k, v in (rec.get("classification") or {}).items() if v} or None
     return Call(rec["call_id"], account_id=rec["account_id"], started_at=started, direction=rec["direction"],
                 rec={k: v for k, v in rec.items() if k not in ("tags", "value")}, status=rec["status"],
-                source=rec.get("source"), agent=rec.get("agent"), classes=classes, tags=list(rec.get("tags") or []),
+                source=rec.get("source"), agent_key=agent_key(rec["account_id"], rec), classes=classes, tags=list(rec.get("tags") or []),
                 value=rec.get("value"), expires=ttl(started + keep_days * 86400))
 
 

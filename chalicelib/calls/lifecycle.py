@@ -19,7 +19,7 @@ from pynamodb.expressions.condition import size
 
 from chalicelib.calls import classify, publishing, record, spam, state
 from chalicelib.calls.models import UNSETTLED, Call, CallerHistory
-from chalicelib.calls.store import iso
+from chalicelib.calls.store import agent_key, iso
 from chalicelib.db import condition_failed, ttl
 from chalicelib.observability import count, logger
 
@@ -184,11 +184,12 @@ def _write(item: Call, rec: Dict[str, Any], sig: str, announce: bool, classes: O
     actions.append(Call.classes.set(set(names)) if names else Call.classes.remove())
     if rec.get("source"):
         actions.append(Call.source.set(rec["source"]))
-    actions.append(Call.agent.set(rec["agent"]) if rec.get("agent") else Call.agent.remove())
     if announce:
         actions.append(Call.completed_sig.set(sig))
     # Membership of the sweep's sparse index follows the record: settled calls leave it.
     settled = classes is not None   # `refresh` classifies settled calls only
+    agent = agent_key(item.account_id, rec) if settled else None
+    actions.append(Call.agent_key.set(agent) if agent else Call.agent_key.remove())
     actions.append(Call.unsettled.remove() if settled else Call.unsettled.set(UNSETTLED))
     unchanged = (size(Call.evs) == n) if n else Call.evs.does_not_exist()
     if announce:

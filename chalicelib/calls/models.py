@@ -27,6 +27,20 @@ class AccountCallsIndex(GlobalSecondaryIndex):
     started_at = NumberAttribute(range_key=True)
 
 
+class AgentCallsIndex(GlobalSecondaryIndex):
+    """An agent's settled calls by start time (sparse: `agent_key` is written when a call
+    answered by an agent settles), so an agent's call list reads their calls only, not the
+    account's. Written at settling, not at the answer: the webhooks of a live call do not
+    replicate into it."""
+
+    class Meta:
+        index_name = "agent-started-index"
+        projection = AllProjection()
+
+    agent_key = UnicodeAttribute(hash_key=True)
+    started_at = NumberAttribute(range_key=True)
+
+
 class UnsettledCallsIndex(GlobalSecondaryIndex):
     """Calls not settled yet, oldest first (sparse: `unsettled` exists only until the call
     settles), so the settlement sweep reads the few live or stuck calls, never the table.
@@ -63,7 +77,7 @@ class Call(Model):
     completed_sig = UnicodeAttribute(null=True)         # the record `Call Completed` announced
     status = UnicodeAttribute(null=True)
     source = UnicodeAttribute(null=True)
-    agent = UnicodeAttribute(null=True)                 # the number that answered (an agent's own calls)
+    agent_key = UnicodeAttribute(null=True)             # "<account_id>#<agent number>" once settled (AgentCallsIndex)
     classes = UnicodeSetAttribute(null=True)            # {"unique", "target", …} when true
     tags = JSONAttribute(null=True)
     value = NumberAttribute(null=True)
@@ -79,6 +93,7 @@ class Call(Model):
     expires = TTLAttribute(null=True)
     unsettled = UnicodeAttribute(null=True)             # UNSETTLED while the call is not settled
     account_index = AccountCallsIndex()
+    agent_index = AgentCallsIndex()
     unsettled_index = UnsettledCallsIndex()
 
 

@@ -78,23 +78,29 @@ def get_call(account_id: str, call_id: str) -> Dict[str, Any]:
 
 def query_calls(account_id: str, since: float, until: float, repair: bool = False) -> Iterator[Dict[str, Any]]:
     """The account's calls started in [since, until], newest first (GSI account_id + started_at).
-    `repair` (the roll-up rebuild): also fill the top-level `agent` an agent's call list
-    filters on, for calls stored before it existed (one UpdateItem per such call)."""
+    `repair` (the roll-up rebuild): also fill the `agent_key` an agent's call list reads,
+    for settled calls stored before it existed (one UpdateItem per such call)."""
     for item in Call.account_index.query(account_id, Call.started_at.between(since, until),
                                          scan_index_forward=False):
         if item.rec is not None:
-            if repair and (item.rec.get("agent") or None) != item.agent:
-                agent = item.rec.get("agent")
-                item.update(actions=[Call.agent.set(agent) if agent else Call.agent.remove()],
+            settled = item.rec.get("classification") is not None
+            wanted = agent_key(account_id, item.rec) if settled else None
+            if repair and wanted != item.agent_key:
+                item.update(actions=[Call.agent_key.set(wanted) if wanted else Call.agent_key.remove()],
                             condition=Call.account_id == account_id)
             yield to_api(item)
+
+
+def agent_key(account_id: Optional[str], rec: Dict[str, Any]) -> Optional[str]:
+    """The key of an agent's calls (AgentCallsIndex), for a call an agent answered."""
+    return f"{account_id}#{rec['agent']}" if account_id and rec.get("agent") else None
 
 
 SPAM_MODES = ("exclude", "include", "only")
 
 
 def _filter(status: Optional[str], direction: Optional[str], source: Optional[str],
-            classification: Optional[str], spam_mode: str = "include", agent: Optional[str] = None) -> Any:
+            classification: Optional[str], spam_mode: str = "include") -> Any:
     condition = Call.rec.exists()
     if spam_mode not in SPAM_MODES:
         raise BadRequest(f"spam: use {', '.join(SPAM_MODES)}")
@@ -111,8 +117,6 @@ def _filter(status: Optional[str], direction: Optional[str], source: Optional[st
         condition &= Call.direction == direction
     if source:
         condition &= Call.source == source
-    if agent:
-        condition &= Call.agent == agent
     if classification:
         if classification not in CLASSES:
             raise BadRequest(f"classification must be one of {', '.join(CLASSES)}")
@@ -131,7 +135,8 @@ def decode_cursor(cursor: Optional[str]) -> Optional[Dict[str, Any]]:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, UnicodeDecodeError) as err:
         raise BadRequest("next: not a cursor this API gave out") from err
-    shape = {"call_id": "S", "account_id": "S", "started_at": "N"}
+    by_agent = isinstance(key, dict) and "agent_key" in key
+    shape = {"call_id": "S", "agent_key" if by_agent else "account_id": "S", "started_at": "N"}
     if not isinstance(key, dict) or set(key) != set(shape) or any(
             not isinstance(key[k], dict) or not isinstance(key[k].get(t), str) or len(key[k]) != 1
             for k, t in shape.items()):
@@ -148,15 +153,17 @@ def page_calls(account_id: str, since: float, until: float, limit: int = 50, cur
                classification: Optional[str] = None, spam_mode: str = "include", agent: Optional[str] = None
                ) -> Tuple[List[Dict[str, Any]], Optional[str]]:
     """One page of filtered calls, newest first, and the cursor of the next page (None at the end).
+    `agent`: only the settled calls that agent answered, read from their own index.
 
     Filters run server-side (FilterExpression); a page may hold fewer than `limit` calls
     while more remain, so clients follow `next` until it is null."""
     start = decode_cursor(cursor)
-    if start and start.get("account_id", {}).get("S") != account_id:
+    index, hash_key = (Call.agent_index, f"{account_id}#{agent}") if agent else (Call.account_index, account_id)
+    if start and start.get("agent_key" if agent else "account_id", {}).get("S") != hash_key:
         raise BadRequest("next: not a cursor of this account")
-    result = Call.account_index.query(
-        account_id, Call.started_at.between(since, until), filter_condition=_filter(status, direction, source,
-                                                                                     classification, spam_mode, agent),
+    result = index.query(
+        hash_key, Call.started_at.between(since, until), filter_condition=_filter(status, direction, source,
+                                                                                   classification, spam_mode),
         scan_index_forward=False, limit=limit, last_evaluated_key=start, page_size=limit,
     )
     calls = [to_api(item) for item in result]

@@ -332,8 +332,8 @@ def _raw_day(account_id: str, since: float, until: float) -> Tuple[List[Dict[str
 def rebuild(account_id: str, first: date, last: date, clock: Clock = time.time,
             progress: Optional[Callable[[str, int, int], None]] = None) -> Dict[str, int]:
     """Recompute the roll-ups of [first, last] (local days) from the raw items: for existing
-    installs, after a bug, after a timezone change. It also fills the calls' top-level
-    `agent` (what an agent's call list filters on) where a call stored before it lacks it. Days whose raw items expired are emptied
+    installs, after a bug, after a timezone change. It also fills the settled calls'
+    `agent_key` (the index an agent's call list reads) where a call stored before it lacks it. Days whose raw items expired are emptied
     (run it only over the raw retention). `progress(day, sessions, calls)` after each day."""
     from datetime import datetime, time as dtime
 

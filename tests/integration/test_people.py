@@ -63,7 +63,7 @@ def people(moto_endpoint):
                     "classification": {c: False for c in ("unique", "target", "repeated", "first_target",
                                                           "unique_target")}})
         Call(call_id, account_id=account_id, started_at=time.time(), direction="inbound", status="answered",
-             agent=agent, rec=rec, tags=[]).save()
+             agent_key=f"{account_id}#{agent}", rec=rec, tags=[]).save()
         calls[who] = call_id
     CallerHistory(f"{account_id}#{caller_hash(caller)}", entries=entries).save()
     return {"account": account_id, "key": f"key-{account_id}", "calls": calls,
@@ -358,7 +358,7 @@ def test_a_person_sets_up_authenticator_mfa_and_then_signs_in_with_a_code(client
 
 
 def test_the_rollup_rebuild_fills_the_agent_of_calls_stored_before_it_existed(client, people, tokens):
-    """An upgrade: a call whose item has no top-level `agent` is missing from its agent's
+    """An upgrade: a call whose item has no `agent_key` is missing from its agent's
     list until `rollups rebuild` runs over its day; then it is listed."""
     from datetime import date, timedelta
 
@@ -366,7 +366,7 @@ def test_the_rollup_rebuild_fills_the_agent_of_calls_stored_before_it_existed(cl
     from chalicelib.reports import rollup_store
 
     acct, mine = people["account"], people["calls"]["mine"]
-    Call(mine).update(actions=[Call.agent.remove()])              # as stored by the previous release
+    Call(mine).update(actions=[Call.agent_key.remove()])          # as stored by the previous release
     status, body = call(client, "GET", f"/v1/accounts/{acct}/calls", tokens["agent"])
     assert status == 200 and body["calls"] == []
     assert call(client, "GET", f"/v1/accounts/{acct}/calls/{mine}", tokens["agent"])[0] == 200
@@ -374,7 +374,7 @@ def test_the_rollup_rebuild_fills_the_agent_of_calls_stored_before_it_existed(cl
     rollup_store.rebuild(acct, today - timedelta(days=1), today + timedelta(days=1))
     status, body = call(client, "GET", f"/v1/accounts/{acct}/calls", tokens["agent"])
     assert [c["call_id"] for c in body["calls"]] == [mine]
-    assert Call.get(people["calls"]["theirs"]).agent == "+14155550192"     # the others keep theirs
+    assert Call.get(people["calls"]["theirs"]).agent_key == f"{acct}#+14155550192"   # the others keep theirs
 
 
 def test_the_sign_in_keys_unreachable_is_our_503_not_the_persons_fault(client, people, tokens, monkeypatch):

@@ -46,7 +46,7 @@ def test_the_demo_month_has_recordings_transcripts_and_ads_conversions(moto_endp
     # month always holds paid clicks of both platforms (random ids made that a matter of luck).
     a = "t-demo-content"
     demo.seed_account(a, pool=[f"+1415777{n:04d}" for n in range(5)])
-    now = 1_796_000_000.0                                         # 2026-11-29 (a fixed "today")
+    now = 1_796_000_000.0                                         # 2026-11-30 (a fixed "today")
     demo_traffic.seed_month(a, clock=lambda: now, days=14)
     calls = list(store.query_calls(a, now - 15 * 86400, now))
     recorded = [c for c in calls if c["recording_url"]]
