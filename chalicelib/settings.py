@@ -27,6 +27,11 @@ class Settings:
     # Leases: the snippet beats every heartbeat_seconds; a lease lives lease_ttl_seconds
     # after the last beat (the visitor may have switched to the phone app to call).
     heartbeat_seconds: int = 60
+    # A visible tab with no input (pointer, key, scroll, touch) for this long stops
+    # beating, so a left-open tab gives its number back after the hold; the next input
+    # resumes the session (or leases again). 0: beat while visible, however idle.
+    # 30 min: the simulator's measure (docs/accuracy.md, "Idle tabs").
+    idle_seconds: int = 1800
     lease_ttl_seconds: int = 300
     # A released number rests this long before another visitor gets it. "soft": under
     # pool pressure a resting number is reused before a visitor is refused; "hard": never.
@@ -75,6 +80,7 @@ SETTINGS_SCHEMA: Dict[str, Any] = {
         "greeting_seconds": {"type": "integer", "minimum": 0, "maximum": 120},
         "retention_days": {"type": "integer", "minimum": 1, "maximum": 3650},
         "heartbeat_seconds": {"type": "integer", "minimum": 5, "maximum": 3600},
+        "idle_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
         "lease_ttl_seconds": {"type": "integer", "minimum": 10, "maximum": 86400},
         "cooldown_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
         "cooldown_mode": {"enum": ["soft", "hard"]},

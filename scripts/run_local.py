@@ -68,6 +68,7 @@ def prepare() -> None:
     optional_step("chalicelib.integrations.bus", "bootstrap", "  event bus, rules and consumer queues ready")
     optional_step("chalicelib.reports.archive", "bootstrap", "  recordings bucket ready")
     optional_step("chalicelib.demo_traffic", "seed_month", "  a month of demo sessions and calls seeded")
+    optional_step("chalicelib.dni.advisor", "refresh_all", "  pool advice computed (the daily schedule's job)")
 
 
 def optional_step(module: str, function: str, done: str) -> None:

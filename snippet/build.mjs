@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { transformSync } from 'esbuild';
 
 // gzip bytes; SNIPPET_BUDGET lowers it only to prove the check bites (tests).
-const CORE_BUDGET = Math.min(3 * 1024, Number(process.env.SNIPPET_BUDGET) || Infinity);
+const CORE_BUDGET = Math.min(3200, Number(process.env.SNIPPET_BUDGET) || Infinity);
 const TARGET = ['chrome64', 'firefox67', 'safari12', 'edge79'];
 const src = new URL('./src/', import.meta.url);
 const dist = new URL('./dist/', import.meta.url);

@@ -96,6 +96,9 @@ LEASE_VIEW = {"type": "object", "required": ["number", "method"],
               "properties": {"session_id": {"type": ["string", "null"]}, "number": STRING, "display": STRING,
                              "method": {"enum": ["dynamic", "static", "default"]}, "expires_at": {"type": ["string", "null"]},
                              "heartbeat_seconds": {"type": ["integer", "null"]},
+                             "idle_seconds": {"type": "integer", "minimum": 0, "description": (
+                                 "A pool number's page stops beating after this long without input "
+                                 "(pointer, key, scroll, touch, focus) and resumes on the next; 0: never")},
                              "cookie_domain": {"type": "string", "description": (
                                  "Domain the snippet sets its session cookie on so subdomains "
                                  "share the session; absent: the page's own host")}}}

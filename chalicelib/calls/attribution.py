@@ -10,7 +10,9 @@ that lease ends it is the first to be handed on, docs/accuracy.md) and remembers
 caller on the number. A caller who phoned the same pool number before, within the
 account's `repeat_caller_days`, goes to the session of that earlier call, with its
 confidence, whoever holds the number now: the number has usually changed hands since,
-and the new holder is almost never the same person. Static numbers
+and the new holder is almost never the same person. A first call that matched nobody is
+remembered too (as nobody): the caller's repeat is not handed to whoever holds the
+number by then. Static numbers
 stand for their source (confidence 1). Nothing matched: the number's own source, if
 any, with confidence 0.
 """
@@ -46,6 +48,8 @@ def attribute(item: Optional[Number], at: float, grace: float, caller_hash: Opti
         return {**EMPTY, **split_source(item.source), "method": "static", "attribution_confidence": 1.0}
     if item.kind == "pool":
         earlier = leases.remembered(item, caller_hash, at, repeat_seconds)
+        if earlier is not None and not earlier.session_id:
+            return {**EMPTY, **split_source(item.source), "method": "none"}
         if earlier is not None:
             found = session_of(item.account_id, earlier.session_id)
             if found is not None:
@@ -54,6 +58,8 @@ def attribute(item: Optional[Number], at: float, grace: float, caller_hash: Opti
         if match.holding is not None:
             leases.note_call(item, match.holding.session_id, at, match.confidence, caller_hash, repeat_seconds)
             return from_holding(match.holding, match.confidence, item.account_id)
+        if caller_hash and repeat_seconds > 0:
+            leases.note_call(item, "", at, 0.0, caller_hash, repeat_seconds)    # a repeat goes to nobody too
     fallback = "default" if item.kind == "default" else "none"
     return {**EMPTY, **split_source(item.source), "method": fallback}
 

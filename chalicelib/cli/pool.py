@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, Dict
 from urllib.parse import quote
 
 from chalicelib.cli.api_client import account_of, add_account_option, api_of, path, print_json, run, table
@@ -29,6 +29,24 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=show_pools)
 
 
+def describe(pool: Dict[str, Any]) -> str:
+    """The one recommendation in words (chalicelib/dni/sizing.py), as the dashboard says it."""
+    rec = pool.get("recommendation") or {}
+    size, want = pool.get("size", 0), pool.get("recommended_size", 0)
+    verb = f"add {want - size} numbers" if want > size else "big enough"
+    why = ("the replay of its own sessions" if rec.get("basis") == "simulated"
+           else "its peak of concurrent leases with cool-down, +25%")
+    line = f"pool {pool['pool_id']}: {verb} (recommended {want}, from {why}"
+    if rec.get("expected_accuracy") is not None:
+        line += f"; expected {100 * rec['expected_accuracy']:.1f}% of calls ≤10 min after the visit right"
+    line += ")"
+    if rec.get("warning"):
+        line += f"\n  warning: {rec['warning']}"
+    if rec.get("basis") == "peak" and rec.get("simulated_need") is None:
+        line += f"\n  (no recent advice: `calltrack advise --pool {pool['pool_id']}` replays its sessions)"
+    return line
+
+
 @run
 def show_pools(args: argparse.Namespace) -> int:
     api, account = api_of(args), account_of(args)
@@ -43,9 +61,7 @@ def show_pools(args: argparse.Namespace) -> int:
     sys.stdout.write(f"window: {health.get('window_days')} days\n")
     table(pools, COLUMNS)
     for pool in pools:
-        short = pool.get("recommended_size", 0) - pool.get("size", 0)
-        if short > 0:
-            sys.stdout.write(f"pool {pool['pool_id']}: add {short} numbers (recommended {pool['recommended_size']})\n")
+        sys.stdout.write(describe(pool) + "\n")
         if args.numbers:
             detail = api.get(path(account, f"/pools/{quote(pool['pool_id'], safe='')}"))
             sys.stdout.write(f"\n{pool['pool_id']}:\n")

@@ -4,6 +4,7 @@ the pool an account needs.
     calltrack simulate                                  # 2..100 numbers, 28 days, both policies
     calltrack simulate --sizes 10,30,60 --days 14 --set late_median_s=3600 --setting grace_seconds=3600
     calltrack simulate --seeds 1-20                     # the accuracy targets (docs/accuracy.md), seed by seed
+    calltrack simulate --scenario bursts --days 7       # a preset (chalicelib/sim/scenarios.py) or a JSON file
     calltrack advise --account demo --pool main --accuracy 0.99   # through the admin API
 
 `simulate` prints the table and the calibration table; with `--csv` / `--plot` it also writes
@@ -22,7 +23,8 @@ from typing import Any, Dict, List
 
 from chalicelib.cli.api_client import account_of, add_account_option, api_of, path, run
 from chalicelib.settings import Settings
-from chalicelib.sim import report, sweep, traffic
+from chalicelib.errors import ValidationFailed
+from chalicelib.sim import report, scenarios, sweep, traffic
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +53,13 @@ def _seed_range(text: str) -> List[int]:
 
 
 def simulate(args: argparse.Namespace) -> int:
-    model = traffic.TrafficModel().with_overrides(_pairs(args.set))
-    settings = _settings(_pairs(args.setting))
+    try:
+        scenario = scenarios.load(args.scenario)
+    except ValidationFailed as err:
+        raise SystemExit(str(err)) from err
+    model = traffic.TrafficModel().with_overrides({**{k: str(v) for k, v in scenario.traffic.items()},
+                                                   **_pairs(args.set)})
+    settings = _settings({**{k: str(v) for k, v in scenario.settings.items()}, **_pairs(args.setting)})
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.seeds:
         return check_seeds(_seed_range(args.seeds), sizes, args, model, settings)
@@ -61,10 +68,14 @@ def simulate(args: argparse.Namespace) -> int:
                          baseline_grace=args.baseline_grace * 60)
     elapsed = time.perf_counter() - started
     rule = sweep.ctm_rule(model.visits_per_day)
+    print(f"scenario {scenario.name}: {scenario.description}")
     print(f"{model.visits_per_day:.0f} visits/day, {args.days:g} days, seed {args.seed}; lease settings: "
           f"heartbeat {settings.heartbeat_seconds}s, hold {settings.lease_ttl_seconds}s after the last beat, "
-          f"cool-down {settings.cooldown_seconds}s {settings.cooldown_mode}, grace {settings.grace_seconds}s")
+          f"cool-down {settings.cooldown_seconds}s {settings.cooldown_mode}, grace {settings.grace_seconds}s, "
+          f"idle tabs stop after {settings.idle_seconds}s")
     print(report.table(points, rule))
+    print()
+    print(report.delay_table(points, rule))
     print()
     print(report.calibration_table(points))
     print(f"\n{len(points)} runs in {elapsed:.1f} s")
@@ -116,7 +127,19 @@ def format_advice(a: Dict[str, Any]) -> str:
         lines.append(f"  {row['size']:>4} numbers: {100 * row['right_near']:5.1f}% right (≤10 min), "
                      f"{100 * row['wrong']:4.1f}% wrong overall, {100 * row['exhaustion']:4.1f}% exhausted")
     rec = a.get("recommended")
-    lines.append(f"smallest pool reaching {100 * a['accuracy']:.1f}%: {rec if rec else 'none up to the limit'}")
+    lines.append(f"smallest pool reaching {100 * a['accuracy']:.1f}% in the replay: {rec if rec else 'none up to the limit'}")
+    rel = a.get("reliability")
+    if rel:
+        lines.append(f"reliability at {rel['pool_size']} numbers (confidence band → share right), AUC {rel['auc']}:")
+        for band in rel["bands"]:
+            right = "–" if band["right"] is None else f"{100 * band['right']:.1f}%"
+            lines.append(f"  {band['band']}: {right} of {band['calls']}")
+    if a.get("recommendation"):
+        from chalicelib.cli.pool import describe
+
+        lines.append(describe({"pool_id": a["pool_id"], "size": a["current_size"],
+                               "recommended_size": a["recommendation"]["recommended_size"],
+                               "recommendation": a["recommendation"]}))
     return "\n".join(lines)
 
 
@@ -136,6 +159,9 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--seeds", default=None, metavar="A-B",
                      help="check the accuracy targets (docs/accuracy.md) on each seed of a range instead (no table, CSV or plot)")
     sim.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    sim.add_argument("--scenario", default="default", metavar="NAME|FILE",
+                     help=f"traffic preset ({', '.join(scenarios.PRESETS)}) or a JSON file "
+                          "(chalicelib/sim/scenarios.py, docs/accuracy.md); --set/--setting apply on top")
     sim.add_argument("--set", action="append", metavar="NAME=VALUE", help="traffic parameter (TrafficModel)")
     sim.add_argument("--setting", action="append", metavar="NAME=VALUE", help="lease setting (Settings)")
     sim.add_argument("--csv", default=None, help="write the table as CSV here")

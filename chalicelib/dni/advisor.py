@@ -15,10 +15,11 @@ errs on the large side. Accuracy is the share
 of calls placed during the visit or within 10 minutes after it that go to the right
 session (late calls cannot be right by design when the number changed hands).
 
-Limitation: a session that got the fallback number because the pool was exhausted
-carries no pool id, so while the pool is exhausted demand is under-counted and the
-advice is a lower bound; `fallback_sessions` in the answer counts sessions given the
-default number (exhaustion among them).
+Refused visitors: a session that got the fallback number carries no pool id; for the
+account's default pool those sessions join the replay as visitors (their time on the
+page drawn from the recorded ones), so an exhausted pool's demand is counted
+(`refused_in_replay`). For other pools they cannot be told apart and the advice stays a
+lower bound while the pool runs out; `fallback_sessions` counts them either way.
 """
 from __future__ import annotations
 
@@ -49,10 +50,11 @@ class Advice:
     days: float
     recommended: Optional[int]
     rows: List[Dict[str, float]] = field(default_factory=list)
+    reliability: Optional[Dict[str, object]] = None
 
     def as_dict(self) -> Dict[str, object]:
         return {"accuracy": self.accuracy, "sessions": self.sessions, "days": round(self.days, 2),
-                "recommended": self.recommended, "sizes": self.rows}
+                "recommended": self.recommended, "sizes": self.rows, "reliability": self.reliability}
 
 
 class NotEnoughData(ValueError):
@@ -78,8 +80,10 @@ def score(visits: List[traffic.Visit], size: int, settings: Settings) -> sweep.P
 
 
 def advise(recorded: Sequence[Recorded], accuracy: float, settings: Settings,
-           sizes: Optional[Iterable[int]] = None) -> Advice:
-    """Smallest pool size whose near-call accuracy reaches `accuracy` (None if none up to MAX_POOL)."""
+           sizes: Optional[Iterable[int]] = None, current: Optional[int] = None) -> Advice:
+    """Smallest pool size whose near-call accuracy reaches `accuracy` (None if none up to
+    MAX_POOL). With `current`, the reliability table (confidence band → share right) and
+    AUC are those of the replay at the current size, else at the recommended one."""
     if len(recorded) < MIN_SESSIONS:
         raise NotEnoughData(f"{len(recorded)} recorded session(s); the advisor needs at least {MIN_SESSIONS}")
     visits = trace(recorded)
@@ -92,9 +96,22 @@ def advise(recorded: Sequence[Recorded], accuracy: float, settings: Settings,
         return cache[size]
 
     recommended = _smallest(lambda s: at(s).near_right >= accuracy, list(sizes) if sizes else None)
+    measured_at = current if current else recommended
+    if measured_at:
+        at(measured_at)
     rows = [{"size": s, "right_near": round(p.near_right, 4), "right": round(p.right, 4),
              "wrong": round(p.wrong, 4), "exhaustion": round(p.exhaustion, 4)} for s, p in sorted(cache.items())]
-    return Advice(accuracy, len(recorded), days, recommended, rows)
+    advice = Advice(accuracy, len(recorded), days, recommended, rows)
+    if measured_at:
+        advice.reliability = reliability(cache[measured_at])
+    return advice
+
+
+def reliability(point: sweep.Point) -> Dict[str, object]:
+    """Confidence band → measured share right on the replay (calls with an answer), and AUC."""
+    return {"pool_size": point.size, "auc": None if point.auc is None else round(point.auc, 3),
+            "bands": [{"band": label, "calls": n, "right": None if share is None else round(share, 4)}
+                      for label, n, share in point.calibration]}
 
 
 def _smallest(ok: Callable[[int], bool], sizes: Optional[List[int]]) -> Optional[int]:
@@ -112,9 +129,10 @@ def _smallest(ok: Callable[[int], bool], sizes: Optional[List[int]]) -> Optional
     return hi
 
 
-def recorded_sessions(account_id: str, pool_id: str, days: float, clock: Clock = time.time) -> Tuple[List[Recorded], int]:
-    """The pool's sessions of the last `days` days with their lease spans; and how many
-    sessions of the account got a fallback number (possible exhaustion)."""
+def recorded_sessions(account_id: str, pool_id: str, days: float,
+                      clock: Clock = time.time) -> Tuple[List[Recorded], List[float]]:
+    """The pool's sessions of the last `days` days with their lease spans; and the start
+    times of the account's sessions that got a fallback number (possible exhaustion)."""
     from chalicelib.dni import leases
     from chalicelib.dni.models import Lease, Session
 
@@ -125,30 +143,69 @@ def recorded_sessions(account_id: str, pool_id: str, days: float, clock: Clock =
             spans[item.holder] = float(item.last_seen or item.leased_at) - float(item.leased_at)
         for lease in Lease.query(item.number, Lease.started_at >= since):
             spans[lease.session_id] = float(lease.last_seen or lease.started_at) - float(lease.started_at)
-    recorded, fallback = [], 0
+    recorded: List[Recorded] = []
+    fallback: List[float] = []
     for s in Session.account_index.query(account_id, Session.started_at >= since):
         if s.bot:
             continue
         if s.pool_id == pool_id:
             recorded.append(Recorded(float(s.started_at), spans.get(s.session_id)))
         elif s.method == "default":
-            fallback += 1
+            fallback.append(float(s.started_at))
     return recorded, fallback
 
 
 def advise_account(account_id: str, pool_id: str, accuracy: float, days: float, settings: Settings,
                    clock: Clock = time.time) -> Dict[str, object]:
-    """The advice for one pool of an account, as the admin API and CLI answer it."""
-    from chalicelib.dni import leases
+    """The advice for one pool of an account, as the admin API and CLI answer it, with the
+    one recommendation (sizing.recommend). Advice at the default accuracy and window is
+    kept for pool health (sizing.store)."""
+    from chalicelib.dni import leases, sizing
+    from chalicelib.reports import pools
 
     recorded, fallback = recorded_sessions(account_id, pool_id, days, clock)
     current = len([n for n in leases.read_pool(account_id, pool_id) if n.enabled])
+    # Visitors refused a number are demand too: for the account's default pool they join the
+    # replay (their time on the page drawn from the recorded ones), so an exhausted pool's
+    # advice is not a lower bound. (Which other pool a refused visitor wanted is unknown.)
+    refused = [Recorded(t, None) for t in fallback] if recorded and pool_id == _default_pool(account_id) else []
     try:
-        answer = advise(recorded, accuracy, settings).as_dict()
+        answer = advise(recorded + refused, accuracy, settings, current=current or None).as_dict()
     except NotEnoughData as err:
         answer = {"accuracy": accuracy, "sessions": len(recorded), "days": days, "recommended": None,
-                  "sizes": [], "note": str(err)}
+                  "sizes": [], "reliability": None, "note": str(err)}
+    now = clock()
     answer.update({"account_id": account_id, "pool_id": pool_id, "current_size": current,
-                   "fallback_sessions": fallback, "measure": "share of calls during the visit or within "
-                   "10 minutes after it attributed to the right session"})
+                   "fallback_sessions": len(fallback), "refused_in_replay": len(refused),
+                   "burst_warning": sizing.burst_warning(fallback, days * 24.0),
+                   "measure": "share of calls during the visit or within 10 minutes after it attributed to the "
+                              "right session"})
+    if accuracy == sizing.DEFAULT_ACCURACY and days == sizing.DEFAULT_DAYS:
+        sizing.store(account_id, pool_id, answer, now)
+    health = pools.pool_health(account_id, pool=pool_id, clock=clock, advice={**answer, "computed_at": now})
+    answer["recommendation"] = health["pools"][0]["recommendation"]
     return answer
+
+
+def _default_pool(account_id: str) -> Optional[str]:
+    from chalicelib.accounts import get_account
+
+    return get_account(account_id).default_pool
+
+
+def refresh_all(clock: Clock = time.time) -> Dict[str, int]:
+    """The daily schedule: the default advice for every pool of every account."""
+    from chalicelib.accounts import get_account
+    from chalicelib.dni import sizing
+    from chalicelib.dni.models import Account
+    from chalicelib.reports import pools
+
+    done = 0
+    for item in Account.scan(attributes_to_get=["account_id"]):
+        account = get_account(item.account_id, clock)
+        for pool_id in pools.pool_ids(account):
+            advise_account(item.account_id, pool_id, sizing.DEFAULT_ACCURACY, sizing.DEFAULT_DAYS,
+                           account.settings, clock)
+            done += 1
+    return {"pools": done}
+

@@ -1,8 +1,11 @@
 """Admin route of the pool sizing advisor:
-`GET /v1/accounts/{account_id}/pools/{pool_id}/advice?accuracy=0.99&days=14`."""
+`GET /v1/accounts/{account_id}/pools/{pool_id}/advice?accuracy=0.99&days=14`, and its daily
+schedule."""
 from __future__ import annotations
 
-from chalice import Blueprint
+from typing import Any, Dict
+
+from chalice import Blueprint, Rate
 
 from chalicelib import auth, web
 from chalicelib.errors import ValidationFailed
@@ -32,3 +35,10 @@ def pool_advice(account_id: str, pool_id: str) -> dict:
     if not 0 < accuracy <= 1 or not 0 < days <= 90:
         raise ValidationFailed("accuracy must be in (0, 1] and days in (0, 90]")
     return advisor.advise_account(account_id, pool_id, accuracy, days, accounts.get_account(account_id).settings)
+
+
+@bp.schedule(Rate(1, unit=Rate.DAYS))
+def refresh_pool_advice(event: Any) -> Dict[str, int]:
+    """Daily: each pool's advice at the default accuracy and window, kept for pool health
+    (chalicelib/dni/sizing.py), so no page replays sessions while a user waits."""
+    return advisor.refresh_all()

@@ -185,7 +185,8 @@ def extend(number: str, session_id: str, now: float, lease_until: float,
 
 @dataclass(frozen=True)
 class Remembered:
-    """A caller's earlier call to a number: the session it was attributed to."""
+    """A caller's earlier call to a number: the session it was attributed to ("" when it
+    matched nobody: the repeat goes to nobody as well)."""
     session_id: str
     at: float
     confidence: float

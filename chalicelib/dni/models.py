@@ -176,3 +176,14 @@ class ApiKey(Model):
     created_at = NumberAttribute(default=0)
     revoked = BooleanAttribute(default=False)
     account_index = AccountKeysIndex()
+
+
+@register
+class PoolAdvice(Model):
+    """The sizing advisor's last answer for one pool (chalicelib/dni/sizing.py): written by
+    the daily schedule and by an asked-for advice, read by pool health in one GetItem, so
+    no page a user waits on replays the pool's sessions."""
+    Meta = meta("pool_advice")
+    key = UnicodeAttribute(hash_key=True)          # account#pool
+    computed_at = NumberAttribute()
+    advice = JSONAttribute(default=dict)

@@ -82,10 +82,12 @@ class Assignment:
     heartbeat_seconds: int
     replace: List[str] = field(default_factory=list)
     cookie_domain: Optional[str] = None
+    idle_seconds: int = 0          # a visible tab without input this long stops beating (0: never)
 
     def as_response(self) -> Dict[str, Any]:
         domain = {"cookie_domain": self.cookie_domain} if self.cookie_domain else {}
-        return {**domain,
+        idle = {"idle_seconds": self.idle_seconds} if self.method == "dynamic" else {}
+        return {**domain, **idle,
             "session_id": self.session_id, "number": self.number, "display": phone.display(self.number),
             "method": self.method, "source": self.visit.get("source"), "medium": self.visit.get("medium"),
             "campaign": self.visit.get("campaign"), "keyword": self.visit.get("keyword"),
@@ -106,6 +108,7 @@ def start(req: SessionRequest, clock: Clock = time.time) -> Assignment:
     assignment = _start(account, req, allowed, clock)
     if allowed:
         assignment.cookie_domain = account.cookie_domain(sources.hostname_of(req.url))
+    assignment.idle_seconds = account.settings.idle_seconds
     return assignment
 
 

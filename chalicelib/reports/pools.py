@@ -5,7 +5,8 @@ Per pool, over a window (default 7 days): size (enabled numbers), leased now, th
 number of leases held at once (from the lease history and the current leases), the
 peak counting each number's cool-down as occupied too (what the pool really needs so
 that no number changes hands early), how often the pool ran out (the DNI side's daily
-counters, see `record_exhaustion`), and a recommended size.
+counters, see `record_exhaustion`), and the one recommended size (chalicelib/dni/sizing.py:
+the advisor's replay of the pool's own sessions when there is one, else that peak's need).
 """
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 
 from chalicelib.accounts import AccountView, get_account
+from chalicelib.dni import sizing
 from chalicelib.dni.leases import pool_key
 from chalicelib.dni.models import Lease, Number
 from chalicelib.dni.usage import exhaustions
 
 Clock = Callable[[], float]
 Interval = Tuple[float, float]
-HEADROOM = 1.25
 DEFAULT_WINDOW_DAYS = 7
 LONGEST_LEASE_SECONDS = 86400  # leases started this long before the window can still overlap it
 
@@ -45,16 +46,13 @@ def clipped(intervals: Iterable[Interval], since: float, until: float) -> List[I
 
 
 def recommended_size(size: int, peak_with_cooldown: int, exhaustions: int) -> int:
-    """Enough numbers for the busiest moment with each number resting after its lease,
-    plus a quarter headroom; a pool that ran out needs at least half again its size."""
-    need = math.ceil(peak_with_cooldown * HEADROOM)
-    if exhaustions:
-        need = max(need, math.ceil(size * 1.5), size + 1)
-    return max(need, 2)
+    """The peak measure alone (sizing.peak_need); the recommendation is sizing.recommend."""
+    return sizing.peak_need(size, peak_with_cooldown, exhaustions)
 
 
 def health(pool_id: str, numbers: Sequence[Mapping[str, Any]], history: Iterable[Interval], now: float,
-           since: float, cooldown: float, exhaustions: int) -> Dict[str, Any]:
+           since: float, cooldown: float, exhaustions: int,
+           advice: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """One pool's figures. `numbers`: dicts with enabled, holder, leased_at, lease_until;
     `history`: (start, end) of archived leases of the pool's numbers."""
     enabled = [n for n in numbers if n.get("enabled", True)]
@@ -69,8 +67,16 @@ def health(pool_id: str, numbers: Sequence[Mapping[str, Any]], history: Iterable
         "utilisation_now_pct": round(100.0 * leased_now / size, 1) if size else None,
         "peak_concurrent_leases": peak, "peak_utilisation_pct": round(100.0 * peak / size, 1) if size else None,
         "peak_with_cooldown": peak_cool, "leases_in_window": len(clipped(leases, since, now)),
-        "exhaustions": exhaustions, "recommended_size": recommended_size(size, peak_cool, exhaustions),
+        "exhaustions": exhaustions,
+        **_recommendation(size, peak, peak_cool, exhaustions, advice, now),
     }
+
+
+def _recommendation(size: int, peak: int, peak_cool: int, exhaustions: int, advice: Optional[Mapping[str, Any]],
+                    now: float) -> Dict[str, Any]:
+    rec = sizing.recommend(size, peak, peak_cool, exhaustions, dict(advice) if advice else None, now)
+    return {"recommended_size": rec["recommended_size"], "recommendation": rec,
+            "reliability": (advice or {}).get("reliability")}
 
 
 # --- DynamoDB reads (and the one write the DNI side calls) --------------------------
@@ -97,7 +103,9 @@ def _history(numbers: Iterable[str], since: float, until: float) -> List[Interva
 
 
 def pool_health(account_id: str, days: float = DEFAULT_WINDOW_DAYS, pool: Optional[str] = None,
-                clock: Clock = time.time) -> Dict[str, Any]:
+                clock: Clock = time.time, advice: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """Every pool's figures and its one recommendation; the advisor's last answer for
+    each pool is one GetItem (`advice` given: that one instead, for `pool`)."""
     account = get_account(account_id, clock)
     now = clock()
     since = now - days * 86400
@@ -108,6 +116,7 @@ def pool_health(account_id: str, days: float = DEFAULT_WINDOW_DAYS, pool: Option
                     "lease_until": n.lease_until} for n in items]
         history = _history((n.number for n in items), since, now)
         pools.append(health(pool_id, numbers, history, now, since, account.settings.cooldown_seconds,
-                            exhaustions(account_id, pool_id, since, now)))
+                            exhaustions(account_id, pool_id, since, now),
+                            advice if advice is not None else sizing.stored(account_id, pool_id)))
     return {"account_id": account_id, "window_days": days, "cooldown_seconds": account.settings.cooldown_seconds,
             "pools": pools}

@@ -43,6 +43,8 @@ class CalltrackPolicy:
         self.mark_calls = mark_calls
         self.store = MemoryStore(numbers or pool_numbers(size))
         self.heartbeat = float(settings.heartbeat_seconds)
+        self.idle = float(settings.idle_seconds)
+        self.repeat_seconds = float(settings.repeat_caller_days) * 86400.0
 
     def lease(self, sid: str, now: float) -> Optional[str]:
         order = pool.candidates(self.store.read_pool(), now, self.s.cooldown_seconds, self.s.cooldown_mode,
@@ -58,14 +60,21 @@ class CalltrackPolicy:
     def beat(self, sid: str, number: str, now: float) -> bool:
         return self.store.extend(number, sid, now, now + self.s.lease_ttl_seconds)
 
-    def attribute(self, number: str, at: float) -> Attribution:
-        """As the call webhook (`calls.attribution.attribute`): who held the number, and
-        mark it called when that is the current holder."""
+    def attribute(self, number: str, at: float, caller: Optional[str] = None) -> Attribution:
+        """As the call webhook (`calls.attribution.attribute`): a caller who phoned the
+        number before goes where that call went (nobody included); otherwise who held the
+        number, marking it called when that is the current holder, and the caller is
+        remembered."""
+        earlier = self.store.remembered(number, caller, at, self.repeat_seconds)
+        if earlier is not None:
+            return (earlier[0] or None), (earlier[2] if earlier[0] else 0.0)
         current, older = self.store.holdings(number, at)
         match = history.best(history.gather(current, older), at, self.s.grace_seconds)
         if self.mark_calls and match.session_id is not None and current is not None \
                 and match.session_id == current.session_id:
             self.store.mark_called(number, match.session_id)
+        if self.mark_calls:
+            self.store.remember(number, caller, match.session_id or "", at, match.confidence, self.repeat_seconds)
         return match.session_id, match.confidence
 
 
@@ -82,6 +91,7 @@ class NaivePolicy:
         self.holder: Dict[str, Optional[str]] = {n: None for n in self.until}
         self.log: Dict[str, List[Tuple[float, str]]] = {n: [] for n in self.until}
         self.heartbeat = None
+        self.idle = 0.0
 
     def lease(self, sid: str, now: float) -> Optional[str]:
         free = [n for n, u in self.until.items() if u <= now]
@@ -98,7 +108,7 @@ class NaivePolicy:
     def beat(self, sid: str, number: str, now: float) -> bool:
         return True
 
-    def attribute(self, number: str, at: float) -> Attribution:
+    def attribute(self, number: str, at: float, caller: Optional[str] = None) -> Attribution:
         for started, sid in reversed(self.log[number]):
             if started <= at:
                 return (sid, 1.0) if at <= started + self.LEASE + self.grace else (None, 0.0)
@@ -107,10 +117,11 @@ class NaivePolicy:
 
 @dataclass
 class CallResult:
-    kind: str                    # during | soon | late
+    kind: str                    # during | soon | late | repeat
     outcome: str                 # right | wrong | none
     confidence: float
     fallback: bool
+    delay: float = 0.0           # seconds after the visit's active end (0: during it)
 
 
 @dataclass
@@ -127,6 +138,30 @@ class _Shown:
     sid: Optional[str] = None
     number: Optional[str] = None
     seq: int = 0
+    called: Optional[Tuple[Optional[str], Optional[str]]] = None   # (number, session) of the first call
+
+
+def beat_until(policy, v: Visit, i: int) -> float:
+    """When segment `i` stops beating: its end, or for a visible tab left open, the
+    policy's idle timeout after the visitor's last input (the snippet stops then)."""
+    end = v.segments[i][1]
+    if not idle_stops(policy, v, i):
+        return end
+    return min(end, max(v.active_end or 0.0, woken(policy, v) or 0.0) + policy.idle)
+
+
+def idle_stops(policy, v: Visit, i: int) -> bool:
+    return bool(getattr(policy, "idle", 0.0) and v.extra.get("background") and i == len(v.segments) - 1
+                and v.active_end is not None)
+
+
+def woken(policy, v: Visit) -> Optional[float]:
+    """When the visitor's input wakes an idle tab (before their call), if the snippet had
+    gone idle by then."""
+    wake = v.extra.get("wake")
+    if wake is None or v.active_end is None or wake <= v.active_end + policy.idle:
+        return None
+    return wake
 
 
 def run(policy, visits: List[Visit]) -> RunResult:
@@ -141,6 +176,12 @@ def run(policy, visits: List[Visit]) -> RunResult:
             seq += 1
         if v.call_at is not None:
             events.append((v.call_at, seq, "call", v.vid, 0))
+            seq += 1
+        if v.repeat_at is not None:
+            events.append((v.repeat_at, seq, "repeat", v.vid, 0))
+            seq += 1
+        if idle_stops(policy, v, len(v.segments) - 1) and woken(policy, v) is not None:
+            events.append((woken(policy, v), seq, "wake", v.vid, len(v.segments) - 1))
             seq += 1
     heapq.heapify(events)
     by_id = {v.vid: v for v in visits}
@@ -162,22 +203,44 @@ def run(policy, visits: List[Visit]) -> RunResult:
         st = shown.setdefault(vid, _Shown())
         if kind == "call":
             result.calls.append(_score(policy, v, st, now))
+            st.called = (st.number, st.sid)
             continue
-        if kind == "open":
+        if kind == "repeat":
+            if st.called is not None:
+                result.calls.append(_score_repeat(policy, v, st.called, now))
+            continue
+        if kind in ("open", "wake"):
             if not (st.sid and policy.resume(st.sid, st.number, now)):
                 new_lease(v, st, now)
         elif kind == "beat" and st.sid and not policy.beat(st.sid, st.number, now):
             new_lease(v, st, now)             # 410: the snippet leases again
         nxt = now + policy.heartbeat if policy.heartbeat else None
-        if nxt is not None and nxt <= v.segments[i][1]:
+        if nxt is not None and nxt <= beat_until(policy, v, i):
             seq += 1
             heapq.heappush(events, (nxt, seq, "beat", vid, i))
     return result
 
 
+def caller_of(v: Visit) -> str:
+    return f"caller-{v.vid}"
+
+
 def _score(policy, v: Visit, st: _Shown, now: float) -> CallResult:
+    delay = v.call_delay or 0.0
     if st.number is None:
-        return CallResult(v.call_kind, "none", 0.0, True)
-    sid, confidence = policy.attribute(st.number, now)
+        return CallResult(v.call_kind, "none", 0.0, True, delay)
+    sid, confidence = policy.attribute(st.number, now, caller_of(v))
     outcome = "none" if sid is None else ("right" if sid == st.sid else "wrong")
-    return CallResult(v.call_kind, outcome, confidence, False)
+    return CallResult(v.call_kind, outcome, confidence, False, delay)
+
+
+def _score_repeat(policy, v: Visit, first: Tuple[Optional[str], Optional[str]], now: float) -> CallResult:
+    """The same caller phones the number of their first call again; right is the session
+    that number stood for then."""
+    number, truth = first
+    delay = now - (v.active_end if v.active_end is not None else v.segments[-1][1])
+    if number is None:
+        return CallResult("repeat", "none", 0.0, True, delay)
+    sid, confidence = policy.attribute(number, now, caller_of(v))
+    outcome = "none" if sid is None else ("right" if sid == truth else "wrong")
+    return CallResult("repeat", outcome, confidence, False, delay)

@@ -74,8 +74,9 @@ class EmulatorPolicy:
         except LeaseGone:
             return False
 
-    def attribute(self, number: str, at: float) -> Tuple[Optional[str], float]:
-        found = attribution.attribute(Number.get(number), self.t0 + at, self.settings.grace_seconds)
+    def attribute(self, number: str, at: float, caller: Optional[str] = None) -> Tuple[Optional[str], float]:
+        found = attribution.attribute(Number.get(number), self.t0 + at, self.settings.grace_seconds, caller,
+                                      self.settings.repeat_caller_days * 86400.0)
         sid = found["session_id"]
         return (self.local.get(sid) if sid else None), found["attribution_confidence"]
 
@@ -100,16 +101,16 @@ def agreement(account_id: str, numbers: List[str], visits: List[traffic.Visit], 
     calls_seen: List[Tuple[str, float]] = []
 
     class Recording(EmulatorPolicy):
-        def attribute(self, number: str, at: float) -> Tuple[Optional[str], float]:
-            answer = super().attribute(number, at)
+        def attribute(self, number: str, at: float, caller: Optional[str] = None) -> Tuple[Optional[str], float]:
+            answer = super().attribute(number, at, caller)
             calls_seen.append((answer[0] or "-", answer[1]))
             return answer
 
     memory_answers: List[Tuple[str, float]] = []
 
     class Memory(engine.CalltrackPolicy):
-        def attribute(self, number: str, at: float) -> Tuple[Optional[str], float]:
-            answer = super().attribute(number, at)
+        def attribute(self, number: str, at: float, caller: Optional[str] = None) -> Tuple[Optional[str], float]:
+            answer = super().attribute(number, at, caller)
             memory_answers.append((answer[0] or "-", answer[1]))
             return answer
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from chalicelib.sim.sweep import BUCKETS, CONFIDENT, Point
+from chalicelib.sim.sweep import BUCKETS, CONFIDENT, DELAYS, Point
 
 
 def pct(x: float) -> str:
@@ -33,6 +33,39 @@ def table(points: Sequence[Point], rule_size: int) -> str:
                  f"confidence ≥{CONFIDENT} and wrong; ≥0.9: share of calls with confidence ≥{CONFIDENT}; "
                  f"≥0.9✓: right among those. * = CallTrackingMetrics' rule (1 number per 20 daily visits).")
     return "\n".join(lines)
+
+
+def delay_table(points: Sequence[Point], rule_size: int) -> str:
+    """Right / wrong / none by how long after the visit the call came, both policies;
+    repeat calls (the same caller again) apart; AUC of the confidence."""
+    by = {(p.policy, p.size): p for p in points}
+    labels = [label for label, _, _ in DELAYS]
+    head = (f"{'pool':>6} | " + " | ".join(f"{label + ' r/w/n':>20}" for label in labels)
+            + f" | {'repeat r/w':>13} | {'AUC':>5} | {'late≥0.9✗':>9} | "
+            + " | ".join(f"{'naive ' + label + ' r/w':>19}" for label in labels[:1]))
+    lines = ["calls by delay after the visit: right / wrong / none (share of the calls in that bucket)",
+             head, "-" * len(head)]
+    for size in sorted({p.size for p in points}):
+        c, n = by.get(("calltrack", size)), by.get(("naive", size))
+        if c is None:
+            continue
+        cells = [_rwn(c.by_delay.get(label)) for label in labels]
+        base = _rwn(n.by_delay.get(labels[0]), 2) if n else ""
+        auc = "  –" if c.auc is None else f"{c.auc:.3f}"
+        mark = "*" if size == rule_size else " "
+        lines.append(f"{size:>5}{mark} | " + " | ".join(f"{cell:>20}" for cell in cells)
+                     + f" | {pct(c.repeat_right) + '/' + pct(c.repeat_wrong).strip() if c.repeat_calls else '–':>13}"
+                     + f" | {auc:>5} | {c.late_confident_wrong_calls:>9} | {base:>19}")
+    lines.append("AUC: chance a right answer has a higher confidence than a wrong one; late≥0.9✗: calls "
+                 "more than 10 min after the visit given confidence ≥0.9 and wrong (count).")
+    return "\n".join(lines)
+
+
+def _rwn(cell, parts: int = 3) -> str:
+    if not cell or not cell[0]:
+        return "–"
+    n, *shares = cell
+    return "/".join(f"{100 * x:.1f}" for x in shares[:parts]) + f" ({n})"
 
 
 def _share(n: int, total: int) -> float:

@@ -12,9 +12,10 @@ Mapping (DynamoDB → here), kept one to one so the simulation runs the same sem
   last_seen).
 - `leases.note_call` (UpdateItem of `called_by` conditioned on holder == session),
   which the call webhook (`calls.attribution.attribute`) runs when the answer is the
-  number's current holder → `mark_called()` (the simulated callers have no caller id,
-  so the repeat-caller half of `note_call` has no twin here); `read_pool()` reports it as `called`
-  exactly like `leases.as_pool_number`.
+  number's current holder → `mark_called()`; its repeat-caller half (the caller's
+  earlier call, `leases.remembered`, also when that call went to nobody) →
+  `remembered()` / `remember()`; `read_pool()` reports `called` exactly like
+  `leases.as_pool_number`.
 - `leases.extend` (UpdateItem conditioned on holder == session and, for a heartbeat,
   lease_until > now; a resume drops the second condition) → `extend()`.
 - `history.current_holding` + `history.archived` (Query newest first, started_at <= at,
@@ -55,6 +56,8 @@ class MemoryStore:
         self.numbers: Dict[str, NumberState] = {n: NumberState(n) for n in numbers}
         self._starts: Dict[str, List[float]] = {n: [] for n in numbers}
         self._archive: Dict[str, List[Holding]] = {n: [] for n in numbers}
+        # caller -> (session or "" when the call went to nobody, at, confidence), per number
+        self.callers: Dict[str, Dict[str, Tuple[str, float, float]]] = {n: {} for n in numbers}
 
     def read_pool(self) -> List[PoolNumber]:
         return [PoolNumber(s.number, s.holder, s.leased_at, s.lease_until, s.enabled,
@@ -76,6 +79,18 @@ class MemoryStore:
             return False
         s.called_by = session_id
         return True
+
+    def remembered(self, number: str, caller: Optional[str], at: float,
+                   seconds: float) -> Optional[Tuple[str, float, float]]:
+        """`leases.remembered`: this caller's earlier call to the number, within `seconds`."""
+        found = self.callers[number].get(caller) if caller and seconds > 0 else None
+        return found if found and at - found[1] <= seconds else None
+
+    def remember(self, number: str, caller: Optional[str], session_id: str, at: float, confidence: float,
+                 seconds: float) -> None:
+        """The remembering half of `leases.note_call` (session "" for a call to nobody)."""
+        if caller and seconds > 0 and self.remembered(number, caller, at, seconds) is None:
+            self.callers[number][caller] = (session_id, at, confidence)
 
     def extend(self, number: str, session_id: str, now: float, lease_until: float, require_live: bool = True) -> bool:
         s = self.numbers[number]

@@ -14,6 +14,28 @@ DEFAULT_SIZES = (2, 5, 10, 15, 20, 30, 40, 60, 80, 100)
 # Confidence buckets of the calibration table: [low, high).
 BUCKETS: Tuple[Tuple[float, float], ...] = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 1.01))
 CONFIDENT = 0.9
+# Delay buckets: seconds after the visit's active end, [low, high).
+DELAYS: Tuple[Tuple[str, float, float], ...] = (("≤10 min", 0.0, 600.0), ("10-60 min", 600.0, 3600.0),
+                                                 ("later", 3600.0, float("inf")))
+
+
+def auc(pairs: Sequence[Tuple[float, bool]]) -> Optional[float]:
+    """ROC AUC of confidence for right (True) vs wrong answers: the chance a random right
+    answer has higher confidence than a random wrong one (ties count half). None without both."""
+    ranked = sorted(pairs, key=lambda p: p[0])
+    n_right = sum(1 for _, ok in ranked if ok)
+    n_wrong = len(ranked) - n_right
+    if not n_right or not n_wrong:
+        return None
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        mid = (i + 1 + j) / 2.0                  # average rank of the tie group (1-based)
+        rank_sum += mid * sum(1 for _, ok in ranked[i:j] if ok)
+        i = j
+    return (rank_sum - n_right * (n_right + 1) / 2.0) / (n_right * n_wrong)
 
 
 def ctm_rule(visits_per_day: float) -> int:
@@ -38,12 +60,22 @@ class Point:
     confident_calls: int          # calls with confidence >= 0.9
     confident_right: float
     calibration: List[Tuple[str, int, Optional[float]]] = field(default_factory=list)
+    # By how long after the visit's active end the call came (DELAYS): calls, right, wrong, none.
+    by_delay: Dict[str, Tuple[int, float, float, float]] = field(default_factory=dict)
+    auc: Optional[float] = None                 # confidence separating right from wrong (ROC AUC)
+    late_confident_wrong_calls: int = 0         # calls > 10 min after the visit, >= 0.9 and wrong
+    repeat_calls: int = 0
+    repeat_right: float = 0.0
+    repeat_wrong: float = 0.0
 
     def as_row(self) -> Dict[str, object]:
-        row = {k: v for k, v in self.__dict__.items() if k != "calibration"}
+        row = {k: v for k, v in self.__dict__.items() if k not in ("calibration", "by_delay")}
         for label, n, share in self.calibration:
             row[f"cal {label} n"] = n
             row[f"cal {label} right"] = "" if share is None else round(share, 4)
+        for label, (n, right, wrong, none) in self.by_delay.items():
+            row[f"{label} n"], row[f"{label} right"] = n, round(right, 4)
+            row[f"{label} wrong"], row[f"{label} none"] = round(wrong, 4), round(none, 4)
         return row
 
 
@@ -52,6 +84,24 @@ def _share(n: int, total: int) -> float:
 
 
 def summarise(res: engine.RunResult) -> Point:
+    point = _summarise(res)
+    first = [c for c in res.calls if c.kind != "repeat"]
+    for label, lo, hi in DELAYS:
+        inside = [c for c in first if lo <= c.delay < hi]
+        point.by_delay[label] = (len(inside), *(_share(sum(c.outcome == o for c in inside), len(inside))
+                                                for o in ("right", "wrong", "none")))
+    answered = [(c.confidence, c.outcome == "right") for c in res.calls if c.outcome != "none"]
+    point.auc = auc(answered)
+    point.late_confident_wrong_calls = sum(1 for c in first if c.delay >= 600 and c.outcome == "wrong"
+                                           and c.confidence >= CONFIDENT)
+    repeats = [c for c in res.calls if c.kind == "repeat"]
+    point.repeat_calls = len(repeats)
+    point.repeat_right = _share(sum(c.outcome == "right" for c in repeats), len(repeats))
+    point.repeat_wrong = _share(sum(c.outcome == "wrong" for c in repeats), len(repeats))
+    return point
+
+
+def _summarise(res: engine.RunResult) -> Point:
     calls = res.calls
     near = [c for c in calls if c.kind in ("during", "soon")]
     late = [c for c in calls if c.kind == "late"]

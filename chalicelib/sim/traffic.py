@@ -48,6 +48,11 @@ class TrafficModel:
     background_share: float = 0.15
     background_median_s: float = 1800.0
     background_sigma: float = 1.0
+    # A left-open tab's visitor who calls after the snippet went idle comes back to the
+    # tab to read the number: this share of them does it with an input (a click to bring
+    # the window forward, a scroll, a touch) 15 s before dialling, which wakes the snippet
+    # (resume or a new lease). ASSUMPTION: half; the rest read it without touching.
+    wake_share: float = 0.5
     # Visitors who come back to the same tab/site later (back button, another page after a
     # break): the snippet resumes with its session_id. ASSUMPTION: 20% return once, after an
     # exponential gap with a 20-minute mean.
@@ -69,6 +74,26 @@ class TrafficModel:
     soon_mean_s: float = 180.0
     late_median_s: float = 7200.0
     late_sigma: float = 1.0
+    # --- Harder traffic (all off by default; the scenarios in chalicelib/sim/scenarios.py
+    # switch them on). Advertising bursts: `bursts_per_day` stretches of `burst_minutes`
+    # at `burst_factor` times the hour's rate, starting at random between 08:00 and 21:00.
+    bursts_per_day: float = 0.0
+    burst_factor: float = 5.0
+    burst_minutes: float = 30.0
+    # Saturday and Sunday traffic relative to weekdays (day 0 of a run is a Monday).
+    weekend_factor: float = 1.0
+    # Phones call this many times as often as desktops (click-to-call); a phone's call
+    # during the visit is the tap that ends it.
+    mobile_call_factor: float = 1.0
+    # Late calls with a long tail: this share of the late calls is drawn uniformly
+    # between `long_late_min_s` and `long_late_max_s` after the visit (1-72 h).
+    long_late_share: float = 0.0
+    long_late_min_s: float = 3600.0
+    long_late_max_s: float = 259200.0
+    # Repeat callers: this share of callers phones the same number again, lognormal
+    # `repeat_median_s` later (sigma 1). The right answer is the first call's visit.
+    repeat_share: float = 0.0
+    repeat_median_s: float = 172800.0
 
     def with_overrides(self, overrides: Dict[str, str]) -> "TrafficModel":
         kinds = {f.name: f.type for f in fields(self)}
@@ -92,24 +117,60 @@ class Visit:
     call_at: Optional[float] = None
     call_kind: Optional[str] = None          # during | soon | late
     extra: Dict[str, float] = field(default_factory=dict)
+    # When the visitor last touched the page (the active visit's end): a visible tab
+    # left open keeps beating until `idle_seconds` after it (Settings), then stops.
+    active_end: Optional[float] = None
+    repeat_at: Optional[float] = None        # the same caller phones the same number again
+
+    @property
+    def call_delay(self) -> Optional[float]:
+        """Seconds between the visit's active end and the call (0 during the visit)."""
+        if self.call_at is None:
+            return None
+        end = self.active_end if self.active_end is not None else self.segments[-1][1]
+        return max(0.0, self.call_at - end)
 
 
 def _weibull_scale(shape: float, mean: float) -> float:
     return mean / math.gamma(1.0 + 1.0 / shape)
 
 
+def bursts(m: TrafficModel, days: float, rng: random.Random) -> List[Tuple[float, float]]:
+    """(start, end) of every advertising burst of the run."""
+    out: List[Tuple[float, float]] = []
+    for day in range(int(math.ceil(days))):
+        whole, part = divmod(m.bursts_per_day, 1.0)
+        count = int(whole) + (1 if rng.random() < part else 0)
+        for _ in range(count):
+            start = day * DAY + rng.uniform(8.0, 21.0) * 3600.0
+            out.append((start, start + m.burst_minutes * MINUTE))
+    return sorted(out)
+
+
+def rate_factor(m: TrafficModel, t: float, burst_spans: List[Tuple[float, float]]) -> float:
+    """The arrival rate at `t` relative to the mean: daily cycle, weekend, bursts."""
+    phase = 2 * math.pi * (t / DAY - m.peak_hour / 24.0)
+    f = 1.0 + m.daily_amplitude * math.cos(phase)
+    if int(t // DAY) % 7 in (5, 6):
+        f *= m.weekend_factor
+    if any(a <= t < b for a, b in burst_spans):
+        f *= m.burst_factor
+    return f
+
+
 def arrivals(m: TrafficModel, days: float, rng: random.Random) -> List[float]:
     """Non-homogeneous Poisson arrivals by thinning."""
     mean_rate = m.visits_per_day / DAY
-    peak_rate = mean_rate * (1.0 + abs(m.daily_amplitude))
+    spans = bursts(m, days, rng) if m.bursts_per_day > 0 else []
+    top = (1.0 + abs(m.daily_amplitude)) * max(1.0, m.weekend_factor) * (max(1.0, m.burst_factor) if spans else 1.0)
+    peak_rate = mean_rate * top
     out: List[float] = []
     t, end = 0.0, days * DAY
     while True:
         t += rng.expovariate(peak_rate)
         if t >= end:
             return out
-        phase = 2 * math.pi * (t / DAY - m.peak_hour / 24.0)
-        if rng.random() * peak_rate <= mean_rate * (1.0 + m.daily_amplitude * math.cos(phase)):
+        if rng.random() * top <= rate_factor(m, t, spans):
             out.append(t)
 
 
@@ -122,15 +183,26 @@ def _human(m: TrafficModel, vid: int, t0: float, rng: random.Random) -> Visit:
         back = segments[-1][1] + rng.expovariate(1.0 / m.return_gap_mean_s)
         segments.append((back, back + rng.weibullvariate(scale, m.session_shape)))
     visit = Visit(vid, False, mobile, segments)
-    if rng.random() < m.call_share:
+    visit.active_end = segments[-1][1]
+    if rng.random() < m.call_share * (m.mobile_call_factor if mobile else 1.0):
         place_call(m, visit, rng)
+        if m.repeat_share > 0 and rng.random() < m.repeat_share:
+            visit.repeat_at = visit.call_at + rng.lognormvariate(math.log(m.repeat_median_s), 1.0)
     if not mobile and rng.random() < m.background_share:
         start, end = visit.segments[-1]
         last_end = max(end, visit.call_at or end)
         visit.segments[-1] = (start, last_end + rng.lognormvariate(math.log(m.background_median_s),
                                                                   m.background_sigma))
         visit.extra["background"] = 1.0
+        if visit.call_at is not None and visit.call_at > end and _own(vid).random() < m.wake_share:
+            visit.extra["wake"] = max(end, visit.call_at - 15.0)
     return visit
+
+
+def _own(vid: int) -> random.Random:
+    """A visit's own draws, kept off the shared stream so traffic of the older options
+    stays identical."""
+    return random.Random(vid * 7919 + 17)
 
 
 def place_call(m: TrafficModel, v: Visit, rng: random.Random) -> None:
@@ -150,6 +222,8 @@ def place_call(m: TrafficModel, v: Visit, rng: random.Random) -> None:
     else:
         v.call_kind = "late"
         lag = 0.0
+        if m.long_late_share > 0 and rng.random() < m.long_late_share:
+            lag = rng.uniform(m.long_late_min_s, m.long_late_max_s)
         while lag <= 10 * MINUTE:
             lag = rng.lognormvariate(math.log(m.late_median_s), m.late_sigma)
         v.call_at = end + lag

@@ -50,10 +50,11 @@
   var pending = []; // calltrack('swap', el) before the number arrived
   var OBSERVE = { childList: true, subtree: true, characterData: true, attributeFilter: ATTRS };
   var session = null; // the lease answer, or null (none, or lost)
-  var domain, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded, sentPage, follows;
+  var domain, number, cc, started, settled, observer, timer, lastBeat, widgetLoaded, sentPage, follows, idle;
 
   var digits = (s) => s.replace(/\D/g, '');
   var now = Date.now;
+  var lastInput = now();
   var loc = location;
   var jar = (re) => (d.cookie.match('(?:^|; )' + re) || [])[1]; // a cookie's first group
 
@@ -302,16 +303,26 @@
   }
 
   // Heartbeat while the tab is visible; paused while hidden, resumed (and caught up) on return.
-  // A frame following the page never beats: the page does.
+  // A frame following the page never beats: the page does. A visible tab without input for
+  // idle_seconds (data-idle-minutes overrides) stops too, so a tab left open gives its
+  // number back; the next input beats at once (a 410 leases again and swaps).
   function schedule() {
     if (follows || !(session && session.heartbeat_seconds)) return;
-    var every = (+attr('heartbeat') || session.heartbeat_seconds) * 1000;
+    var due = lastBeat + (+attr('heartbeat') || session.heartbeat_seconds) * 1000;
+    var limit = (attr('idle-minutes') * 60 || session.idle_seconds) * 1000;
     clearTimeout(timer);
     if (d.hidden) return;
-    timer = setTimeout(beat, lastBeat + every - now()); // late: at once
+    if (limit && due - lastInput >= limit) return (idle = 1); // no beat: the lease runs out
+    timer = setTimeout(beat, due - now()); // late: at once
+  }
+
+  function touched() {
+    lastInput = now();
+    if (idle && !d.hidden) beat();
   }
 
   function beat() {
+    idle = 0;
     lastBeat = now();
     // The page only when it changed (single-page apps): the session's pages are the pages
     // seen, not one per minute on the same page.
@@ -384,7 +395,11 @@
 
   safe(() => {
     addTargets(('' + attr('numbers')).split(/[\s,]+/)); // none: "null", no digits, ignored
-    d.addEventListener('visibilitychange', safe(schedule));
+    d.addEventListener('visibilitychange', safe(() => {
+      if (!d.hidden) lastInput = now(); // coming back to the tab is the visitor's doing
+      schedule();
+    }));
+    'pointerdown pointermove keydown scroll touchstart focus'.split(' ').forEach((e) => w.addEventListener(e, safe(touched), true));
     if (!consent) return unhide(); // nothing is swapped before consent: never hide
     if (hideMs) hide();
     start();

@@ -16,7 +16,7 @@ def test_build_emits_hashed_files_within_budget(snippet_dist: Path) -> None:
     assert (snippet_dist / manifest["dni.js"]).read_bytes() == core
     assert manifest["dni.js"] != "dni.js" and manifest["callback.js"] != "callback.js"
     assert manifest["callback.js"].encode() in core  # the core loads the hashed widget lazily
-    assert len(gzip.compress(core, 9)) <= 3 * 1024
+    assert len(gzip.compress(core, 9)) <= 3200          # the build's budget (snippet/build.mjs)
     assert core.startswith(b'(function(') and b'"use strict"' in core[:40]
 
 

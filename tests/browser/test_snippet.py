@@ -216,6 +216,34 @@ def test_heartbeat_pauses_while_the_tab_is_hidden(browser: Browser, site_key: st
     assert len(browser.requests(path)) == hidden_at + 1  # overdue: beats at once on return
 
 
+def _until(check, timeout: float = 8.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    return check()
+
+
+def test_a_visible_tab_without_input_stops_beating_until_the_visitor_touches_it(browser: Browser, site_key: str) -> None:
+    # Idle after 3 s (data-idle-minutes overrides the account's idle_seconds), a beat a second.
+    browser.open(account=site_key, **{"data-heartbeat": "1", "data-idle-minutes": "0.05"})
+    s = leased(browser)
+    assert s["idle_seconds"] == 1800                      # the account's setting reaches the page
+    path = f"/v1/sessions/{s['session_id']}/heartbeat"
+    assert _until(lambda: len(browser.requests(path)) >= 2)
+    # No input: the beats stop (the tab stays visible) …
+    stopped = _until(lambda: (lambda n: n if (time.sleep(1.6) or len(browser.requests(path)) == n) else 0)(
+        len(browser.requests(path))), timeout=10)
+    assert stopped and len(browser.requests(path)) == stopped
+    assert browser.js("return document.hidden") is False
+    # … until the visitor moves the pointer: a beat at once, then the beats go on.
+    browser.js("window.dispatchEvent(new PointerEvent('pointerdown'))")
+    assert _until(lambda: len(browser.requests(path)) >= stopped + 2, timeout=5)
+    assert Number.get(s["number"]).holder == s["session_id"]
+
+
 def test_lost_lease_leases_again_and_swaps(browser: Browser, site_key: str) -> None:
     browser.open(account=site_key, **{"data-heartbeat": "1"})
     first = leased(browser)

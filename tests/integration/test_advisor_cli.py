@@ -37,4 +37,4 @@ def test_advise_calls_the_api_with_the_key_and_prints_the_smallest_pool(capsys, 
     out = capsys.readouterr().out
     assert code == 0 and seen["auth"] == "Bearer k-123"
     assert seen["path"] == "/v1/accounts/acme/pools/main/advice?accuracy=0.99&days=14.0"
-    assert "812 sessions" in out and "smallest pool reaching 99.0%: 18" in out and "98.5% right" in out
+    assert "812 sessions" in out and "smallest pool reaching 99.0% in the replay: 18" in out and "98.5% right" in out

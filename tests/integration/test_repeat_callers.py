@@ -92,3 +92,23 @@ def test_a_caller_is_remembered_even_when_the_number_changed_hands_while_the_cal
     fresh = Number.get(number)
     assert fresh.called_by is None                   # not the holder any more: no called mark
     assert leases.remembered(fresh, "caller-hash-1", t0 + 60, 86400.0).session_id == first.session_id
+
+
+def test_a_first_call_that_matched_nobody_keeps_the_callers_repeat_from_the_next_holder(client, one_number,
+                                                                                        monkeypatch):
+    # The caller phones a number nobody held (a late caller whose visit is out of history):
+    # no session. Days later a visitor holds the number; the same caller again is still
+    # nobody's, not the new visitor's (they are almost never the same person).
+    number = "+14155557497"
+    acc = one_number(number)
+    t0 = time.time()
+    first = phone(client, monkeypatch, number, "+14155550174", t0)
+    assert read_call(client, acc.account_id, first, KEY)["session_id"] is None
+    assert len(Number.get(number).callers.as_dict()) == 1          # remembered, as nobody
+    holder = visit(acc.account_id, t0 + 3600, "http://localhost/c?utm_source=google&utm_medium=cpc")
+    assert holder.number == number
+    again = phone(client, monkeypatch, number, "+14155550174", t0 + 3630)
+    rec = read_call(client, acc.account_id, again, KEY)
+    assert rec["session_id"] is None and rec["source"] is None
+    other = phone(client, monkeypatch, number, "+14155550175", t0 + 3660)   # a new caller: the holder
+    assert read_call(client, acc.account_id, other, KEY)["session_id"] == holder.session_id

@@ -78,3 +78,21 @@ def test_a_plain_run_writes_no_tracked_file(tmp_path, capsys, monkeypatch):
     assert main(["simulate", "--sizes", "30", "--days", "0.5", "--workers", "1", "--publish"]) == 0
     assert written == [simulate.ROOT / "bench" / "results" / "accuracy.csv", simulate.ROOT / "docs" / "img" / "accuracy.png"]
     assert all(isinstance(p, Path) for p in written)
+
+
+def test_a_short_burst_scenario_prints_every_table(capsys):
+    # The CI smoke of the harder traffic: a day of advertising bursts through both policies.
+    assert main(["simulate", "--scenario", "bursts", "--days", "1", "--sizes", "15,30", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("scenario bursts: advertising bursts")
+    assert "idle tabs stop after 1800s" in out
+    assert "calls by delay after the visit" in out and "AUC" in out and "10-60 min r/w/n" in out
+    assert "confidence bucket → share right" in out
+
+
+def test_an_unknown_scenario_is_a_clear_error(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--scenario", "bursty", "--days", "1", "--sizes", "5", "--workers", "1"])
+    assert "unknown scenario 'bursty'" in str(exit_.value) and "bursts" in str(exit_.value)

@@ -862,8 +862,49 @@
           p.exhaustions, p.recommended_size].forEach(function (v, i) { tr.appendChild(el("td", fmt(v), i ? "num" : "")); });
         body.appendChild(tr);
       });
+      var box = $("pools-advice");
+      box.textContent = "";
+      h.pools.forEach(function (p) { box.appendChild(poolAdvice(p)); });
       busy("ready");
     }).catch(function (err) { $("error").textContent = err.message; busy("error"); });
+  }
+
+  // The one recommendation (chalicelib/dni/sizing.py) in words, with the reliability table.
+  function poolAdvice(p) {
+    var r = p.recommendation || {};
+    var box = el("div");
+    box.className = "pool-advice";
+    box.dataset.pool = p.pool_id;
+    var want = p.recommended_size, size = p.size;
+    var head = "Pool " + p.pool_id + ": " + (want > size ? "add " + (want - size) + " numbers" : "big enough") +
+      " (recommended " + want + ", from " + (r.basis === "simulated" ? "a replay of its own sessions" :
+        "its busiest moment with cool-down, +25%") + ")";
+    if (r.expected_accuracy !== null && r.expected_accuracy !== undefined) {
+      head += ": expected " + (100 * r.expected_accuracy).toFixed(1) + "% of calls during or up to 10 min after the visit right";
+    }
+    box.appendChild(el("p", head + "."));
+    if (r.warning) { var w = el("p", r.warning); w.className = "warning"; box.appendChild(w); }
+    if (r.basis === "peak" && !r.simulated_need) {
+      box.appendChild(el("p", "No replay of this pool's sessions yet: it runs daily (or calltrack advise --pool " + p.pool_id + ")."));
+    }
+    if (p.reliability && p.reliability.bands) {
+      var t = el("table");
+      t.className = "grid reliability";
+      var headRow = el("tr");
+      ["Confidence", "Calls", "Right"].forEach(function (h) { headRow.appendChild(el("th", h)); });
+      t.appendChild(headRow);
+      p.reliability.bands.forEach(function (b) {
+        var tr = el("tr");
+        tr.appendChild(el("td", b.band));
+        tr.appendChild(el("td", fmt(b.calls), "num"));
+        tr.appendChild(el("td", b.right === null ? "–" : (100 * b.right).toFixed(1) + "%", "num"));
+        t.appendChild(tr);
+      });
+      box.appendChild(el("p", "How often an answer of each confidence was right, replaying this pool's sessions at " +
+        p.reliability.pool_size + " numbers (AUC " + (p.reliability.auc === null ? "–" : p.reliability.auc) + "):"));
+      box.appendChild(t);
+    }
+    return box;
   }
 
   // --- settings -----------------------------------------------------------------------
