@@ -31,6 +31,7 @@ of its recent history.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -100,7 +101,15 @@ def late_risk(h: Holding, at: float, grace: float) -> float:
 
 
 def best(holdings: List[Holding], at: float, grace: float) -> Match:
-    """Pure: the most plausible holding at `at` and its confidence."""
+    """Pure: the most plausible holding at `at` (`weigh`) and its calibrated confidence."""
+    raw = weigh(holdings, at, grace)
+    if raw.holding is None or at > raw.holding.lease_until + grace:
+        return raw                # nobody, or an idle claim: its weak share stands (<= 0.5)
+    return Match(raw.holding, calibrated(features(raw.holding, holdings, at, grace, raw.confidence)), raw.candidates)
+
+
+def weigh(holdings: List[Holding], at: float, grace: float) -> Match:
+    """Pure: the most plausible holding at `at`, with its share of the weight as confidence."""
     weighed = [(weight(h, at, grace), h) for h in holdings]
     live = [(w, h) for w, h in weighed if w > 0]
     if not live:
@@ -126,6 +135,52 @@ def idle_claim(holdings: List[Holding], at: float, grace: float) -> Match:
     if mine <= 0 or mine < LATE_CLAIM_DOMINANCE * others:
         return NO_MATCH
     return Match(last, round(mine / (mine + others + LATE_WEIGHT), 4), 1)
+
+
+# --- Calibration --------------------------------------------------------------------
+# The weight share above picks the answer well but ranks answers poorly as a confidence
+# (on the harder scenarios right and wrong answers overlap: ROC AUC 0.63-0.85). For an
+# answer inside its lease or the grace after it, the confidence is a logistic model over
+# what the lease history shows at call time, fitted by scripts/fit_confidence.py on
+# simulated calls of every preset traffic scenario (chalicelib/sim/scenarios.py) and
+# checked on other seeds (docs/accuracy.md, "Confidence"). It is then made conservative:
+# an answer whose estimated chance of being right is p gets sigmoid(logit(p) -
+# CONSERVATIVE), so 0.9 stands for p = 0.99 and the bands of the reliability table are
+# lower bounds of the share right; and it never exceeds MAX_CONFIDENCE, since a caller
+# the history cannot see (a number's earlier owner, an old flyer) is never ruled out.
+# Idle claims keep their weight share (at most 0.5).
+FEATURES = ("share", "live", "after_10min", "log_age_min", "fresh", "churn_24h", "log_rest_h", "log_span_h")
+COEFFICIENTS: Dict[str, float] = {     # scripts/fit_confidence.py, 33,748 answered calls
+    "intercept": -0.267, "share": -0.435, "live": 1.191, "after_10min": -3.065, "log_age_min": -0.329,
+    "fresh": 0.706, "churn_24h": 1.064, "log_rest_h": 0.421, "log_span_h": 1.088,
+}
+CONSERVATIVE = math.log(0.99 / 0.01) - math.log(0.9 / 0.1)
+MAX_CONFIDENCE = 0.99
+
+
+def features(top: Holding, holdings: List[Holding], at: float, grace: float, share: float) -> Dict[str, float]:
+    """Pure: what the history shows about answer `top` at `at` (FEATURES)."""
+    after = max(0.0, at - top.lease_until)
+    others = [h for h in holdings if h is not top and h.started_at <= at]   # (a later lease saw nothing)
+    earlier = [h for h in others if h.started_at < top.started_at]
+    rest = (top.started_at - max(h.lease_until for h in earlier)) if earlier else LATE_WINDOW
+    # How far back the other holders go (a busy number's six reach back minutes, a quiet
+    # one's days); with nobody else in the history, as far as the late window.
+    span = (at - min(h.started_at for h in others)) if others else LATE_WINDOW
+    return {
+        "share": share, "live": float(at <= top.lease_until), "after_10min": after / 600.0,
+        "log_age_min": math.log1p(max(0.0, at - top.started_at) / 60.0),
+        "fresh": float(at <= top.lease_until and at - top.started_at <= FRESH_CALL),
+        "churn_24h": sum(1 for h in others if 0 <= at - h.lease_until <= LATE_WINDOW) / HISTORY_DEPTH,
+        "log_rest_h": math.log1p(min(max(rest, 0.0), LATE_WINDOW) / 3600.0),
+        "log_span_h": math.log1p(min(span, LATE_WINDOW) / 3600.0),
+    }
+
+
+def calibrated(f: Dict[str, float]) -> float:
+    """Pure: the conservative confidence of an answer with features `f`."""
+    z = COEFFICIENTS["intercept"] + sum(COEFFICIENTS[k] * f[k] for k in FEATURES) - CONSERVATIVE
+    return round(min(MAX_CONFIDENCE, 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))), 4)
 
 
 def current_holding(item: Number) -> Optional[Holding]:

@@ -225,12 +225,13 @@ def test_who_held_finds_the_session_at_call_time_with_confidence(account):
     clock.t += 400                               # first's lease ended at +300
     second = sessions.start(req(acc.account_id, url="http://localhost/?utm_source=tw"), clock)
     alone = history.who_held(first.number, t_first, grace=1800)
-    assert (alone.session_id, alone.confidence) == (first.session_id, 1.0)
+    assert alone.session_id == first.session_id and alone.confidence >= 0.9
     assert alone.holding.snap == {}              # the archive keeps times, not the attribution...
     call = attribution.attribute(Number.get(first.number), t_first, 1800)
     assert (call["session_id"], call["source"]) == (first.session_id, "fb")   # ...the session item does
     shared = history.who_held(first.number, clock.t + 10, grace=1800)
-    assert shared.session_id == second.session_id and 0.5 < shared.confidence < 1.0
+    # 10 s into the second visit, 110 s after the first lease ended: either may be calling.
+    assert shared.session_id == second.session_id and 0.2 < shared.confidence < alone.confidence
     assert history.who_held(first.number, clock.t - 3600, grace=1800).holding is None
 
 

@@ -11,15 +11,17 @@ def h(sid, start, last_seen, until):
     return Holding(sid, start, last_seen, until)
 
 
-def test_the_only_holder_on_the_page_is_certain():
+def test_the_only_holder_on_the_page_is_near_certain_but_never_certain():
+    # Nobody else in the history: confidence 0.9 or more (p >= 0.99, docs/accuracy.md), but
+    # at most MAX_CONFIDENCE: a caller the history cannot see is never ruled out.
     m = history.best([h("a", 0, 100, 400)], at=200, grace=GRACE)
-    assert (m.session_id, m.confidence) == ("a", 1.0)
+    assert m.session_id == "a" and 0.9 <= m.confidence <= history.MAX_CONFIDENCE < 1.0
 
 
 def test_a_visitor_on_the_page_beats_one_who_left_and_the_one_who_left_fades_fast():
     gone, here = h("a", 0, 100, 400), h("b", 500, 500, 800)
     soon = history.best([gone, here], at=520, grace=GRACE)
-    assert soon.session_id == "b" and 0.5 < soon.confidence < 0.7
+    assert soon.session_id == "b" and 0.2 < soon.confidence < 0.7      # the one who left 2 min ago may call
     later = history.best([gone, h("b", 1300, 1300, 1600)], at=1320, grace=GRACE)
     assert later.session_id == "b" and later.confidence > soon.confidence
 
@@ -50,8 +52,8 @@ def test_recent_earlier_holders_lower_the_confidence_of_a_new_one():
     alone = history.best([here], at=10_100, grace=GRACE)
     after_churn = history.best([here, h("b", 7000, 7200, 7500), h("a", 5000, 5100, 5400)], at=10_100, grace=GRACE)
     long_ago = history.best([here, h("a", 0, 100, 400)], at=10_100 + 86_400, grace=GRACE)
-    assert alone.confidence == 1.0
-    assert after_churn.session_id == "c" and after_churn.confidence < 0.9
+    assert alone.confidence >= 0.9
+    assert after_churn.session_id == "c" and after_churn.confidence < alone.confidence
     assert long_ago.holding is None or long_ago.session_id == "c"
 
 

@@ -36,10 +36,10 @@ def visit(vid, start, end, call_at=None, kind="during", mobile=False):
     return Visit(vid, False, mobile, [(start, end)], call_at, kind if call_at is not None else None)
 
 
-def test_a_call_during_the_visit_goes_to_that_session_with_full_confidence():
+def test_a_call_during_the_visit_goes_to_that_session_with_high_confidence():
     policy = engine.CalltrackPolicy(2, Settings())
     result = engine.run(policy, [visit(0, 0.0, 600.0, call_at=300.0)])
-    assert [(c.outcome, c.confidence) for c in result.calls] == [("right", 1.0)]
+    assert [c.outcome for c in result.calls] == ["right"] and result.calls[0].confidence >= 0.9
 
 
 def test_heartbeats_keep_the_number_and_a_late_call_after_it_changed_hands_is_not_confident():
