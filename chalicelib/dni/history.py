@@ -149,10 +149,11 @@ def idle_claim(holdings: List[Holding], at: float, grace: float) -> Match:
 # lower bounds of the share right; and it never exceeds MAX_CONFIDENCE, since a caller
 # the history cannot see (a number's earlier owner, an old flyer) is never ruled out.
 # Idle claims keep their weight share (at most 0.5).
-FEATURES = ("share", "live", "after_10min", "log_age_min", "fresh", "churn_24h", "log_rest_h", "log_span_h")
+FEATURES = ("share", "live", "after_10min", "log_age_min", "fresh", "churn_24h", "log_rest_h", "log_span_h",
+            "late_risk")
 COEFFICIENTS: Dict[str, float] = {     # scripts/fit_confidence.py, 33,748 answered calls
-    "intercept": -0.267, "share": -0.435, "live": 1.191, "after_10min": -3.065, "log_age_min": -0.329,
-    "fresh": 0.706, "churn_24h": 1.064, "log_rest_h": 0.421, "log_span_h": 1.088,
+    "intercept": 0.632, "share": -0.249, "live": 1.185, "after_10min": -3.008, "log_age_min": -0.321,
+    "fresh": 0.679, "churn_24h": 1.223, "log_rest_h": 0.331, "log_span_h": 0.744, "late_risk": -0.197,
 }
 CONSERVATIVE = math.log(0.99 / 0.01) - math.log(0.9 / 0.1)
 MAX_CONFIDENCE = 0.99
@@ -174,6 +175,7 @@ def features(top: Holding, holdings: List[Holding], at: float, grace: float, sha
         "churn_24h": sum(1 for h in others if 0 <= at - h.lease_until <= LATE_WINDOW) / HISTORY_DEPTH,
         "log_rest_h": math.log1p(min(max(rest, 0.0), LATE_WINDOW) / 3600.0),
         "log_span_h": math.log1p(min(span, LATE_WINDOW) / 3600.0),
+        "late_risk": sum(late_risk(h, at, grace) for h in others) / LATE_WEIGHT,
     }
 
 
