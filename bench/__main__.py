@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from bench import env, intelligence, snippet
+from bench import accuracy, env, intelligence, snippet
 
 RESULTS = env.ROOT / "bench" / "results"
 NOT_YET = "not available yet"
@@ -82,6 +82,7 @@ def table(machine: Dict[str, str], rows: List[Dict[str, Any]], extra: Dict[str, 
                   f"{lag['one_lease_lag_ms']} ms after its write once polled (the local worker polls every second; "
                   f"Lambda adds its batching window, up to 30 s). Report counted {lag['counted']:,} sessions."]
     lines += intelligence.lines(extra.get("intelligence"))
+    lines += accuracy.lines(extra.get("accuracy"))
     lines += ["", *snippet.lines(extra.get("snippet_speed", {}))]
     return "\n".join(lines)
 
@@ -143,6 +144,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             extra["stream_lag"] = reports.stream_lag(client, 500 if args.quick else 2_000)
             extra["reports"] = reports.reports_at_scale(client, quick=args.quick)
         extra["intelligence"] = intelligence.measure()
+        extra["accuracy"] = accuracy.measure(quick=args.quick)
         if snippet.available():
             extra["snippet_speed"] = snippet.measure(runs=3 if args.quick else 5)
         elapsed = time.perf_counter() - started

@@ -102,6 +102,9 @@ def recommend(size: int, peak: int, peak_with_cooldown: int, exhaustions: int,
 
 
 def _accuracy_at(advice: Dict[str, Any], size: int) -> Optional[float]:
-    """The replay's near-call accuracy at the largest measured size not above `size`."""
+    """The replay's near-call accuracy at the largest measured size not above `size`;
+    None when `size` is beyond every measured size (the replay cannot say)."""
     rows = [r for r in advice.get("sizes") or [] if r.get("size", 0) <= size]
-    return max(rows, key=lambda r: r["size"])["right_near"] if rows else None
+    if not rows or size > max(r["size"] for r in advice.get("sizes") or []):
+        return None
+    return max(rows, key=lambda r: r["size"])["right_near"]

@@ -73,7 +73,7 @@ def test_call_to_a_leased_number_carries_the_session_and_its_class(client, track
     assert record["session_id"] == session["session_id"] and record["method"] == "dynamic"
     assert record["ga_client_id"] == "111.222" and record["landing_page"].startswith("http://localhost/boilers")
     assert record["ga_session_id"] == "1764110000"                # joins the visitor's GA4 session
-    assert record["attribution_confidence"] >= 0.85 and record["pages_seen"] == 1       # the only holder
+    assert record["attribution_confidence"] >= 0.75 and record["pages_seen"] == 1       # the only holder
     # The demo routing whispers "Call from google." (3 words, ~1.2 s) to the agent before the
     # caller is bridged: of the agent leg's 45 s, 44 are the conversation.
     assert (record["status"], record["talk_seconds"], record["wait_seconds"]) == ("answered", 44, 4)

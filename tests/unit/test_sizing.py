@@ -32,6 +32,9 @@ def test_a_fresh_replay_decides_the_recommendation_and_the_peak_is_the_fallback(
     assert (fewer["recommended_size"], fewer["basis"], fewer["expected_accuracy"]) == (12, "simulated", 0.97)
     floor = sizing.recommend(10, 14, 16, 0, advice(12, rows), NOW)
     assert (floor["recommended_size"], floor["expected_accuracy"]) == (14, 0.97)
+    beyond = sizing.recommend(10, 6, 40, 0, advice(None, rows), NOW)     # no size up to the limit reaches it
+    assert (beyond["recommended_size"], beyond["basis"], beyond["expected_accuracy"]) == (50, "peak", None)
+    assert "no pool up to" in beyond["warning"]
     stale = sizing.recommend(10, 6, 8, 0, advice(16, rows, age=sizing.ADVICE_MAX_AGE + 1), NOW)
     assert (stale["recommended_size"], stale["basis"], stale["simulated_need"]) == (10, "peak", None)
 
