@@ -193,19 +193,32 @@ def _default_pool(account_id: str) -> Optional[str]:
     return get_account(account_id).default_pool
 
 
-def refresh_all(clock: Clock = time.time) -> Dict[str, int]:
-    """The daily schedule: the default advice for every pool of every account."""
+def refresh_all(clock: Clock = time.time, budget_seconds: float = 780.0) -> Dict[str, int]:
+    """The daily schedule: the default advice for every pool of every account, one pool
+    after another within `budget_seconds` (the function has 900 s, .chalice/config.json).
+    The list starts at a different pool each day, so when a day's budget runs out the
+    pools left over are first the next day; one pool's failure is logged, not raised."""
     from chalicelib.accounts import get_account
     from chalicelib.dni import sizing
     from chalicelib.dni.models import Account
+    from chalicelib.observability import logger
     from chalicelib.reports import pools
 
-    done = 0
+    started = time.monotonic()
+    work = []
     for item in Account.scan(attributes_to_get=["account_id"]):
         account = get_account(item.account_id, clock)
-        for pool_id in pools.pool_ids(account):
-            advise_account(item.account_id, pool_id, sizing.DEFAULT_ACCURACY, sizing.DEFAULT_DAYS,
-                           account.settings, clock)
+        work += [(item.account_id, pool_id, account.settings) for pool_id in pools.pool_ids(account)]
+    work.sort(key=lambda w: (w[0], w[1]))
+    start = int(clock() // traffic.DAY) % len(work) if work else 0
+    done = failed = 0
+    for account_id, pool_id, settings in work[start:] + work[:start]:
+        if time.monotonic() - started > budget_seconds:
+            break
+        try:
+            advise_account(account_id, pool_id, sizing.DEFAULT_ACCURACY, sizing.DEFAULT_DAYS, settings, clock)
             done += 1
-    return {"pools": done}
-
+        except Exception as err:  # noqa: BLE001 - one pool must not stop the others
+            failed += 1
+            logger.warning("pool advice failed", extra={"account": account_id, "pool": pool_id, "error": str(err)})
+    return {"pools": done, "failed": failed, "left": len(work) - done - failed}

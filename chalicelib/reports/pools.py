@@ -75,8 +75,9 @@ def health(pool_id: str, numbers: Sequence[Mapping[str, Any]], history: Iterable
 def _recommendation(size: int, peak: int, peak_cool: int, exhaustions: int, advice: Optional[Mapping[str, Any]],
                     now: float) -> Dict[str, Any]:
     rec = sizing.recommend(size, peak, peak_cool, exhaustions, dict(advice) if advice else None, now)
+    fresh = rec["advice_computed_at"] is not None and now - float(rec["advice_computed_at"]) <= sizing.ADVICE_MAX_AGE
     return {"recommended_size": rec["recommended_size"], "recommendation": rec,
-            "reliability": (advice or {}).get("reliability")}
+            "reliability": (advice or {}).get("reliability") if fresh else None}
 
 
 # --- DynamoDB reads (and the one write the DNI side calls) --------------------------

@@ -313,6 +313,7 @@
     clearTimeout(timer);
     if (d.hidden) return;
     if (limit && due - lastInput >= limit) return (idle = 1); // no beat: the lease runs out
+    idle = 0;
     timer = setTimeout(beat, due - now()); // late: at once
   }
 
@@ -323,6 +324,7 @@
 
   function beat() {
     idle = 0;
+    clearTimeout(timer); // an input's beat and a due one never both go
     lastBeat = now();
     // The page only when it changed (single-page apps): the session's pages are the pages
     // seen, not one per minute on the same page.

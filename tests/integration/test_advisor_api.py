@@ -104,3 +104,23 @@ def test_visitors_refused_a_number_count_as_demand_in_the_replay(client, account
     assert advice["fallback_sessions"] >= 40 and advice["refused_in_replay"] == advice["fallback_sessions"]
     assert advice["sessions"] == 60 and advice["current_size"] == 1
     assert advice["recommended"] > 3
+
+
+def test_one_pools_failure_does_not_stop_the_daily_advice_and_the_budget_is_kept(client, account, monkeypatch):
+    from chalicelib.dni import advisor
+
+    acc = account(api_key=KEY)
+    real = advisor.advise_account
+    seen = []
+
+    def flaky(account_id, pool_id, *args, **kwargs):
+        seen.append(account_id)
+        if account_id == acc.account_id:
+            raise RuntimeError("emulator hiccup")
+        return {"pool_id": pool_id}
+
+    monkeypatch.setattr(advisor, "advise_account", flaky)
+    outcome = advisor.refresh_all()
+    assert outcome["failed"] == 1 and outcome["pools"] == len(seen) - 1 >= 1 and outcome["left"] == 0
+    assert advisor.refresh_all(budget_seconds=-1) == {"pools": 0, "failed": 0, "left": len(seen)}
+    monkeypatch.setattr(advisor, "advise_account", real)
