@@ -57,9 +57,12 @@ def simulate(args: argparse.Namespace) -> int:
         scenario = scenarios.load(args.scenario)
     except ValidationFailed as err:
         raise SystemExit(str(err)) from err
-    model = traffic.TrafficModel().with_overrides({**{k: str(v) for k, v in scenario.traffic.items()},
-                                                   **_pairs(args.set)})
-    settings = _settings({**{k: str(v) for k, v in scenario.settings.items()}, **_pairs(args.setting)})
+    try:     # a misspelled or non-numeric parameter is one line, not a traceback
+        model = traffic.TrafficModel().with_overrides({**{k: str(v) for k, v in scenario.traffic.items()},
+                                                       **_pairs(args.set)})
+        settings = _settings({**{k: str(v) for k, v in scenario.settings.items()}, **_pairs(args.setting)})
+    except (TypeError, ValueError) as err:
+        raise SystemExit(f"scenario {scenario.name}: {err}") from err
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.seeds:
         return check_seeds(_seed_range(args.seeds), sizes, args, model, settings)

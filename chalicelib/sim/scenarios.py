@@ -67,5 +67,8 @@ def load(name_or_path: str) -> Scenario:
     traffic, settings = raw.get("traffic") or {}, raw.get("settings") or {}
     if not isinstance(traffic, dict) or not isinstance(settings, dict):
         raise ValidationFailed(f"{path}: traffic and settings are objects")
-    return Scenario(path.stem, str(raw.get("description") or path.stem),
-                    {k: float(v) for k, v in traffic.items()}, dict(settings))
+    try:
+        numbers = {k: float(v) for k, v in traffic.items()}
+    except (TypeError, ValueError) as err:
+        raise ValidationFailed(f"{path}: traffic values are numbers ({err})") from err
+    return Scenario(path.stem, str(raw.get("description") or path.stem), numbers, dict(settings))

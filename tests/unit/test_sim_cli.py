@@ -96,3 +96,19 @@ def test_an_unknown_scenario_is_a_clear_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["simulate", "--scenario", "bursty", "--days", "1", "--sizes", "5", "--workers", "1"])
     assert "unknown scenario 'bursty'" in str(exit_.value) and "bursts" in str(exit_.value)
+
+
+def test_a_scenario_file_with_a_misspelled_or_non_numeric_parameter_is_one_clear_line(tmp_path):
+    import json
+
+    import pytest
+
+    own = tmp_path / "mine.json"
+    for traffic, settings, said in (({"burst_factr": 5}, {}, "unknown traffic parameter(s): burst_factr"),
+                                    ({"burst_factor": "lots"}, {}, "traffic values are numbers"),
+                                    ({}, {"idle_seconds": "soon"}, "scenario mine: invalid literal"),
+                                    ({}, {"idle_secs": 60}, "unknown setting(s): idle_secs")):
+        own.write_text(json.dumps({"traffic": traffic, "settings": settings}))
+        with pytest.raises(SystemExit) as exit_:
+            main(["simulate", "--scenario", str(own), "--days", "0.1", "--sizes", "5", "--workers", "1"])
+        assert said in str(exit_.value), (traffic, settings, exit_.value)
